@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Durations as ``kubectl create token --duration`` writes them (Go syntax), or seconds.
+
+``parse_seconds`` accepts ``10m``, ``1h30m``, ``3600s``, ``1.5h``, an integer or a string of
+digits (seconds) and returns whole seconds. ``token_duration`` adds the TokenRequest limits.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+MIN_TOKEN_SECONDS = 600          # the API server rejects less (10 minutes)
+MAX_TOKEN_SECONDS = 2 ** 32      # the API server rejects more
+DEFAULT_TOKEN_DURATION = '1h'
+
+# Go's time.ParseDuration units, in nanoseconds.
+_UNITS = {
+    'ns': Decimal(1), 'us': Decimal(10) ** 3, '\u00b5s': Decimal(10) ** 3, '\u03bcs': Decimal(10) ** 3,
+    'ms': Decimal(10) ** 6, 's': Decimal(10) ** 9, 'm': Decimal(60) * 10 ** 9, 'h': Decimal(3600) * 10 ** 9,
+}
+_PART = re.compile(r'(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)')
+_SECOND = Decimal(10) ** 9
+
+
+def parse_seconds(value, option='duration'):
+    """Whole seconds in ``value`` (Go duration string, int or digit string); may be 0 or negative."""
+    if isinstance(value, bool) or value is None:
+        raise K8sTokenError('%s must be a duration such as "10m", "1h30m" or a number of seconds, '
+                            'not %r.' % (option, value))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != int(value):
+            raise K8sTokenError('%s must be whole seconds, not %s.' % (option, value))
+        return int(value)
+    text = str(value).strip()
+    if re.match(r'^[+-]?\d+$', text):
+        return int(text)
+    nanoseconds = _parse_go_duration(text, option)
+    if nanoseconds % _SECOND:
+        raise K8sTokenError('%s must be whole seconds; "%s" is %s seconds.'
+                            % (option, text, _plain(nanoseconds / _SECOND)))
+    return int(nanoseconds // _SECOND)
+
+
+def _parse_go_duration(text, option):
+    sign = 1
+    rest = text
+    if rest[:1] in ('+', '-'):
+        sign = -1 if rest[0] == '-' else 1
+        rest = rest[1:]
+    if rest == '0':
+        return Decimal(0)
+    total = Decimal(0)
+    position = 0
+    while position < len(rest):
+        match = _PART.match(rest, position)
+        if not match:
+            raise K8sTokenError('%s "%s" is not a duration; use kubectl\'s form such as "10m", '
+                                '"1h30m", "3600s" or a number of seconds.' % (option, text))
+        try:
+            total += Decimal(match.group(1)) * _UNITS[match.group(2)]
+        except InvalidOperation:
+            raise K8sTokenError('%s "%s" is not a duration.' % (option, text))
+        position = match.end()
+    if not rest:
+        raise K8sTokenError('%s is empty; use a duration such as "1h".' % option)
+    return sign * total
+
+
+def _plain(number):
+    text = format(number.normalize(), 'f')
+    return text
+
+
+def token_duration(value):
+    """Seconds for a TokenRequest's ``expirationSeconds``, checked against the API server's limits."""
+    if value is None or value == '':
+        value = DEFAULT_TOKEN_DURATION
+    seconds = parse_seconds(value)
+    if seconds < MIN_TOKEN_SECONDS:
+        raise K8sTokenError('duration %s (%d seconds) is below the minimum of 10 minutes (600 seconds) '
+                            'that the API server accepts; use "10m" or longer.' % (_quote(value), seconds))
+    if seconds > MAX_TOKEN_SECONDS:
+        raise K8sTokenError('duration %s (%d seconds) is above the maximum of 2^32 seconds (%d) that the '
+                            'API server accepts; use a shorter duration.' % (_quote(value), seconds, MAX_TOKEN_SECONDS))
+    return seconds
+
+
+def renew_before_seconds(value, default):
+    """Seconds before expiry at which a token is no longer reused; not negative."""
+    seconds = parse_seconds(default if value is None or value == '' else value, option='renew_before')
+    if seconds < 0:
+        raise K8sTokenError('renew_before must not be negative, not %s.' % _quote(value))
+    return seconds
+
+
+def format_seconds(seconds):
+    """``5400`` -> ``1h30m0s``, as Go prints durations."""
+    seconds = int(seconds)
+    sign = '-' if seconds < 0 else ''
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return '%s%dh%dm%ds' % (sign, hours, minutes, secs)
+    if minutes:
+        return '%s%dm%ds' % (sign, minutes, secs)
+    return '%s%ds' % (sign, secs)
+
+
+def _quote(value):
+    return '"%s"' % value if isinstance(value, str) else str(value)

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Errors with one user-facing sentence, built from API answers and client failures.
+
+Every error the core raises is a :class:`K8sTokenError` whose message is a single
+sentence with the fix. Modules turn it into ``fail_json(msg=...)``, lookups into
+``AnsibleLookupError``. Secrets registered with :func:`register_secret` never appear in
+a message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import threading
+
+REDACTED = '********'
+
+_secrets = set()
+_secrets_lock = threading.Lock()
+
+# HTTP status -> short reason phrase, for messages.
+_REASONS = {
+    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+    409: 'Conflict', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
+    500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+    504: 'Gateway Timeout',
+}
+
+# Plural resource (Status details.kind on 404) -> Kind, for messages.
+_KINDS = {
+    'serviceaccounts': 'ServiceAccount', 'pods': 'Pod', 'secrets': 'Secret',
+    'nodes': 'Node', 'namespaces': 'Namespace',
+}
+
+
+class K8sTokenError(Exception):
+    """A failure explained in one sentence; ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message, status=None):
+        message = redact(message)
+        super(K8sTokenError, self).__init__(message)
+        self.message = message
+        self.status = status
+
+
+class HttpError(Exception):
+    """A non-2xx answer of the API server (raised by ``connection.Cluster.request``)."""
+
+    def __init__(self, status, reason=None, headers=None, body=None):
+        self.status = int(status)
+        self.reason = reason or _REASONS.get(self.status, '')
+        self.headers = headers or {}
+        self.body = _parse_body(body)
+        self.attempts = 1
+        self.elapsed = 0.0
+        super(HttpError, self).__init__('%s %s' % (self.status, self.reason))
+
+    @property
+    def message(self):
+        """The Status message of the answer, or its text."""
+        if isinstance(self.body, dict):
+            return self.body.get('message') or ''
+        return (self.body or '').strip()
+
+    @property
+    def details(self):
+        if isinstance(self.body, dict):
+            return self.body.get('details') or {}
+        return {}
+
+
+class Action:
+    """What the core was doing when something failed, for the message.
+
+    ``verb`` and ``resource`` are RBAC terms (``create``, ``serviceaccounts/token``);
+    ``subject`` names the object (``ServiceAccount "ns/name"``); ``hints`` maps an HTTP
+    status to the fix to suggest for it.
+    """
+
+    def __init__(self, verb, resource, namespace=None, subject=None, server=None, hints=None):
+        self.verb = verb
+        self.resource = resource
+        self.namespace = namespace
+        self.subject = subject
+        self.server = server
+        self.hints = hints or {}
+
+    def describe(self):
+        text = '%s %s' % (self.verb, self.resource)
+        if self.subject:
+            text += ' for %s' % self.subject
+        return text
+
+
+def register_secret(value):
+    """Remember a secret so that no message ever shows it."""
+    if isinstance(value, str) and len(value) >= 4:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def redact(text):
+    """``text`` with every registered secret replaced."""
+    text = str(text)
+    with _secrets_lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def is_status(exc, *statuses):
+    """Whether ``exc`` is an API answer with one of ``statuses``."""
+    return isinstance(exc, HttpError) and exc.status in statuses
+
+
+def _parse_body(body):
+    if isinstance(body, bytes):
+        body = body.decode('utf-8', 'replace')
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
+def _clause(text):
+    """Server text as a clause inside our sentence: one line, no final period."""
+    text = ' '.join(str(text).split())
+    return text.rstrip('.')
+
+
+def describe(exc, action):
+    """Turn any failure during ``action`` into a :class:`K8sTokenError`."""
+    if isinstance(exc, K8sTokenError):
+        return exc
+    if isinstance(exc, HttpError):
+        return K8sTokenError(_describe_http(exc, action), status=exc.status)
+    return K8sTokenError(_describe_other(exc, action))
+
+
+def _describe_http(exc, action):
+    status = exc.status
+    server_text = _clause(exc.message) or '%s %s' % (status, exc.reason)
+    hint = action.hints.get(status)
+    if status == 401:
+        return ('The API server at %s rejected the credentials (401 Unauthorized); check the '
+                'kubeconfig, api_key or client certificate.' % (action.server or 'the cluster'))
+    if status == 403:
+        user = re.search(r'User "([^"]*)"', exc.message or '')
+        where = ' in namespace "%s"' % action.namespace if action.namespace else ''
+        who = 'User "%s"' % user.group(1) if user else 'The caller'
+        return ('%s may not %s %s%s (403 Forbidden); %s.'
+                % (who, action.verb, action.resource, where,
+                   hint or 'grant it "%s" on "%s" with a Role and RoleBinding' % (action.verb, action.resource)))
+    if status == 404:
+        details = exc.details
+        kind = _KINDS.get(details.get('kind'), details.get('kind'))
+        if kind and details.get('name'):
+            where = ' in namespace "%s"' % action.namespace if action.namespace and kind not in ('Node', 'Namespace') else ''
+            return ('%s "%s" does not exist%s; %s.'
+                    % (kind, details['name'], where, hint or 'create it first or correct the name'))
+    if status in (429, 500, 502, 503, 504):
+        return ('The API server at %s kept answering %s %s to %s after %d attempts in %.0f seconds; '
+                'try again later.' % (action.server or 'the cluster', status, exc.reason,
+                                      action.describe(), exc.attempts, exc.elapsed))
+    return ('The API server refused to %s (%s %s): %s%s.'
+            % (action.describe(), status, exc.reason, server_text, '; ' + hint if hint else ''))
+
+
+def _describe_other(exc, action):
+    server = action.server or 'the cluster'
+    text = _clause(_root_text(exc))
+    kind = _failure_kind(exc)
+    if kind == 'tls':
+        detail = re.search(r'certificate verify failed: ([^(\]\)]*)', text)
+        return ('TLS verification of the API server at %s failed (%s); give the cluster CA with '
+                'ca_cert or in the kubeconfig.' % (server, _clause(detail.group(1)) if detail else text))
+    if kind == 'timeout':
+        return ('The API server at %s did not answer in time while trying to %s; check the address '
+                'or raise request_timeout.' % (server, action.describe()))
+    if kind == 'connection':
+        return ('Cannot reach the API server at %s (%s); check host or the kubeconfig and that the '
+                'server is running.' % (server, _connection_reason(text)))
+    if kind == 'config':
+        return ('No usable Kubernetes configuration (%s); set kubeconfig (or K8S_AUTH_KUBECONFIG), '
+                'or host with credentials, or run inside a pod.' % text)
+    if isinstance(exc, (IOError, OSError)) and getattr(exc, 'filename', None):
+        return 'Cannot read %s (%s); check the path.' % (exc.filename, exc.strerror or text)
+    return 'Failed to %s: %s.' % (action.describe(), text or type(exc).__name__)
+
+
+def _root_text(exc):
+    """The most specific text of an exception chain (urllib3 wraps the real cause)."""
+    reason = getattr(exc, 'reason', None)
+    if isinstance(reason, BaseException):
+        return _root_text(reason)
+    if exc.__class__.__name__ == 'ApiException' and getattr(exc, 'status', None) == 0:
+        return str(reason or '')
+    return str(exc)
+
+
+def _failure_kind(exc):
+    """Classify a non-HTTP failure: tls, timeout, connection, config or None."""
+    names = set()
+    current = exc
+    for _ in range(5):
+        if current is None:
+            break
+        names.add(type(current).__name__)
+        text = str(getattr(current, 'reason', '') or '')
+        if text.startswith('SSLError'):
+            names.add('SSLError')
+        reason = getattr(current, 'reason', None)
+        current = reason if isinstance(reason, BaseException) else current.__cause__ or current.__context__
+    if names & {'SSLError', 'SSLCertVerificationError', 'CertificateError'}:
+        return 'tls'
+    if names & {'ReadTimeoutError', 'ConnectTimeoutError', 'TimeoutError', 'timeout'}:
+        return 'timeout'
+    if names & {'NewConnectionError', 'ProtocolError', 'ConnectionError', 'ConnectionRefusedError',
+                'ConnectionResetError', 'RemoteDisconnected', 'MaxRetryError', 'NameResolutionError',
+                'BrokenPipeError', 'IncompleteRead'}:
+        return 'connection'
+    if 'ConfigException' in names:
+        return 'config'
+    return None
+
+
+def failure_kind(exc):
+    """``'http'`` for an API answer, else tls, timeout, connection, config or None."""
+    if isinstance(exc, HttpError):
+        return 'http'
+    return _failure_kind(exc)
+
+
+def _connection_reason(text):
+    for pattern, reason in (('refused', 'connection refused'),
+                            ('Name or service not known', 'unknown host name'),
+                            ('Failed to resolve', 'unknown host name'),
+                            ('reset', 'connection reset'),
+                            ('closed', 'connection closed by the server'),
+                            ('RemoteDisconnected', 'connection closed by the server'),
+                            ('aborted', 'connection aborted')):
+        if pattern in text:
+            return reason
+    return text
