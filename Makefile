@@ -1,0 +1,75 @@
+# mcp.k8s: everything a developer or CI runs. `make demo` and `make test` work on a fresh
+# machine: they build their own virtual environments from PyPI (Galaxy is not needed:
+# kubernetes.core comes with the `ansible` package).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+OLD_VENV := .venv-old
+BUILD := build
+# ansible-test needs the collection at ansible_collections/<namespace>/<name>.
+SANITY_ROOT := $(BUILD)/sanity/ansible_collections/mcp/k8s
+ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
+
+.PHONY: help venv demo test sanity units integration lint changelog-lint bench clean
+
+help:
+	@echo "make demo   start the API server double and provision mcp-k8s-server against it"
+	@echo "make test   sanity, unit and integration tests (both kubernetes clients), ansible-lint"
+	@echo "make bench  benchmarks, written to docs/benchmarks.md"
+
+$(VENV)/.installed: tests/requirements-dev.txt requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-dev.txt
+	touch $@
+
+$(OLD_VENV)/.installed: tests/requirements-old-client.txt
+	$(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-old-client.txt
+	touch $@
+
+venv: $(VENV)/.installed $(OLD_VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python scripts/demo.py
+
+test: venv
+	$(MAKE) --no-print-directory changelog-lint lint units integration sanity
+
+changelog-lint: $(VENV)/.installed
+	$(VENV)/bin/antsibull-changelog lint
+
+lint: $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/ansible-lint --profile production --offline roles playbooks
+
+units: venv
+	$(VENV)/bin/python -m pytest tests/unit -q
+	@echo "--- unit tests again with the older kubernetes client ($(OLD_VENV))"
+	$(OLD_VENV)/bin/python -m pytest tests/unit -q
+
+integration: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q
+	@echo "--- module and lookup integration tests with the older kubernetes client ($(OLD_VENV))"
+	PATH="$(CURDIR)/$(OLD_VENV)/bin:$$PATH" $(OLD_VENV)/bin/python -m pytest tests/integration -q -m both_clients
+
+# Sanity runs on a copy of the tracked tree placed where ansible-test wants it. Every test
+# ansible-test offers runs, in its own virtual environments (--venv); pip in those comes
+# from scripts/get_pip_offline.py (see its docstring for why).
+sanity: $(VENV)/.installed
+	rm -rf $(BUILD)/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
+	# The copy lies inside this (ignored) build folder: give it its own git index so that
+	# ansible-test lists its files instead of finding them ignored by the outer repository.
+	cd $(SANITY_ROOT) && git init -q && git add -A
+	mkdir -p $(ANSIBLE_TEST_CACHE)
+	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
+	  cp scripts/get_pip_offline.py $(ANSIBLE_TEST_CACHE)/get_pip_$${pip_version//./_}.py
+	cd $(SANITY_ROOT) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-test sanity --venv --python $$($(CURDIR)/$(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+
+bench: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python tests/bench/run.py
+
+clean:
+	rm -rf $(BUILD) tests/output .demo

@@ -1,0 +1,87 @@
+"""`make demo`: provision mcp-k8s-server against the project's Kubernetes API server double.
+
+Builds and installs the collection as a user would, starts the double on loopback, runs
+``ansible-playbook mcp.k8s.provision`` against it and leaves the written kubeconfig under
+``.demo/``. The double is stopped at the end, on failure too. Point ``K8S_AUTH_KUBECONFIG``
+at a real cluster's kubeconfig instead (``make demo KUBECONFIG_FOR_DEMO=path``) and the
+same playbook runs there, unchanged.
+"""
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+DEMO = os.path.join(ROOT, '.demo')
+
+
+def step(message):
+    print('\n==> %s' % message, flush=True)
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, check=True, **kwargs)
+
+
+def install_collection():
+    step('Building and installing the collection into .demo/collections')
+    dist = os.path.join(DEMO, 'dist')
+    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', ROOT, '--output-path', dist, '--force'],
+        stdout=subprocess.DEVNULL)
+    tarball = sorted(glob.glob(os.path.join(dist, 'mcp-k8s-*.tar.gz')))[-1]
+    collections = os.path.join(DEMO, 'collections')
+    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', tarball, '-p', collections,
+         '--no-deps', '--force'], stdout=subprocess.DEVNULL)
+    return collections
+
+
+def start_double():
+    step('Starting the Kubernetes API server double on 127.0.0.1')
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tests'))
+    proc = subprocess.Popen([sys.executable, '-m', 'kube_double', '--state-dir', os.path.join(DEMO, 'double')],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if line.startswith('kube-double ready'):
+            fields = dict(part.split('=', 1) for part in line.split()[2:])
+            print('    API server %s, admin kubeconfig %s' % (fields['url'], fields['kubeconfig']))
+            return proc, fields['kubeconfig']
+    raise SystemExit('The API server double exited before it was ready (code %s).' % proc.wait())
+
+
+def main():
+    if os.path.isdir(DEMO):
+        shutil.rmtree(DEMO)
+    os.makedirs(DEMO)
+    collections = install_collection()
+    kubeconfig = os.environ.get('KUBECONFIG_FOR_DEMO')
+    double = None
+    if not kubeconfig:
+        double, kubeconfig = start_double()
+    try:
+        step('ansible-playbook mcp.k8s.provision')
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, K8S_AUTH_KUBECONFIG=kubeconfig,
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR='1')
+        written = os.path.join(DEMO, 'mcp-k8s-server.kubeconfig')
+        result = subprocess.run([os.path.join(BIN, 'ansible-playbook'), 'mcp.k8s.provision',
+                                 '-e', 'mcp_k8s_server_kubeconfig_path=%s' % written], env=env, check=False)
+        if result.returncode:
+            return result.returncode
+        step('Done. Try the account with its own rights:')
+        print('    kubectl --kubeconfig %s get pods -A' % os.path.relpath(written, ROOT))
+        print('    kubectl --kubeconfig %s get secrets   # Forbidden: read-only access' % os.path.relpath(written, ROOT))
+        return 0
+    finally:
+        if double is not None:
+            double.send_signal(signal.SIGTERM)
+            try:
+                double.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                double.kill()
+            step('Stopped the API server double')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

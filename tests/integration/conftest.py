@@ -1,0 +1,132 @@
+"""Drive ``ansible-playbook`` as a user would, with the built and installed collection.
+
+Once per session the collection is built with ``ansible-galaxy collection build`` and the
+tarball installed into a temporary collections path (``--no-deps``: kubernetes.core comes
+with the ``ansible`` package in the test environment). Each test gets ``run_playbook``,
+which runs a playbook against the test's own API server double (``kube_double``).
+"""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _bin_dir():
+    """The virtual environment whose ansible-playbook and python the tests use."""
+    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
+    if venv:
+        return os.path.join(os.path.abspath(venv), 'bin')
+    return os.path.dirname(sys.executable)
+
+
+BIN = _bin_dir()
+PYTHON = os.path.join(BIN, 'python')
+
+
+def ansible_command(name):
+    return os.path.join(BIN, name)
+
+
+@dataclass
+class PlaybookRun:
+    command: list
+    rc: int
+    stdout: str
+    stderr: str
+    results: dict = field(default_factory=dict)
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def __str__(self):
+        return 'rc=%d\n--- stdout\n%s\n--- stderr\n%s' % (self.rc, self.stdout[-6000:], self.stderr[-4000:])
+
+
+@pytest.fixture(scope='session')
+def collections_path(tmp_path_factory):
+    """Build the collection tarball and install it, as a user installs a release."""
+    base = tmp_path_factory.mktemp('collection')
+    build = subprocess.run(
+        [ansible_command('ansible-galaxy'), 'collection', 'build', ROOT, '--output-path', str(base), '--force'],
+        capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stdout + build.stderr
+    tarballs = sorted(base.glob('mcp-k8s-*.tar.gz'))
+    assert tarballs, build.stdout
+    path = base / 'collections'
+    install = subprocess.run(
+        [ansible_command('ansible-galaxy'), 'collection', 'install', str(tarballs[-1]), '-p', str(path), '--no-deps', '--force'],
+        capture_output=True, text=True, check=False)
+    assert install.returncode == 0, install.stdout + install.stderr
+    return path
+
+
+@pytest.fixture
+def ansible_env(collections_path, tmp_path, kube_double):
+    """Environment for ansible-* commands: the installed collection and the double's kubeconfig."""
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(('K8S_AUTH_', 'ANSIBLE_')):
+            del env[name]
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': str(collections_path),
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_RETRY_FILES_ENABLED': '0',
+        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-tmp'),
+        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-tmp'),
+        'ANSIBLE_DEPRECATION_WARNINGS': '0',
+        'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
+        'K8S_AUTH_KUBECONFIG': kube_double.kubeconfig_path,
+        'PATH': BIN + os.pathsep + env.get('PATH', ''),
+    })
+    return env
+
+
+@pytest.fixture
+def run_playbook(ansible_env, tmp_path, kube_double):
+    """Return a function that runs one playbook (YAML text, a list of plays, or a path)."""
+    counter = [0]
+
+    def run(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None,
+            inventory=None, args=(), timeout=600):
+        counter[0] += 1
+        n = counter[0]
+        if isinstance(playbook, (list, dict)):
+            playbook = yaml.safe_dump(playbook, sort_keys=False)
+        if '\n' in playbook or not os.path.exists(playbook):
+            path = tmp_path / ('playbook-%d.yml' % n)
+            path.write_text(playbook)
+            playbook = str(path)
+        results_file = tmp_path / ('results-%d.json' % n)
+        variables = {
+            'results_file': str(results_file),
+            'kubeconfig': kube_double.kubeconfig_path,
+        }
+        variables.update(extra_vars or {})
+        vars_file = tmp_path / ('vars-%d.json' % n)
+        vars_file.write_text(json.dumps(variables))
+        if inventory is None:
+            inventory = tmp_path / 'inventory.ini'
+            inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
+        command = [ansible_command('ansible-playbook'), '-i', str(inventory), playbook, '-e', '@%s' % vars_file]
+        if check:
+            command.append('--check')
+        if diff:
+            command.append('--diff')
+        if verbosity:
+            command.append('-' + 'v' * verbosity)
+        command.extend(args)
+        run_env = dict(ansible_env)
+        run_env.update(env or {})
+        proc = subprocess.run(command, capture_output=True, text=True, env=run_env, timeout=timeout,
+                              cwd=str(tmp_path), check=False)
+        results = json.loads(results_file.read_text()) if results_file.exists() else {}
+        return PlaybookRun(command, proc.returncode, proc.stdout, proc.stderr, results)
+
+    return run
