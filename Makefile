@@ -12,6 +12,9 @@ BUILD := build
 # ansible-test needs the collection at ansible_collections/<namespace>/<name>.
 SANITY_ROOT := $(BUILD)/sanity/ansible_collections/mcp/k8s
 ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
+# Sanity tests such as compile and import run once per Python version ansible-test finds on
+# PATH; pyenv's interpreters (present on our machine image) are added when they exist.
+EXTRA_PYTHONS := $(subst $(eval) ,,$(foreach d,$(wildcard $(HOME)/.pyenv/versions/3.*/bin),$(d):))
 
 .PHONY: help venv demo test sanity units integration lint changelog-lint bench clean
 
@@ -66,7 +69,7 @@ sanity: $(VENV)/.installed
 	mkdir -p $(ANSIBLE_TEST_CACHE)
 	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
 	  cp scripts/get_pip_offline.py $(ANSIBLE_TEST_CACHE)/get_pip_$${pip_version//./_}.py
-	cd $(SANITY_ROOT) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ansible-test sanity --venv --python $$($(CURDIR)/$(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+	cd $(SANITY_ROOT) && PATH="$(CURDIR)/$(VENV)/bin:$(EXTRA_PYTHONS)$$PATH" ansible-test sanity --venv --color no
 
 bench: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python tests/bench/run.py
