@@ -36,9 +36,9 @@ def test_tarball_ships_the_collection_and_not_the_test_machinery(collections_pat
     tarball = sorted(glob.glob(os.path.join(os.path.dirname(str(collections_path)), 'mcp-k8s-*.tar.gz')))[-1]
     with tarfile.open(tarball) as tar:
         names = set(tar.getnames())
-    for required in ('galaxy.yml', 'MANIFEST.json', 'FILES.json', 'README.md', 'meta/runtime.yml',
+    for required in ('MANIFEST.json', 'FILES.json', 'README.md', 'meta/runtime.yml',
                      'requirements.txt', 'plugins/modules/sa_token.py', 'plugins/module_utils/connection.py'):
-        assert required in names or required == 'galaxy.yml', required
+        assert required in names, required
     assert not any(n.startswith(('tests/kube_double', 'tests/unit', 'tests/integration', '.venv', 'build/', '.ci'))
                    for n in names), sorted(n for n in names if n.startswith(('tests/', '.', 'build')))
     assert 'Makefile' not in names
