@@ -1,0 +1,269 @@
+"""RBAC: bootstrap policy and an authorizer over the stored roles and bindings."""
+from .core import RBAC_GROUP
+
+READ = ['get', 'list', 'watch']
+WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update']
+
+
+def _rule(verbs, groups=None, resources=None, urls=None, names=None):
+    rule = {'verbs': list(verbs)}
+    if urls is not None:
+        rule['nonResourceURLs'] = list(urls)
+        return rule
+    rule['apiGroups'] = list(groups)
+    rule['resources'] = list(resources)
+    if names:
+        rule['resourceNames'] = list(names)
+    return rule
+
+
+VIEW_CORE = ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods',
+             'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status',
+             'bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status',
+             'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status']
+VIEW_APPS = ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale',
+             'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets',
+             'statefulsets/scale', 'statefulsets/status']
+EDIT_CORE = ['configmaps', 'endpoints', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale',
+             'secrets', 'serviceaccounts', 'services', 'services/proxy', 'pods', 'pods/attach', 'pods/exec',
+             'pods/portforward', 'pods/proxy', 'pods/eviction']
+EDIT_APPS = ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets',
+             'replicasets/scale', 'statefulsets', 'statefulsets/scale']
+
+VIEW_RULES = [
+    _rule(READ, [''], VIEW_CORE),
+    _rule(['get', 'list', 'watch'], [''], ['namespaces']),
+    _rule(READ, ['apps'], VIEW_APPS),
+    _rule(READ, ['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
+    _rule(READ, ['batch'], ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status']),
+    _rule(READ, ['networking.k8s.io'], ['ingresses', 'ingresses/status', 'networkpolicies']),
+    _rule(READ, ['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
+    _rule(READ, ['discovery.k8s.io'], ['endpointslices']),
+]
+EDIT_RULES = [
+    _rule(['impersonate'], [''], ['serviceaccounts']),
+    _rule(WRITE, [''], EDIT_CORE),
+    _rule(['create'], [''], ['serviceaccounts/token']),
+    _rule(WRITE, ['apps'], EDIT_APPS),
+    _rule(WRITE, ['autoscaling'], ['horizontalpodautoscalers']),
+    _rule(WRITE, ['batch'], ['cronjobs', 'jobs']),
+    _rule(WRITE, ['networking.k8s.io'], ['ingresses', 'networkpolicies']),
+    _rule(WRITE, ['policy'], ['poddisruptionbudgets']),
+    _rule(READ, [''], ['secrets']),
+] + VIEW_RULES
+ADMIN_RULES = [
+    _rule(['create'], ['authorization.k8s.io'], ['localsubjectaccessreviews']),
+    _rule(READ + WRITE, [RBAC_GROUP], ['rolebindings', 'roles']),
+] + EDIT_RULES
+
+BOOTSTRAP_CLUSTER_ROLES = {
+    'cluster-admin': [_rule(['*'], ['*'], ['*']), _rule(['*'], urls=['*'])],
+    'admin': ADMIN_RULES,
+    'edit': EDIT_RULES,
+    'view': VIEW_RULES,
+    'system:basic-user': [
+        _rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
+        _rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
+    ],
+    'system:discovery': [_rule(['get'], urls=['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi',
+                                              '/openapi/*', '/readyz', '/version', '/version/'])],
+    'system:public-info-viewer': [_rule(['get'], urls=['/healthz', '/livez', '/readyz', '/version', '/version/'])],
+    'system:auth-delegator': [
+        _rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+        _rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+    ],
+    'system:service-account-issuer-discovery': [
+        _rule(['get'], urls=['/.well-known/openid-configuration', '/.well-known/openid-configuration/',
+                             '/openid/v1/jwks', '/openid/v1/jwks/'])],
+    'system:monitoring': [_rule(['get'], urls=['/healthz', '/healthz/*', '/livez', '/livez/*', '/metrics',
+                                               '/readyz', '/readyz/*'])],
+}
+BOOTSTRAP_BINDINGS = {
+    'cluster-admin': [('Group', 'system:masters')],
+    'system:basic-user': [('Group', 'system:authenticated')],
+    'system:discovery': [('Group', 'system:authenticated')],
+    'system:public-info-viewer': [('Group', 'system:authenticated'), ('Group', 'system:unauthenticated')],
+    'system:service-account-issuer-discovery': [('Group', 'system:serviceaccounts')],
+    'system:monitoring': [('Group', 'system:monitoring')],
+}
+
+
+def bootstrap_objects():
+    """ClusterRoles and ClusterRoleBindings kube-apiserver creates at start."""
+    objects = []
+    for name, rules in BOOTSTRAP_CLUSTER_ROLES.items():
+        labels = {'kubernetes.io/bootstrapping': 'rbac-defaults'}
+        objects.append({'apiVersion': RBAC_GROUP + '/v1', 'kind': 'ClusterRole',
+                        'metadata': {'name': name, 'labels': labels,
+                                     'annotations': {'rbac.authorization.kubernetes.io/autoupdate': 'true'}},
+                        'rules': rules})
+    for name, subjects in BOOTSTRAP_BINDINGS.items():
+        objects.append({'apiVersion': RBAC_GROUP + '/v1', 'kind': 'ClusterRoleBinding',
+                        'metadata': {'name': name, 'labels': {'kubernetes.io/bootstrapping': 'rbac-defaults'},
+                                     'annotations': {'rbac.authorization.kubernetes.io/autoupdate': 'true'}},
+                        'roleRef': {'apiGroup': RBAC_GROUP, 'kind': 'ClusterRole', 'name': name},
+                        'subjects': [{'apiGroup': RBAC_GROUP, 'kind': k, 'name': n} for k, n in subjects]})
+    return objects
+
+
+class UserInfo:
+    """An authenticated (or impersonated) user."""
+
+    def __init__(self, name, groups=(), uid='', extra=None):
+        self.name = name
+        self.groups = list(groups)
+        self.uid = uid
+        self.extra = extra or {}
+
+    def to_dict(self):
+        data = {'username': self.name}
+        if self.uid:
+            data['uid'] = self.uid
+        data['groups'] = list(self.groups)
+        if self.extra:
+            data['extra'] = {k: list(v) for k, v in self.extra.items()}
+        return data
+
+    def is_admin(self):
+        return 'system:masters' in self.groups
+
+    def __repr__(self):
+        return 'UserInfo(%r, %r)' % (self.name, self.groups)
+
+
+class Attributes:
+    """What a request asks to do (``authorizer.Attributes``)."""
+
+    def __init__(self, verb, resource='', group='', namespace='', name='', subresource='', path='',
+                 resource_request=True):
+        self.verb = verb
+        self.resource = resource
+        self.group = group
+        self.namespace = namespace
+        self.name = name
+        self.subresource = subresource
+        self.path = path
+        self.resource_request = resource_request
+
+    def forbidden_reason(self, user):
+        """``forbiddenMessage`` of the apiserver's response writers."""
+        if not self.resource_request:
+            return 'User "%s" cannot %s path "%s"' % (user.name, self.verb, self.path)
+        resource = self.resource + ('/' + self.subresource if self.subresource else '')
+        if self.namespace:
+            return 'User "%s" cannot %s resource "%s" in API group "%s" in the namespace "%s"' % (
+                user.name, self.verb, resource, self.group, self.namespace)
+        return 'User "%s" cannot %s resource "%s" in API group "%s" at the cluster scope' % (
+            user.name, self.verb, resource, self.group)
+
+
+def _subject_matches(subject, user, binding_namespace):
+    kind = subject.get('kind')
+    if kind == 'User':
+        return subject.get('name') == user.name
+    if kind == 'Group':
+        return subject.get('name') in user.groups
+    if kind == 'ServiceAccount':
+        namespace = subject.get('namespace') or binding_namespace
+        return user.name == 'system:serviceaccount:%s:%s' % (namespace, subject.get('name'))
+    return False
+
+
+def _verb_matches(rule, verb):
+    verbs = rule.get('verbs') or []
+    return '*' in verbs or verb in verbs
+
+
+def rule_allows(rule, attrs):
+    if not _verb_matches(rule, attrs.verb):
+        return False
+    if not attrs.resource_request:
+        for url in rule.get('nonResourceURLs') or []:
+            if url == '*' or url == attrs.path or (url.endswith('*') and attrs.path.startswith(url[:-1])):
+                return True
+        return False
+    groups = rule.get('apiGroups') or []
+    if '*' not in groups and attrs.group not in groups:
+        return False
+    combined = attrs.resource + ('/' + attrs.subresource if attrs.subresource else '')
+    resources = rule.get('resources') or []
+    ok = False
+    for res in resources:
+        if res == '*' or res == combined or (attrs.subresource and res == '*/' + attrs.subresource):
+            ok = True
+            break
+    if not ok:
+        return False
+    names = rule.get('resourceNames') or []
+    return not names or attrs.name in names
+
+
+class Authorizer:
+    """Evaluates RBAC over a :class:`kube_double.core.Store`."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def _role_rules(self, ref, namespace):
+        kind = ref.get('kind')
+        if kind == 'ClusterRole':
+            role = self.store.find('clusterroles', ref.get('name'))
+        elif kind == 'Role':
+            role = self.store.find('roles', ref.get('name'), namespace)
+        else:
+            role = None
+        if role is None:
+            return None
+        return role.get('rules') or []
+
+    def applicable(self, user, namespace):
+        """Yields (binding description, rules) that apply to ``user`` in ``namespace``."""
+        with self.store.lock:
+            bindings = list(self.store.data['clusterrolebindings'].values())
+            if namespace:
+                bindings += [b for (ns, _n), b in self.store.data['rolebindings'].items() if ns == namespace]
+        for binding in bindings:
+            binding_ns = binding['metadata'].get('namespace', '')
+            if not any(_subject_matches(s, user, binding_ns) for s in binding.get('subjects') or []):
+                continue
+            rules = self._role_rules(binding.get('roleRef') or {}, binding_ns)
+            if rules is None:
+                continue
+            yield binding, rules
+
+    def authorize(self, user, attrs):
+        """(allowed, reason) like the RBAC authorizer."""
+        for binding, rules in self.applicable(user, attrs.namespace if attrs.resource_request else ''):
+            for rule in rules:
+                if rule_allows(rule, attrs):
+                    ref = binding['roleRef']
+                    if binding['kind'] == 'ClusterRoleBinding':
+                        where = 'ClusterRoleBinding "%s"' % binding['metadata']['name']
+                    else:
+                        where = 'RoleBinding "%s/%s"' % (binding['metadata']['namespace'], binding['metadata']['name'])
+                    return True, 'RBAC: allowed by %s of %s "%s" to %s' % (where, ref['kind'], ref['name'], _describe(user, binding))
+        return False, ''
+
+    def rules_for(self, user, namespace):
+        resource_rules, non_resource_rules = [], []
+        for _binding, rules in self.applicable(user, namespace):
+            for rule in rules:
+                if rule.get('nonResourceURLs'):
+                    non_resource_rules.append({'verbs': rule['verbs'], 'nonResourceURLs': rule['nonResourceURLs']})
+                else:
+                    entry = {'verbs': rule.get('verbs') or [], 'apiGroups': rule.get('apiGroups') or [],
+                             'resources': rule.get('resources') or []}
+                    if rule.get('resourceNames'):
+                        entry['resourceNames'] = rule['resourceNames']
+                    resource_rules.append(entry)
+        return resource_rules, non_resource_rules
+
+
+def _describe(user, binding):
+    for subject in binding.get('subjects') or []:
+        if _subject_matches(subject, user, binding['metadata'].get('namespace', '')):
+            if subject['kind'] == 'ServiceAccount':
+                return 'ServiceAccount "%s/%s"' % (subject.get('namespace') or binding['metadata'].get('namespace', ''),
+                                                   subject['name'])
+            return '%s "%s"' % (subject['kind'], subject['name'])
+    return 'User "%s"' % user.name

@@ -1,0 +1,1027 @@
+"""The HTTPS server, request routing and the :class:`KubeDouble` handle tests use."""
+import base64
+import copy
+import json
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import yaml
+
+from . import core, discovery, patches, protobuf
+from .core import ApiError, Store, bad_request, find_resource, invalid, invalid_field, not_found, rfc3339
+from .pki import get_pki
+from .rbac import Attributes, Authorizer, UserInfo, bootstrap_objects
+from .tokens import EXPIRATION_EXTENSION_SECONDS, WARN_ONLY_SECONDS, AuthError, TokenAuthority
+
+DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local'
+DEFAULT_VERSION = 'v1.33.0'
+MIN_TOKEN_SECONDS = 600
+MAX_TOKEN_SECONDS = 1 << 32
+SA_TOKEN_TYPE = 'kubernetes.io/service-account-token'
+SA_NAME_ANNOTATION = 'kubernetes.io/service-account.name'
+SA_UID_ANNOTATION = 'kubernetes.io/service-account.uid'
+UNAUTHORIZED = ApiError(401, 'Unauthorized', 'Unauthorized')
+ANONYMOUS = UserInfo('system:anonymous', ['system:unauthenticated'])
+RETURNS_OBJECT_ON_DELETE = {'pods', 'namespaces', 'services'}
+KEEPS_STATUS = {'pods', 'deployments', 'namespaces', 'services', 'nodes'}
+
+
+def _json_bytes(body):
+    return json.dumps(body, separators=(',', ':')).encode()
+
+
+class Response:
+    """Status code, JSON-able body and extra headers."""
+
+    def __init__(self, code, body, headers=None, content_type='application/json', raw=None):
+        self.code = code
+        self.body = body
+        self.headers = headers or {}
+        self.content_type = content_type
+        self.raw = raw
+
+
+def _status_success(res, obj):
+    details = {'name': obj['metadata']['name']}
+    if res.group:
+        details['group'] = res.group
+    details['kind'] = res.plural
+    details['uid'] = obj['metadata']['uid']
+    return {'kind': 'Status', 'apiVersion': 'v1', 'metadata': {}, 'status': 'Success', 'details': details}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, double):
+        self.double = double
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address):
+        try:
+            request.settimeout(30)
+            tls = self.double.ssl_context.wrap_socket(request, server_side=True)
+            tls.settimeout(None)
+        except (OSError, ssl.SSLError):
+            return
+        with self.connections_lock:
+            self.connections.add(tls)
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            with self.connections_lock:
+                self.connections.discard(tls)
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def shutdown_request(self, request):
+        try:
+            request.close()
+        except OSError:
+            pass
+
+    def close_connections(self):
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; requests are dispatched to the server's :class:`KubeDouble`."""
+
+    protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True
+    server_version = 'kube-double'
+    sys_version = ''
+    timeout = 300
+    _cert_user = False
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+    def do_GET(self):
+        self.server.double.handle(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def cert_user(self):
+        if self._cert_user is False:
+            user = None
+            try:
+                cert = self.connection.getpeercert()
+            except (ValueError, AttributeError):
+                cert = None
+            if cert and cert.get('subject'):
+                name, groups = '', []
+                for rdn in cert['subject']:
+                    for key, value in rdn:
+                        if key == 'commonName':
+                            name = value
+                        elif key == 'organizationName':
+                            groups.append(value)
+                user = UserInfo(name, groups + ['system:authenticated'])
+            self._cert_user = user
+        return self._cert_user
+
+    def send(self, response):
+        if response.raw is not None:
+            payload = response.raw
+        elif response.body is None:
+            payload = b''
+        else:
+            payload = _json_bytes(response.body)
+        self.send_response(response.code)
+        self.send_header('Audit-Id', str(uuid.uuid4()))
+        self.send_header('Cache-Control', 'no-cache, private')
+        self.send_header('Content-Type', response.content_type)
+        for key, value in response.headers.items():
+            if isinstance(value, list):
+                for item in value:
+                    self.send_header(key, item)
+            else:
+                self.send_header(key, value)
+        self.send_header('Content-Length', str(len(payload)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(payload)
+
+
+class Request:
+    """What a handler method needs about one request."""
+
+    def __init__(self, method, path, query, headers, body):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.user = None
+        self.warnings = []
+
+    def param(self, name, default=None):
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    @property
+    def content_type(self):
+        return (self.headers.get('Content-Type') or 'application/json').split(';')[0].strip().lower()
+
+    @property
+    def dry_run(self):
+        return 'All' in self.query.get('dryRun', [])
+
+
+class KubeDouble:
+    """A kube-apiserver stand-in on 127.0.0.1 (see the package README)."""
+
+    def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
+                 extend_token_expiration=True, anonymous_auth=True, version=DEFAULT_VERSION, port=0,
+                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease')):
+        self.state_dir = os.path.abspath(str(state_dir))
+        os.makedirs(self.state_dir, exist_ok=True)
+        issuers = [issuer] if isinstance(issuer, str) else list(issuer or [DEFAULT_ISSUER])
+        self.issuers = issuers
+        if isinstance(api_audiences, str):
+            api_audiences = [api_audiences]
+        self.api_audiences = list(api_audiences or issuers)
+        self.max_token_expiration = int(max_token_expiration or 0)
+        self.extend_token_expiration = extend_token_expiration
+        self.anonymous_auth = anonymous_auth
+        self.version = version
+        self.pki = get_pki()
+        self.objects = Store()
+        self.store = self.objects
+        self.authorizer = Authorizer(self.objects)
+        self.authority = TokenAuthority(self.pki, self.objects, self.issuers, self.api_audiences)
+        self.requests = []
+        self._log_lock = threading.Lock()
+        self._faults = []
+        self._applied = {}
+        self._port = port
+        self._server = None
+        self._thread = None
+        self.ca_path = os.path.join(self.state_dir, 'ca.crt')
+        self.kubeconfig_path = os.path.join(self.state_dir, 'kubeconfig')
+        self.objects.hooks.append(self._controllers)
+        for obj in bootstrap_objects():
+            self.objects.create(obj['kind'], obj)
+        for name in namespaces:
+            self.objects.create('namespaces', {'metadata': {'name': name}})
+        self.ssl_context = self._ssl_context()
+
+    # ------------------------------------------------------------------ lifecycle
+    def _ssl_context(self):
+        for name, data in (('ca.crt', self.pki.ca_pem), ('server.crt', self.pki.server_cert_pem),
+                           ('server.key', self.pki.server_key_pem), ('sa.key', self.pki.sa_key_pem)):
+            path = os.path.join(self.state_dir, name)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as handle:
+                handle.write(data)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.path.join(self.state_dir, 'server.crt'), os.path.join(self.state_dir, 'server.key'))
+        context.load_verify_locations(cadata=self.pki.ca_pem.decode())
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.set_alpn_protocols(['http/1.1'])
+        return context
+
+    def start(self):
+        self._server = _Server(('127.0.0.1', self._port), Handler, self)
+        self.port = self._server.server_address[1]
+        self.url = 'https://127.0.0.1:%d' % self.port
+        self.write_kubeconfig(self.kubeconfig_path)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
+                                        name='kube-double-%d' % self.port, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ------------------------------------------------------------------ test helpers
+    def write_kubeconfig(self, path=None, user=None, groups=(), token=None, namespace='default'):
+        """Write a kubeconfig: admin (default), a client certificate for ``user``/``groups``,
+        or a bearer ``token`` (no client certificate). Returns the path."""
+        if path is None:
+            label = 'token-%s' % uuid.uuid4().hex[:8] if token else 'user-%s' % re.sub(r'[^A-Za-z0-9_.-]', '_', user or 'admin')
+            path = os.path.join(self.state_dir, 'kubeconfig-%s' % label)
+        if token is not None:
+            credentials = {'token': token}
+            user_name = 'token'
+        else:
+            if user is None:
+                cert, key = self.pki.admin_cert_pem, self.pki.admin_key_pem
+                user_name = 'kubernetes-admin'
+            else:
+                cert, key = self.pki.client_cert(user, tuple(groups))
+                user_name = user
+            credentials = {'client-certificate-data': base64.b64encode(cert).decode(),
+                           'client-key-data': base64.b64encode(key).decode()}
+        config = {'apiVersion': 'v1', 'kind': 'Config', 'preferences': {},
+                  'clusters': [{'name': 'kube-double', 'cluster': {
+                      'server': self.url, 'certificate-authority-data': base64.b64encode(self.pki.ca_pem).decode()}}],
+                  'users': [{'name': user_name, 'user': credentials}],
+                  'contexts': [{'name': 'kube-double', 'context': {'cluster': 'kube-double', 'user': user_name,
+                                                                   'namespace': namespace}}],
+                  'current-context': 'kube-double'}
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w', encoding='utf-8') as handle:
+            yaml.safe_dump(config, handle, default_flow_style=False)
+        return path
+
+    def clear_requests(self):
+        with self._log_lock:
+            del self.requests[:]
+
+    def count(self, method=None, path_re=None, status=None, verb=None):
+        """How many logged requests match all the given filters."""
+        pattern = re.compile(path_re) if path_re else None
+        with self._log_lock:
+            entries = list(self.requests)
+        return sum(1 for e in entries
+                   if (method is None or e['method'] == method.upper())
+                   and (pattern is None or pattern.search(e['path']))
+                   and (status is None or e['status'] == status)
+                   and (verb is None or e['verb'] == verb))
+
+    def inject_fault(self, path_re, status=429, count=1, retry_after=1, delay=None, drop=False, method=None):
+        """The next ``count`` requests whose path matches answer ``status`` (429 carries
+        Retry-After), after ``delay`` seconds; ``drop`` closes the connection instead;
+        ``status=None`` with ``delay`` only slows them down."""
+        fault = {'path_re': path_re, 're': re.compile(path_re), 'status': status, 'count': count,
+                 'retry_after': retry_after, 'delay': delay, 'drop': drop, 'method': method.upper() if method else None}
+        with self._log_lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self):
+        with self._log_lock:
+            del self._faults[:]
+
+    def create_service_account(self, name, namespace='default'):
+        """Create (or return) a ServiceAccount, creating its namespace if needed."""
+        if self.objects.find('namespaces', namespace) is None:
+            self.objects.create('namespaces', {'metadata': {'name': namespace}})
+        found = self.objects.find('serviceaccounts', name, namespace)
+        if found is not None:
+            return copy.deepcopy(found)
+        return self.objects.create('serviceaccounts', {'metadata': {'name': name, 'namespace': namespace}})
+
+    def mint_token(self, name, namespace='default', audiences=None, expiration_seconds=3600):
+        """A bound token for an existing ServiceAccount, as TokenRequest would make it."""
+        account = self.objects.get('serviceaccounts', name, namespace)
+        token, _ = self.authority.mint(account, audiences or self.api_audiences, expiration_seconds)
+        return token
+
+    def grant(self, user_or_sa, verbs, resources, api_groups=('',), namespace=None, resource_names=None, name=None):
+        """Bind a new (Cluster)Role with one rule; ``user_or_sa`` is a user name, or
+        ``system:serviceaccount:NS:NAME``, or ``group:NAME``."""
+        name = name or 'grant-%s' % uuid.uuid4().hex[:8]
+        rule = {'apiGroups': list(api_groups), 'resources': list(resources), 'verbs': list(verbs)}
+        if resource_names:
+            rule['resourceNames'] = list(resource_names)
+        if user_or_sa.startswith('system:serviceaccount:'):
+            _, _, sa_ns, sa_name = user_or_sa.split(':', 3)
+            subject = {'kind': 'ServiceAccount', 'name': sa_name, 'namespace': sa_ns}
+        elif user_or_sa.startswith('group:'):
+            subject = {'kind': 'Group', 'name': user_or_sa[6:], 'apiGroup': core.RBAC_GROUP}
+        else:
+            subject = {'kind': 'User', 'name': user_or_sa, 'apiGroup': core.RBAC_GROUP}
+        if namespace:
+            self.objects.create('roles', {'metadata': {'name': name, 'namespace': namespace}, 'rules': [rule]}, namespace)
+            self.objects.create('rolebindings', {'metadata': {'name': name, 'namespace': namespace}, 'subjects': [subject],
+                                                 'roleRef': {'apiGroup': core.RBAC_GROUP, 'kind': 'Role', 'name': name}},
+                                namespace)
+        else:
+            self.objects.create('clusterroles', {'metadata': {'name': name}, 'rules': [rule]})
+            self.objects.create('clusterrolebindings', {'metadata': {'name': name}, 'subjects': [subject],
+                                                        'roleRef': {'apiGroup': core.RBAC_GROUP, 'kind': 'ClusterRole',
+                                                                    'name': name}})
+        return name
+
+    # ------------------------------------------------------------------ controllers
+    def _controllers(self, event, res, obj, old):
+        store = self.objects
+        meta = obj['metadata']
+        if res.plural == 'namespaces' and event == 'create':
+            store.create('serviceaccounts', {'metadata': {'name': 'default', 'namespace': meta['name']}}, meta['name'])
+        elif res.plural == 'namespaces' and event == 'delete':
+            for plural, table in store.data.items():
+                if core.BY_PLURAL[plural].namespaced:
+                    for key in [k for k in table if k[0] == meta['name']]:
+                        store.delete(plural, key[1], key[0])
+        elif res.plural == 'serviceaccounts' and event == 'delete':
+            for (ns, name), secret in list(store.data['secrets'].items()):
+                annotations = secret['metadata'].get('annotations') or {}
+                if (ns == meta['namespace'] and secret.get('type') == SA_TOKEN_TYPE
+                        and annotations.get(SA_NAME_ANNOTATION) == meta['name']
+                        and annotations.get(SA_UID_ANNOTATION, meta['uid']) == meta['uid']):
+                    store.delete('secrets', name, ns)
+        elif res.plural == 'secrets' and event in ('create', 'update') and obj.get('type') == SA_TOKEN_TYPE:
+            annotations = meta.get('annotations') or {}
+            account = store.find('serviceaccounts', annotations.get(SA_NAME_ANNOTATION), meta['namespace'])
+            wanted_uid = annotations.get(SA_UID_ANNOTATION)
+            if account is None or (wanted_uid and wanted_uid != account['metadata']['uid']):
+                store.delete('secrets', meta['name'], meta['namespace'])
+                return
+            data = obj.get('data') or {}
+            if data.get('token') and data.get('ca.crt') and data.get('namespace') and wanted_uid:
+                return
+            filled = copy.deepcopy(obj)
+            filled['metadata'].setdefault('annotations', {})[SA_UID_ANNOTATION] = account['metadata']['uid']
+            filled_data = filled.setdefault('data', {})
+            if not data.get('token'):
+                filled_data['token'] = base64.b64encode(
+                    self.authority.mint_legacy(account, meta['name']).encode()).decode()
+            filled_data['ca.crt'] = base64.b64encode(self.pki.ca_pem).decode()
+            filled_data['namespace'] = base64.b64encode(meta['namespace'].encode()).decode()
+            store.update('secrets', filled, meta['name'], meta['namespace'], check_rv=False)
+        elif res.plural == 'deployments' and event in ('create', 'update'):
+            replicas = (obj.get('spec') or {}).get('replicas', 1)
+            status = {'observedGeneration': meta.get('generation', 1), 'replicas': replicas, 'updatedReplicas': replicas,
+                      'readyReplicas': replicas, 'availableReplicas': replicas,
+                      'conditions': [{'type': 'Available', 'status': 'True', 'reason': 'MinimumReplicasAvailable',
+                                      'message': 'Deployment has minimum availability.'},
+                                     {'type': 'Progressing', 'status': 'True', 'reason': 'NewReplicaSetAvailable',
+                                      'message': 'ReplicaSet has successfully progressed.'}]}
+            if replicas == 0:
+                for key in ('readyReplicas', 'availableReplicas', 'updatedReplicas', 'replicas'):
+                    status.pop(key)
+            if obj.get('status') != status:
+                obj['status'] = status
+
+    # ------------------------------------------------------------------ request handling
+    def _log(self, entry):
+        with self._log_lock:
+            self.requests.append(entry)
+
+    def _take_fault(self, method, path):
+        with self._log_lock:
+            for fault in self._faults:
+                if fault['count'] > 0 and fault['re'].search(path) and (fault['method'] in (None, method)):
+                    fault['count'] -= 1
+                    return dict(fault)
+        return None
+
+    def handle(self, handler):
+        started = time.time()
+        split = urlsplit(handler.path)
+        path = split.path
+        length = int(handler.headers.get('Content-Length') or 0)
+        body = handler.rfile.read(length) if length else b''
+        request = Request(handler.command, path, parse_qs(split.query, keep_blank_values=True), handler.headers, body)
+        entry = {'method': handler.command, 'path': path, 'query': split.query, 'status': None, 'user': None,
+                 'verb': None, 'resource': None, 'namespace': None, 'name': None, 'subresource': None,
+                 'content_type': handler.headers.get('Content-Type'), 'user_agent': handler.headers.get('User-Agent'),
+                 'time': started}
+        fault = self._take_fault(handler.command, path)
+        if fault:
+            entry['fault'] = True
+            if fault['delay']:
+                time.sleep(fault['delay'])
+            if fault['drop']:
+                entry['status'] = 0
+                self._log(entry)
+                handler.close_connection = True
+                try:
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            if fault['status']:
+                response = self._fault_response(fault)
+                entry['status'] = response.code
+                entry['duration'] = time.time() - started
+                self._log(entry)
+                handler.send(response)
+                return
+        try:
+            response = self._serve(handler, request, entry)
+        except ApiError as error:
+            response = Response(error.code, error.status(), error.headers)
+        except Exception as error:  # pylint: disable=broad-except
+            response = Response(500, ApiError(500, 'InternalError', 'Internal error occurred: %s: %s'
+                                              % (type(error).__name__, error), {'causes': []}).status())
+        if request.warnings:
+            response.headers['Warning'] = ['299 - %s' % json.dumps(w) for w in request.warnings]
+        entry['status'] = response.code
+        entry['duration'] = time.time() - started
+        if not path.startswith('/_double/'):
+            self._log(entry)
+        handler.send(response)
+
+    @staticmethod
+    def _fault_response(fault):
+        status = fault['status']
+        headers = {}
+        if status == 429:
+            error = ApiError(429, 'TooManyRequests', 'Too many requests, please try again later.',
+                             {'retryAfterSeconds': fault['retry_after']})
+            headers['Retry-After'] = str(fault['retry_after'])
+        elif status == 503:
+            error = ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request')
+            if fault.get('retry_after'):
+                headers['Retry-After'] = str(fault['retry_after'])
+        elif status == 500:
+            error = ApiError(500, 'InternalError', 'Internal error occurred: injected fault', {'causes': []})
+        elif status == 504:
+            error = ApiError(504, 'Timeout', 'The request timed out')
+        else:
+            error = ApiError(status, 'InternalError' if status >= 500 else 'BadRequest', 'injected fault')
+        return Response(status, error.status(), headers)
+
+    # authentication ---------------------------------------------------------------------------
+    def _authenticate(self, handler, request):
+        user = handler.cert_user()
+        if user is not None:
+            return user
+        auth = handler.headers.get('Authorization') or ''
+        if auth[:7].lower() == 'bearer ':
+            token = auth[7:].strip()
+            try:
+                user, _ = self.authority.authenticate(token)
+            except AuthError:
+                raise UNAUTHORIZED from None
+            return user
+        if auth:
+            raise UNAUTHORIZED
+        if not self.anonymous_auth:
+            raise UNAUTHORIZED
+        return ANONYMOUS
+
+    def _impersonate(self, user, headers):
+        name = headers.get('Impersonate-User')
+        groups = headers.get_all('Impersonate-Group') or []
+        uid = headers.get('Impersonate-Uid')
+        extra = {}
+        for key, value in headers.items():
+            if key.lower().startswith('impersonate-extra-'):
+                extra.setdefault(unquote(key[len('impersonate-extra-'):]).lower(), []).append(value)
+        if not name and not groups and not uid and not extra:
+            return user
+        if not name:
+            raise bad_request('requested %s without impersonating a user' % (groups or uid or extra,))
+        checks = []
+        if name.startswith('system:serviceaccount:') and name.count(':') == 3:
+            _, _, sa_ns, sa_name = name.split(':')
+            checks.append(Attributes('impersonate', 'serviceaccounts', '', sa_ns, sa_name))
+            if not groups:
+                groups = ['system:serviceaccounts', 'system:serviceaccounts:%s' % sa_ns]
+        else:
+            checks.append(Attributes('impersonate', 'users', '', '', name))
+        checks += [Attributes('impersonate', 'groups', '', '', g) for g in groups]
+        if uid:
+            checks.append(Attributes('impersonate', 'uids', 'authentication.k8s.io', '', uid))
+        for key, values in extra.items():
+            for value in values:
+                checks.append(Attributes('impersonate', 'userextras', 'authentication.k8s.io', '', value, key))
+        for attrs in checks:
+            allowed, _ = self.authorizer.authorize(user, attrs)
+            if not allowed:
+                raise core.forbidden(attrs.group, attrs.resource, attrs.name, attrs.forbidden_reason(user))
+        groups = list(groups)
+        if name != 'system:anonymous' and 'system:unauthenticated' not in groups and 'system:authenticated' not in groups:
+            groups.append('system:authenticated')
+        return UserInfo(name, groups, uid or '', extra)
+
+    # routing ----------------------------------------------------------------------------------
+    def _serve(self, handler, request, entry):
+        user = self._authenticate(handler, request)
+        user = self._impersonate(user, handler.headers)
+        request.user = user
+        entry['user'] = user.name
+        path = request.path
+        if path.startswith('/_double/'):
+            entry['verb'] = request.method.lower()
+            if not user.is_admin():
+                raise core.forbidden('', '', '', 'User "%s" cannot %s path "%s"' % (user.name, request.method.lower(), path))
+            return self._control(request)
+        info = self._request_info(request)
+        entry['verb'] = info.verb
+        if info.resource_request:
+            entry.update(resource=info.resource, namespace=info.namespace or None, name=info.name or None,
+                         subresource=info.subresource or None)
+        allowed, _ = self.authorizer.authorize(user, info)
+        if not allowed:
+            if info.resource_request:
+                raise core.forbidden(info.group, info.resource, info.name, info.forbidden_reason(user))
+            raise core.forbidden('', '', '', info.forbidden_reason(user))
+        if not info.resource_request:
+            return self._non_resource(request)
+        return self._resource(request, info)
+
+    def _request_info(self, request):
+        parts = [p for p in request.path.split('/') if p]
+        method = request.method
+        if parts[:1] == ['api'] and len(parts) >= 3:
+            group, version, rest = '', parts[1], parts[2:]
+        elif parts[:1] == ['apis'] and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return Attributes(method.lower(), path=request.path, resource_request=False)
+        namespace = ''
+        if len(rest) >= 3 and rest[0] == 'namespaces':
+            namespace = rest[1]
+            rest = rest[2:]
+        elif len(rest) in (1, 2) and rest[0] == 'namespaces':
+            namespace = rest[1] if len(rest) == 2 else ''
+        elif len(rest) == 3 and rest[0] == 'namespaces':
+            namespace = rest[1]
+        resource = rest[0]
+        name = rest[1] if len(rest) > 1 else ''
+        subresource = '/'.join(rest[2:]) if len(rest) > 2 else ''
+        if resource == 'namespaces' and len(rest) == 3 and not namespace:
+            namespace = name
+        if method in ('GET', 'HEAD'):
+            verb = 'get' if name else ('watch' if request.param('watch') in ('true', '1') else 'list')
+        elif method == 'POST':
+            verb = 'create'
+        elif method == 'PUT':
+            verb = 'update'
+        elif method == 'PATCH':
+            verb = 'patch'
+        elif method == 'DELETE':
+            verb = 'delete' if name else 'deletecollection'
+        else:
+            verb = method.lower()
+        attrs = Attributes(verb, resource, group, namespace, name, subresource, request.path)
+        attrs.version = version
+        return attrs
+
+    def _non_resource(self, request):
+        path = request.path.rstrip('/') or '/'
+        if request.method not in ('GET', 'HEAD'):
+            raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
+        if path in ('/healthz', '/livez', '/readyz'):
+            return Response(200, None, content_type='text/plain; charset=utf-8', raw=b'ok')
+        if path == '/version':
+            return Response(200, discovery.version_info(self.version))
+        if path == '/.well-known/openid-configuration':
+            return Response(200, {'issuer': self.issuers[0], 'jwks_uri': '%s/openid/v1/jwks' % self.url,
+                                  'response_types_supported': ['id_token'], 'subject_types_supported': ['public'],
+                                  'id_token_signing_alg_values_supported': ['RS256']})
+        if path == '/openid/v1/jwks':
+            return Response(200, self.authority.jwks(), content_type='application/jwk-set+json')
+        found = discovery.document(path, self)
+        if found is None:
+            raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+        return found
+
+    def _control(self, request):
+        path = request.path.rstrip('/')
+        if path == '/_double/requests':
+            if request.method == 'DELETE':
+                self.clear_requests()
+                return Response(200, {'cleared': True})
+            with self._log_lock:
+                return Response(200, {'items': list(self.requests)})
+        if path == '/_double/faults':
+            if request.method == 'DELETE':
+                self.clear_faults()
+                return Response(200, {'cleared': True})
+            if request.method == 'POST':
+                spec = json.loads(request.body or b'{}')
+                fault = self.inject_fault(**{k: v for k, v in spec.items()
+                                             if k in ('path_re', 'status', 'count', 'retry_after', 'delay', 'drop', 'method')})
+                return Response(201, {k: v for k, v in fault.items() if k != 're'})
+            with self._log_lock:
+                return Response(200, {'items': [{k: v for k, v in f.items() if k != 're'} for f in self._faults]})
+        raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+
+    # resources ----------------------------------------------------------------------------------
+    def _decode(self, request, kind_hint=None):
+        content_type = request.content_type
+        raw = request.body
+        if content_type == 'application/vnd.kubernetes.protobuf':
+            try:
+                return protobuf.decode(raw, kind_hint)
+            except protobuf.DecodeError as exc:
+                raise bad_request('the body of the request could not be decoded as protobuf: %s' % exc) from None
+        if content_type in ('application/yaml', 'application/apply-patch+yaml'):
+            try:
+                return yaml.safe_load(raw.decode('utf-8') or '{}')
+            except yaml.YAMLError as exc:
+                raise bad_request('error decoding YAML: %s' % exc) from None
+        if content_type in ('application/json', 'application/merge-patch+json', 'application/strategic-merge-patch+json',
+                            'application/json-patch+json', '*/*', ''):
+            try:
+                return json.loads(raw.decode('utf-8') or 'null')
+            except ValueError as exc:
+                raise bad_request("couldn't get version/kind; json parse error: %s" % exc) from None
+        raise ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media '
+                       'types include: application/json, application/yaml, application/vnd.kubernetes.protobuf')
+
+    def _resource(self, request, info):
+        res = core.BY_PATH.get((info.group, info.version, info.resource))
+        if res is None:
+            raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+        if not res.stored:
+            if request.method != 'POST' or info.name:
+                raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource',
+                               {'kind': res.plural, 'group': res.group} if res.group else {'kind': res.plural})
+            return self._review(request, res, info)
+        namespace = info.namespace if res.namespaced else None
+        if info.subresource:
+            return self._subresource(request, res, info, namespace)
+        method = request.method
+        if method in ('GET', 'HEAD'):
+            if info.name:
+                obj = self.objects.get(res, info.name, namespace)
+                return self._maybe_table(request, res, obj=obj)
+            return self._list(request, res, namespace)
+        if method == 'POST':
+            if info.name:
+                raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
+            obj = self._decode(request, res.kind)
+            self._check_body(res, obj)
+            if res.namespaced and not namespace:
+                raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+            created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
+            return Response(201, created)
+        if method == 'PUT':
+            obj = self._decode(request, res.kind)
+            self._check_body(res, obj)
+            obj = self._keep_status(res, obj, self.objects.get(res, info.name, namespace))
+            updated = self.objects.update(res, obj, info.name, namespace, dry_run=request.dry_run)
+            return Response(200, updated)
+        if method == 'PATCH':
+            return self._patch(request, res, info, namespace)
+        if method == 'DELETE':
+            if not info.name:
+                return self._delete_collection(request, res, namespace)
+            options = self._decode(request) if request.body else {}
+            preconditions = (options or {}).get('preconditions') or {}
+            deleted = self.objects.delete(res, info.name, namespace, uid=preconditions.get('uid'),
+                                          resource_version=preconditions.get('resourceVersion'), dry_run=request.dry_run)
+            if res.plural in RETURNS_OBJECT_ON_DELETE:
+                deleted['metadata']['deletionTimestamp'] = rfc3339()
+                if res.plural == 'namespaces':
+                    deleted.setdefault('status', {})['phase'] = 'Terminating'
+                return Response(200, deleted)
+            return Response(200, _status_success(res, deleted))
+        raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
+
+    @staticmethod
+    def _check_body(res, obj):
+        if not isinstance(obj, dict):
+            raise bad_request('the body of the request must be an object')
+        kind = obj.get('kind')
+        if kind and kind != res.kind:
+            raise bad_request('%s in version "%s" cannot be handled as a %s: the kind of the object (%s) does not match '
+                              '%s' % (res.kind, res.version, res.kind, kind, res.kind))
+
+    @staticmethod
+    def _keep_status(res, obj, old):
+        if res.plural in KEEPS_STATUS and res.plural != 'nodes':
+            obj = dict(obj)
+            if 'status' in old:
+                obj['status'] = copy.deepcopy(old['status'])
+            else:
+                obj.pop('status', None)
+        return obj
+
+    def _list(self, request, res, namespace):
+        items, revision = self.objects.list(res, namespace, request.param('labelSelector'), request.param('fieldSelector'))
+        limit = int(request.param('limit') or 0)
+        start = 0
+        token = request.param('continue')
+        if token:
+            try:
+                start = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except ValueError:
+                raise ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list '
+                               'result. You can start a new list without the continue parameter.') from None
+        items = items[start:]
+        meta = {'resourceVersion': revision}
+        if limit and len(items) > limit:
+            items = items[:limit]
+            meta['continue'] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            meta['remainingItemCount'] = len(items) - limit
+        table = self._maybe_table(request, res, items=items, meta=meta)
+        if table.body.get('kind') == 'Table':
+            return table
+        for item in items:
+            item.pop('kind', None)
+            item.pop('apiVersion', None)
+        return Response(200, {'kind': res.kind + 'List', 'apiVersion': res.api_version, 'metadata': meta, 'items': items})
+
+    def _maybe_table(self, request, res, obj=None, items=None, meta=None):
+        accept = request.headers.get('Accept') or ''
+        if 'as=Table' not in accept:
+            return Response(200, obj if obj is not None else {'items': items})
+        rows = []
+        include = request.param('includeObject', 'Metadata')
+        for item in ([obj] if obj is not None else items):
+            item = dict(item, kind=res.kind, apiVersion=res.api_version)
+            if include == 'Object':
+                embedded = item
+            elif include == 'None':
+                embedded = None
+            else:
+                embedded = {'kind': 'PartialObjectMetadata', 'apiVersion': 'meta.k8s.io/v1', 'metadata': item['metadata']}
+            rows.append({'cells': discovery.table_cells(res, item), 'object': embedded})
+        table = {'kind': 'Table', 'apiVersion': 'meta.k8s.io/v1', 'metadata': meta or {'resourceVersion': str(self.objects.revision)},
+                 'columnDefinitions': discovery.table_columns(res), 'rows': rows}
+        return Response(200, table)
+
+    def _delete_collection(self, request, res, namespace):
+        items, revision = self.objects.list(res, namespace, request.param('labelSelector'), request.param('fieldSelector'))
+        for item in items:
+            if not request.dry_run:
+                try:
+                    self.objects.delete(res, item['metadata']['name'], item['metadata'].get('namespace'))
+                except ApiError:
+                    pass
+            item.pop('kind', None)
+            item.pop('apiVersion', None)
+        return Response(200, {'kind': res.kind + 'List', 'apiVersion': res.api_version,
+                              'metadata': {'resourceVersion': revision}, 'items': items})
+
+    def _patch(self, request, res, info, namespace, status_only=False):
+        content_type = request.content_type
+        patch = self._decode(request, res.kind)
+        old = self.objects.find(res, info.name, namespace)
+        if content_type == 'application/apply-patch+yaml':
+            manager = request.param('fieldManager')
+            if not manager:
+                raise bad_request('PATCH %s: fieldManager is required for apply requests' % request.path)
+            if not isinstance(patch, dict):
+                raise bad_request('error decoding YAML: the applied configuration must be an object')
+            self._check_body(res, patch)
+            key = (res.plural, namespace, info.name, manager)
+            if old is None:
+                obj = copy.deepcopy(patch)
+                obj.setdefault('metadata', {})['name'] = info.name
+                created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
+                if not request.dry_run:
+                    self._applied[key] = copy.deepcopy(patch)
+                return Response(201, created)
+            live = copy.deepcopy(old)
+            live = patches.removed_by_apply(self._applied.get(key), patch, live)
+            merged = patches.strategic_merge(live, patch)
+            if not status_only:
+                merged = self._keep_status(res, merged, old)
+            updated = self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run)
+            if not request.dry_run:
+                self._applied[key] = copy.deepcopy(patch)
+            return Response(200, updated)
+        if old is None:
+            raise not_found(res, info.name)
+        current = copy.deepcopy(old)
+        if content_type == 'application/json-patch+json':
+            merged = patches.json_patch(current, patch)
+        elif content_type == 'application/merge-patch+json':
+            if not isinstance(patch, dict):
+                raise bad_request('the body of the request must be an object')
+            merged = patches.merge_patch(current, patch)
+        elif content_type == 'application/strategic-merge-patch+json':
+            if not isinstance(patch, dict):
+                raise bad_request('the body of the request must be an object')
+            merged = patches.strategic_merge(current, patch)
+        else:
+            raise ApiError(415, 'UnsupportedMediaType', 'the server does not support the media type "%s" for PATCH'
+                           % content_type)
+        if not isinstance(merged, dict):
+            raise bad_request('the patch produced an invalid object')
+        patched_rv = (merged.get('metadata') or {}).get('resourceVersion')
+        if status_only:
+            obj = copy.deepcopy(old)
+            obj['status'] = merged.get('status')
+            merged = obj
+        else:
+            merged = self._keep_status(res, merged, old)
+        if patched_rv == old['metadata']['resourceVersion']:
+            merged['metadata'].pop('resourceVersion', None)
+        return Response(200, self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run))
+
+    def _subresource(self, request, res, info, namespace):
+        if res.plural == 'serviceaccounts' and info.subresource == 'token':
+            if request.method != 'POST':
+                raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
+            return self._token_request(request, info.name, namespace)
+        if info.subresource == 'status' and res.plural in ('namespaces', 'pods', 'deployments'):
+            if request.method in ('GET', 'HEAD'):
+                return Response(200, self.objects.get(res, info.name, namespace))
+            old = self.objects.get(res, info.name, namespace)
+            if request.method == 'PUT':
+                obj = self._decode(request, res.kind)
+                self._check_body(res, obj)
+                old['status'] = obj.get('status')
+                if (obj.get('metadata') or {}).get('resourceVersion'):
+                    old['metadata']['resourceVersion'] = obj['metadata']['resourceVersion']
+                return Response(200, self.objects.update(res, old, info.name, namespace, dry_run=request.dry_run))
+            if request.method == 'PATCH':
+                return self._patch(request, res, info, namespace, status_only=True)
+        raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+
+    # TokenRequest ----------------------------------------------------------------------------------
+    def _token_request(self, request, name, namespace):
+        body = self._decode(request, 'TokenRequest')
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise bad_request('TokenRequest in version "v1" cannot be handled as a TokenRequest')
+        gk = ('authentication.k8s.io', 'TokenRequest')
+        meta = body.get('metadata') or {}
+        if meta.get('name') and meta['name'] != name:
+            raise invalid(gk, name, [invalid_field('metadata.name', meta['name'],
+                                                   'must match the service account name if specified')])
+        if meta.get('namespace') and meta['namespace'] != namespace:
+            raise invalid(gk, name, [invalid_field('metadata.namespace', meta['namespace'],
+                                                   'must match the service account namespace if specified')])
+        account = self.objects.find('serviceaccounts', name, namespace)
+        if account is None:
+            raise not_found('serviceaccounts', name)
+        spec = dict(body.get('spec') or {})
+        seconds = spec.get('expirationSeconds')
+        if seconds is None:
+            seconds = 3600
+        if isinstance(seconds, bool) or not isinstance(seconds, int):
+            raise bad_request('TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal '
+                              '%s into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64'
+                              % type(seconds).__name__)
+        audiences = list(spec.get('audiences') or []) or list(self.api_audiences)
+        errors = []
+        if seconds < MIN_TOKEN_SECONDS:
+            errors.append(invalid_field('spec.expirationSeconds', seconds, 'may not specify a duration less than 10 minutes'))
+        if seconds > MAX_TOKEN_SECONDS:
+            errors.append(invalid_field('spec.expirationSeconds', seconds, 'may not specify a duration larger than 2^32 seconds'))
+        if errors:
+            raise invalid(gk, '', errors)
+        if self.max_token_expiration and seconds > self.max_token_expiration:
+            request.warnings.append('requested expiration of %d seconds shortened to %d seconds'
+                                    % (seconds, self.max_token_expiration))
+            seconds = self.max_token_expiration
+        bound = node = pod = None
+        ref = spec.get('boundObjectRef')
+        if ref:
+            api_version = ref.get('apiVersion') or ''
+            group, _, version = api_version.rpartition('/')
+            kind = ref.get('kind') or ''
+            ref_name = ref.get('name') or ''
+            if group == '' and kind == 'Pod':
+                pod = self.objects.find('pods', ref_name, namespace)
+                if pod is None:
+                    raise not_found('pods', ref_name)
+                if pod['spec'].get('serviceAccountName') != name:
+                    raise bad_request('cannot bind token for serviceaccount "%s" to pod running with different '
+                                      'serviceaccount name.' % name)
+                bound = ('Pod', pod)
+                if pod['spec'].get('nodeName'):
+                    node = self.objects.find('nodes', pod['spec']['nodeName'])
+            elif group == '' and kind == 'Node':
+                found = self.objects.find('nodes', ref_name)
+                if found is None:
+                    raise not_found('nodes', ref_name)
+                bound = ('Node', found)
+            elif group == '' and kind == 'Secret':
+                found = self.objects.find('secrets', ref_name, namespace)
+                if found is None:
+                    raise not_found('secrets', ref_name)
+                bound = ('Secret', found)
+            else:
+                raise bad_request('cannot bind token to object of type %s/%s, Kind=%s' % (group, version, kind))
+            if ref.get('uid') and ref['uid'] != bound[1]['metadata']['uid']:
+                raise core.conflict(group, kind, ref_name, 'the UID in the bound object reference (%s) does not match the UID '
+                                    'in record. The object might have been deleted and then recreated' % ref['uid'])
+        warn_after = extended = None
+        if (self.extend_token_expiration and pod is not None and seconds == WARN_ONLY_SECONDS
+                and all(a in self.api_audiences for a in audiences)):
+            warn_after = seconds
+            extended = EXPIRATION_EXTENSION_SECONDS
+        token, issued = self.authority.mint(account, audiences, seconds, bound, node, warn_after, extended)
+        out_spec = {'audiences': audiences, 'expirationSeconds': seconds}
+        if ref:
+            out_spec['boundObjectRef'] = ref
+        issued_at = time.gmtime(issued)
+        return Response(201, {
+            'kind': 'TokenRequest', 'apiVersion': 'authentication.k8s.io/v1',
+            'metadata': {'name': name, 'namespace': namespace, 'creationTimestamp': time.strftime('%Y-%m-%dT%H:%M:%SZ', issued_at)},
+            'spec': out_spec,
+            'status': {'token': token,
+                       'expirationTimestamp': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(issued + seconds))}})
+
+    # reviews -----------------------------------------------------------------------------------------
+    def _review(self, request, res, info):
+        body = self._decode(request, res.kind) or {}
+        if not isinstance(body, dict):
+            raise bad_request('the body of the request must be an object')
+        spec = body.get('spec') or {}
+        out = {'kind': res.kind, 'apiVersion': res.api_version,
+               'metadata': {'creationTimestamp': None}, 'spec': spec}
+        if res.plural == 'tokenreviews':
+            token = spec.get('token') or ''
+            if not token:
+                raise bad_request('token is required for TokenReview in authentication')
+            try:
+                user, audiences = self.authority.authenticate(token, spec.get('audiences'))
+                out['status'] = {'authenticated': True, 'user': user.to_dict(), 'audiences': audiences}
+            except AuthError as exc:
+                out['status'] = {'user': {}, 'error': str(exc)}
+            return Response(201, out)
+        if res.plural == 'selfsubjectreviews':
+            out.pop('spec')
+            out['status'] = {'userInfo': request.user.to_dict()}
+            return Response(201, out)
+        if res.plural == 'selfsubjectrulesreviews':
+            namespace = spec.get('namespace') or ''
+            resource_rules, non_resource_rules = self.authorizer.rules_for(request.user, namespace)
+            out['status'] = {'resourceRules': resource_rules, 'nonResourceRules': non_resource_rules, 'incomplete': False}
+            return Response(201, out)
+        if res.plural == 'selfsubjectaccessreviews':
+            subject = request.user
+        else:
+            if not spec.get('user') and not spec.get('groups'):
+                raise invalid(res, '', [core.FieldError('FieldValueRequired', 'spec.user', 'at least one of user or group must be specified')])
+            subject = UserInfo(spec.get('user', ''), spec.get('groups') or [], spec.get('uid', ''), spec.get('extra'))
+        resource_attrs = spec.get('resourceAttributes')
+        non_resource = spec.get('nonResourceAttributes')
+        if res.plural == 'localsubjectaccessreviews':
+            if not resource_attrs or resource_attrs.get('namespace') != info.namespace:
+                raise invalid(res, '', [invalid_field('spec.resourceAttributes.namespace', (resource_attrs or {}).get('namespace', ''),
+                                                      'must match metadata.namespace')])
+            out['metadata']['namespace'] = info.namespace
+        if resource_attrs is not None and non_resource is not None:
+            raise invalid(res, '', [invalid_field('spec.nonResourceAttributes', non_resource,
+                                                  'cannot be specified in combination with resourceAttributes')])
+        if resource_attrs is not None:
+            attrs = Attributes(resource_attrs.get('verb', ''), resource_attrs.get('resource', ''), resource_attrs.get('group', ''),
+                               resource_attrs.get('namespace', ''), resource_attrs.get('name', ''),
+                               resource_attrs.get('subresource', ''))
+        elif non_resource is not None:
+            attrs = Attributes(non_resource.get('verb', ''), path=non_resource.get('path', ''), resource_request=False)
+        else:
+            raise invalid(res, '', [core.FieldError('FieldValueRequired', 'spec.resourceAttributes',
+                                                    'exactly one of nonResourceAttributes or resourceAttributes must be specified')])
+        allowed, reason = self.authorizer.authorize(subject, attrs)
+        out['status'] = {'allowed': allowed}
+        if reason:
+            out['status']['reason'] = reason
+        return Response(201, out)

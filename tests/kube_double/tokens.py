@@ -1,0 +1,154 @@
+"""Service-account JWTs: minting (TokenRequest, legacy Secrets) and authentication."""
+import base64
+import json
+import time
+import uuid
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: F401  (documents the key type)
+
+from .rbac import UserInfo
+
+LEGACY_ISSUER = 'kubernetes/serviceaccount'
+EXPIRATION_EXTENSION_SECONDS = 24 * 365 * 60 * 60
+WARN_ONLY_SECONDS = 3607
+
+
+class AuthError(Exception):
+    """A token that does not authenticate; the message is what TokenReview reports."""
+
+
+def _unverified_claims(token):
+    try:
+        payload = token.split('.')[1]
+        payload += '=' * (-len(payload) % 4)
+        return json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except (IndexError, ValueError, TypeError):
+        return None
+
+
+class TokenAuthority:
+    """Signs and checks tokens with the process-wide RSA key."""
+
+    def __init__(self, pki, store, issuers, api_audiences):
+        self.pki = pki
+        self.store = store
+        self.issuers = list(issuers)
+        self.api_audiences = list(api_audiences)
+        self.headers = {'kid': pki.kid, 'typ': None}
+
+    def _encode(self, claims):
+        return jwt.encode(claims, self.pki.sa_key, algorithm='RS256', headers=self.headers)
+
+    def mint(self, account, audiences, seconds, bound=None, node=None, warn_after=None, extended_seconds=None):
+        """A bound token for ``account`` (stored ServiceAccount dict); returns (token, iat)."""
+        now = int(time.time())
+        info = {'namespace': account['metadata']['namespace'],
+                'serviceaccount': {'name': account['metadata']['name'], 'uid': account['metadata']['uid']}}
+        if bound is not None:
+            kind, obj = bound
+            info[kind.lower()] = {'name': obj['metadata']['name'], 'uid': obj['metadata']['uid']}
+        if node is not None:
+            info['node'] = {'name': node['metadata']['name'], 'uid': node['metadata']['uid']}
+        if warn_after is not None:
+            info['warnafter'] = now + warn_after
+        claims = {'aud': list(audiences), 'exp': now + (extended_seconds or seconds), 'iat': now,
+                  'iss': self.issuers[0], 'jti': str(uuid.uuid4()), 'kubernetes.io': info, 'nbf': now,
+                  'sub': 'system:serviceaccount:%s:%s' % (info['namespace'], info['serviceaccount']['name'])}
+        return self._encode(claims), now
+
+    def mint_legacy(self, account, secret_name):
+        namespace = account['metadata']['namespace']
+        claims = {'iss': LEGACY_ISSUER,
+                  'kubernetes.io/serviceaccount/namespace': namespace,
+                  'kubernetes.io/serviceaccount/secret.name': secret_name,
+                  'kubernetes.io/serviceaccount/service-account.name': account['metadata']['name'],
+                  'kubernetes.io/serviceaccount/service-account.uid': account['metadata']['uid'],
+                  'sub': 'system:serviceaccount:%s:%s' % (namespace, account['metadata']['name'])}
+        return self._encode(claims)
+
+    def jwks(self):
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.pki.sa_public))
+        jwk.update({'use': 'sig', 'kid': self.pki.kid, 'alg': 'RS256'})
+        return {'keys': [jwk]}
+
+    # ------------------------------------------------------------------ authentication
+    def authenticate(self, token, audiences=None):
+        """(UserInfo, token audiences) or AuthError. ``audiences``: what the caller accepts."""
+        accepted = list(audiences or self.api_audiences)
+        claims = _unverified_claims(token)
+        if not isinstance(claims, dict):
+            raise AuthError('invalid bearer token')
+        if claims.get('iss') == LEGACY_ISSUER:
+            return self._legacy(token), accepted
+        if claims.get('iss') not in self.issuers:
+            raise AuthError('invalid bearer token')
+        try:
+            claims = jwt.decode(token, self.pki.sa_public, algorithms=['RS256'], audience=accepted,
+                                options={'require': ['exp', 'iat', 'nbf']})
+        except jwt.ExpiredSignatureError:
+            raise AuthError('[invalid bearer token, service account token has expired]') from None
+        except jwt.InvalidAudienceError:
+            raise AuthError('[invalid bearer token, token audiences %s is invalid for the target audiences %s]'
+                            % (json.dumps(claims.get('aud')), json.dumps(accepted))) from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthError('[invalid bearer token, %s]' % exc) from None
+        info = claims.get('kubernetes.io') or {}
+        namespace = info.get('namespace')
+        account_ref = info.get('serviceaccount') or {}
+        account = self.store.find('serviceaccounts', account_ref.get('name'), namespace)
+        if account is None:
+            raise AuthError('service account %s/%s has been deleted' % (namespace, account_ref.get('name')))
+        if account['metadata']['uid'] != account_ref.get('uid'):
+            raise AuthError('service account UID (%s) does not match claim (%s)'
+                            % (account['metadata']['uid'], account_ref.get('uid')))
+        extra = {'authentication.kubernetes.io/credential-id': ['JTI=%s' % claims['jti']]} if claims.get('jti') else {}
+        for kind, plural, namespaced in (('pod', 'pods', True), ('secret', 'secrets', True), ('node', 'nodes', False)):
+            ref = info.get(kind)
+            if not ref:
+                continue
+            obj = self.store.find(plural, ref.get('name'), namespace if namespaced else None)
+            if kind == 'node' and info.get('pod'):
+                # a Pod-bound token names its node for information; only the pod is checked
+                obj = obj or {'metadata': {'uid': ref.get('uid')}}
+            if obj is None:
+                raise AuthError('%s %s/%s has been deleted' % (kind.capitalize(), namespace, ref.get('name')))
+            if obj['metadata']['uid'] != ref.get('uid'):
+                raise AuthError('%s UID (%s) does not match claim (%s)' % (kind, obj['metadata']['uid'], ref.get('uid')))
+            if kind in ('pod', 'node'):
+                extra['authentication.kubernetes.io/%s-name' % kind] = [ref.get('name')]
+                extra['authentication.kubernetes.io/%s-uid' % kind] = [ref.get('uid')]
+        user = UserInfo('system:serviceaccount:%s:%s' % (namespace, account_ref.get('name')),
+                        ['system:serviceaccounts', 'system:serviceaccounts:%s' % namespace, 'system:authenticated'],
+                        account['metadata']['uid'], extra)
+        token_aud = claims.get('aud')
+        token_aud = [token_aud] if isinstance(token_aud, str) else list(token_aud or [])
+        return user, [a for a in accepted if a in token_aud]
+
+    def _legacy(self, token):
+        try:
+            claims = jwt.decode(token, self.pki.sa_public, algorithms=['RS256'],
+                                options={'verify_aud': False, 'verify_exp': False})
+        except jwt.InvalidTokenError as exc:
+            raise AuthError('[invalid bearer token, %s]' % exc) from None
+        namespace = claims.get('kubernetes.io/serviceaccount/namespace')
+        secret_name = claims.get('kubernetes.io/serviceaccount/secret.name')
+        name = claims.get('kubernetes.io/serviceaccount/service-account.name')
+        uid = claims.get('kubernetes.io/serviceaccount/service-account.uid')
+        secret = self.store.find('secrets', secret_name, namespace)
+        if secret is None:
+            raise AuthError('secret %s/%s not found' % (namespace, secret_name))
+        expected = (secret.get('data') or {}).get('token', '')
+        if base64.b64decode(expected).decode() != token:
+            raise AuthError('token does not match secret %s/%s' % (namespace, secret_name))
+        labels = secret['metadata'].get('labels') or {}
+        if 'kubernetes.io/legacy-token-invalid-since' in labels:
+            raise AuthError('the token in secret %s/%s for service account %s/%s has been marked invalid'
+                            % (namespace, secret_name, namespace, name))
+        account = self.store.find('serviceaccounts', name, namespace)
+        if account is None or account['metadata']['uid'] != uid:
+            raise AuthError('service account %s/%s has been deleted' % (namespace, name))
+        extra = {'authentication.kubernetes.io/credential-id': ['Secret=%s' % secret['metadata']['uid']]}
+        return UserInfo('system:serviceaccount:%s:%s' % (namespace, name),
+                        ['system:serviceaccounts', 'system:serviceaccounts:%s' % namespace, 'system:authenticated'],
+                        uid, extra)
