@@ -71,7 +71,8 @@ sanity: $(VENV)/.installed
 	  cp scripts/get_pip_offline.py $(ANSIBLE_TEST_CACHE)/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_ROOT) && PATH="$(CURDIR)/$(VENV)/bin:$(EXTRA_PYTHONS)$$PATH" ansible-test sanity --venv --color no
 
-bench: venv
+bench: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-bench.txt
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python tests/bench/run.py
 
 clean:

@@ -1,0 +1,389 @@
+"""`make bench`: minting tokens with mcp.k8s against `kubectl create token` and the bare client.
+
+Everything runs in one process tree against one API server double, so the ratios compare
+like with like. Each figure is the median of several repetitions with its spread (min-max).
+Writes docs/benchmarks.md and docs/benchmarks.png. Not part of `make test`.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+from kube_double import KubeDouble  # noqa: E402  (needs tests/ on sys.path)
+
+NAMESPACE = 'bench'
+TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+
+BARE_CLIENT = r'''
+import sys, time
+started = time.perf_counter()
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+api = client.CoreV1Api()
+Model = getattr(client, 'AuthenticationV1TokenRequest', None) or client.V1TokenRequest
+imported = time.perf_counter()
+for name in sys.argv[3:]:
+    body = Model(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
+    api.create_namespaced_service_account_token(name, sys.argv[2], body)
+done = time.perf_counter()
+print('%f %f' % (imported - started, done - imported))
+'''
+
+
+class Progress:
+    """One status line on a terminal; plain lines otherwise."""
+
+    def __init__(self, total):
+        self.total, self.done, self.tty = total, 0, sys.stderr.isatty()
+
+    def step(self, text):
+        self.done += 1
+        line = '[%2d/%d] %s' % (self.done, self.total, text)
+        if self.tty:
+            sys.stderr.write('\r\033[K' + line)
+        else:
+            sys.stderr.write(line + '\n')
+        sys.stderr.flush()
+
+    def close(self):
+        if self.tty:
+            sys.stderr.write('\n')
+
+
+def summary(values):
+    return {'median': statistics.median(values), 'min': min(values), 'max': max(values), 'n': len(values)}
+
+
+class Bench:
+    def __init__(self, kube, workdir, collections, reps):
+        self.kube, self.workdir, self.collections, self.reps = kube, workdir, collections, reps
+        self.counter = 0
+
+    # --- tools ---------------------------------------------------------------
+    def env(self, timings=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(('ANSIBLE_', 'K8S_AUTH_'))}
+        env.update(ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, K8S_AUTH_KUBECONFIG=self.kube.kubeconfig_path,
+                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
+                   ANSIBLE_CALLBACKS_ENABLED='task_timer', ANSIBLE_LOCALHOST_WARNING='0',
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING='0', PATH=BIN + os.pathsep + os.environ['PATH'])
+        if timings:
+            env['BENCH_TIMINGS'] = timings
+        return env
+
+    def playbook(self, text, extra=None):
+        """Run a playbook; return (wall seconds, task timings)."""
+        self.counter += 1
+        path = os.path.join(self.workdir, 'play-%d.yml' % self.counter)
+        timings = os.path.join(self.workdir, 'timings-%d.json' % self.counter)
+        with open(path, 'w') as handle:
+            handle.write(text)
+        command = [os.path.join(BIN, 'ansible-playbook'), path]
+        if extra:
+            command += ['-e', json.dumps(extra)]
+        started = time.perf_counter()
+        proc = subprocess.run(command, env=self.env(timings), capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        if proc.returncode:
+            raise SystemExit('playbook failed:\n%s\n%s' % (proc.stdout[-3000:], proc.stderr[-2000:]))
+        with open(timings) as handle:
+            return wall, json.load(handle)
+
+    def provision_accounts(self, count):
+        from kubernetes import client, config
+        api = client.CoreV1Api(config.new_client_from_config(self.kube.kubeconfig_path))
+        try:
+            api.create_namespace({'metadata': {'name': NAMESPACE}})
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+        for index in range(count):
+            api.create_namespaced_service_account(NAMESPACE, {'metadata': {'name': 'sa-%d' % index}})
+
+    def token_requests(self):
+        return self.kube.count(method='POST', path_re=TOKEN_PATH)
+
+    # --- measurements ----------------------------------------------------------
+    def kubectl_loop(self, names):
+        started = time.perf_counter()
+        for name in names:
+            subprocess.run(['kubectl', '--kubeconfig', self.kube.kubeconfig_path, 'create', 'token', name,
+                            '-n', NAMESPACE, '--duration', '1h'], check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    def bare_client(self, names):
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, '-c', BARE_CLIENT, self.kube.kubeconfig_path, NAMESPACE] + names,
+                             check=True, capture_output=True, text=True).stdout.split()
+        total = time.perf_counter() - started
+        return total, float(out[0]), float(out[1])
+
+    def lookup_batch(self, names):
+        play = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: batch
+      ansible.builtin.set_fact:
+        tokens: "{{ query('mcp.k8s.sa_token', *names, namespace='%s', duration='1h') }}"
+      no_log: true
+    - name: check
+      ansible.builtin.assert:
+        that: tokens | length == names | length
+''' % NAMESPACE
+        before = self.token_requests()
+        wall, timings = self.playbook(play, {'names': names})
+        minted = self.token_requests() - before
+        assert minted == len(names), (minted, len(names))
+        return task_seconds(timings, 'batch'), wall
+
+    def one_token_tasks(self, repeats):
+        tasks = []
+        for index in range(repeats):
+            tasks.append('''
+    - name: module %d
+      mcp.k8s.sa_token:
+        name: sa-0
+        namespace: %s
+        duration: 1h
+      no_log: true
+    - name: kubectl %d
+      ansible.builtin.command: kubectl --kubeconfig {{ kubeconfig }} create token sa-0 -n %s --duration 1h
+      changed_when: true
+      no_log: true''' % (index, NAMESPACE, index, NAMESPACE))
+        play = '- hosts: localhost\n  gather_facts: false\n  tasks:' + ''.join(tasks) + '\n'
+        _, timings = self.playbook(play, {'kubeconfig': self.kube.kubeconfig_path})
+        module = [t['seconds'] for t in timings if t['task'].startswith('module ')]
+        kubectl = [t['seconds'] for t in timings if t['task'].startswith('kubectl ')]
+        return module, kubectl
+
+    def lazy_variable(self, reads):
+        play = '''
+- hosts: localhost
+  gather_facts: false
+  vars:
+    bench_token: "{{ lookup('mcp.k8s.sa_token', 'sa-1', namespace='%s', duration='1h') }}"
+  tasks:
+    - name: read the variable
+      ansible.builtin.assert:
+        that: bench_token | length > 100
+        quiet: true
+      loop: "{{ range(%d) | list }}"
+      no_log: true
+''' % (NAMESPACE, reads)
+        before = self.token_requests()
+        self.playbook(play)
+        return self.token_requests() - before
+
+    def role_runs(self):
+        kubeconfig = os.path.join(self.workdir, 'mcp.kubeconfig')
+        extra = {'mcp_k8s_server_kubeconfig_path': kubeconfig}
+        first, _ = self.playbook('- import_playbook: mcp.k8s.provision\n', extra)
+        second, _ = self.playbook('- import_playbook: mcp.k8s.provision\n', extra)
+        self.playbook('- import_playbook: mcp.k8s.deprovision\n', extra)
+        return first, second
+
+
+def task_seconds(timings, name):
+    return sum(t['seconds'] for t in timings if t['task'] == name)
+
+
+def install_collection(workdir):
+    dist = os.path.join(workdir, 'dist')
+    subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', ROOT, '--output-path', dist],
+                   check=True, capture_output=True)
+    tarball = os.path.join(dist, sorted(os.listdir(dist))[-1])
+    path = os.path.join(workdir, 'collections')
+    subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', tarball, '-p', path, '--no-deps'],
+                   check=True, capture_output=True)
+    return path
+
+
+def run(args):
+    results = {}
+    sizes = [10, 100, 1000]
+    steps = 3 * args.reps + len(sizes) * args.reps + 1 + 1 + args.role_reps + 1
+    progress = Progress(steps)
+    with tempfile.TemporaryDirectory(prefix='mcp-bench-') as workdir, \
+            KubeDouble(os.path.join(workdir, 'double')) as kube:
+        bench = Bench(kube, workdir, install_collection(workdir), args.reps)
+        bench.provision_accounts(max(sizes))
+        names = ['sa-%d' % index for index in range(args.batch)]
+
+        kubectl, bare, bare_import, lookup = [], [], [], []
+        for rep in range(args.reps):
+            progress.step('kubectl create token x %d (rep %d)' % (args.batch, rep + 1))
+            kubectl.append(bench.kubectl_loop(names))
+            progress.step('bare kubernetes client x %d (rep %d)' % (args.batch, rep + 1))
+            total, imported, _ = bench.bare_client(names)
+            bare.append(total)
+            bare_import.append(imported)
+            progress.step('lookup query x %d (rep %d)' % (args.batch, rep + 1))
+            lookup.append(bench.lookup_batch(names)[0])
+        results['batch'] = {'n': args.batch, 'kubectl': summary(kubectl), 'bare': summary(bare),
+                            'bare_import': summary(bare_import), 'lookup': summary(lookup)}
+
+        scaling = {}
+        for size in sizes:
+            per_token = []
+            for rep in range(args.reps):
+                progress.step('lookup scaling x %d (rep %d)' % (size, rep + 1))
+                per_token.append(bench.lookup_batch(['sa-%d' % i for i in range(size)])[0] / size)
+            scaling[size] = summary(per_token)
+        results['scaling'] = scaling
+
+        progress.step('one token: module task against kubectl command task (x%d)' % args.task_reps)
+        module, kubectl_task = bench.one_token_tasks(args.task_reps)
+        results['one_token'] = {'module': summary(module), 'kubectl': summary(kubectl_task)}
+
+        progress.step('a lookup variable read 50 times')
+        results['lazy_variable'] = {'reads': 50, 'token_requests': bench.lazy_variable(50)}
+
+        firsts, seconds = [], []
+        for rep in range(args.role_reps):
+            progress.step('role end to end (rep %d)' % (rep + 1))
+            first, second = bench.role_runs()
+            firsts.append(first)
+            seconds.append(second)
+        results['role'] = {'first': summary(firsts), 'second': summary(seconds)}
+        progress.step('writing docs/benchmarks.md')
+    progress.close()
+    return results
+
+
+def ms(seconds):
+    return '%.1f ms' % (seconds * 1000)
+
+
+def spread(entry, scale=1.0, unit='ms'):
+    factor = 1000 * scale if unit == 'ms' else scale
+    return '%.1f %s (%.1f–%.1f, n=%d)' % (entry['median'] * factor, unit, entry['min'] * factor,
+                                         entry['max'] * factor, entry['n'])
+
+
+def goals(results):
+    batch = results['batch']
+    n = batch['n']
+    per_kubectl = batch['kubectl']['median'] / n
+    per_bare = batch['bare']['median'] / n
+    per_lookup = batch['lookup']['median'] / n
+    one = results['one_token']
+    return [
+        ('lookup batch of %d at least 30x faster per token than the kubectl loop' % n,
+         per_kubectl / per_lookup, '%.1fx' % (per_kubectl / per_lookup), per_kubectl / per_lookup >= 30),
+        ('lookup batch at most 1.5x the bare client loop (both with imports)',
+         per_lookup / per_bare, '%.2fx' % (per_lookup / per_bare), per_lookup / per_bare <= 1.5),
+        ('a lookup variable read 50 times makes exactly one TokenRequest',
+         results['lazy_variable']['token_requests'], str(results['lazy_variable']['token_requests']),
+         results['lazy_variable']['token_requests'] == 1),
+        ('module task at most 1.5x the kubectl command task',
+         one['module']['median'] / one['kubectl']['median'],
+         '%.2fx' % (one['module']['median'] / one['kubectl']['median']),
+         one['module']['median'] / one['kubectl']['median'] <= 1.5),
+    ]
+
+
+def write_chart(results, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    batch = results['batch']
+    n = batch['n']
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    labels = ['kubectl create token\n(shell loop)', 'bare kubernetes\nclient loop', "query('mcp.k8s.sa_token')"]
+    values = [batch[k]['median'] / n * 1000 for k in ('kubectl', 'bare', 'lookup')]
+    errors = [[(batch[k]['median'] - batch[k]['min']) / n * 1000 for k in ('kubectl', 'bare', 'lookup')],
+              [(batch[k]['max'] - batch[k]['median']) / n * 1000 for k in ('kubectl', 'bare', 'lookup')]]
+    left.bar(labels, values, yerr=errors, color=['#999999', '#5b8bd0', '#d0705b'], capsize=4)
+    left.set_yscale('log')
+    left.set_ylabel('ms per token (log scale, imports included)')
+    left.set_title('%d tokens for %d service accounts' % (n, n))
+    for index, value in enumerate(values):
+        left.annotate('%.1f' % value, (index, value), ha='center', va='bottom')
+    sizes = sorted(results['scaling'], key=int)
+    right.plot([int(s) for s in sizes], [results['scaling'][s]['median'] * 1000 for s in sizes], marker='o',
+               color='#d0705b')
+    right.set_xscale('log')
+    right.set_xlabel('service accounts in one query')
+    right.set_ylabel('ms per token')
+    right.set_title('lookup scaling')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write_report(results, path, chart_name, elapsed):
+    batch = results['batch']
+    n = batch['n']
+    lines = [
+        '# Benchmarks',
+        '',
+        'Written by `make bench` (tests/bench/run.py) on %s, Python %s, %d cores, in %.0f s. All figures come '
+        'from one run against one API server double (tests/kube_double) on loopback; each is the median of '
+        'its repetitions, with min–max and the number of repetitions. Do not edit by hand: run `make bench`.'
+        % (time.strftime('%Y-%m-%d'), platform.python_version(), os.cpu_count(), elapsed),
+        '',
+        '![benchmarks](%s)' % chart_name,
+        '',
+        '## 1. %d tokens for %d service accounts' % (n, n),
+        '',
+        '| how | total | per token | ratio to the lookup |',
+        '|---|---|---|---|',
+    ]
+    lookup_per = batch['lookup']['median'] / n
+    for key, label in (('kubectl', '`kubectl create token` in a shell loop'),
+                       ('bare', 'bare kubernetes client loop, one process (import %s)' % ms(batch['bare_import']['median'])),
+                       ('lookup', "one `query('mcp.k8s.sa_token', ...)` task (import included)")):
+        per = batch[key]['median'] / n
+        lines.append('| %s | %s | %s | %.2fx |' % (label, spread(batch[key], unit='s'), ms(per), per / lookup_per))
+    lines += ['', '## 2. Lookup scaling', '', '| service accounts | time per token |', '|---|---|']
+    for size in sorted(results['scaling'], key=int):
+        lines.append('| %s | %s |' % (size, spread(results['scaling'][size])))
+    one = results['one_token']
+    lines += ['', '## 3. One token in a playbook (task time)', '', '| task | time |', '|---|---|',
+              '| `mcp.k8s.sa_token` module | %s |' % spread(one['module']),
+              '| `ansible.builtin.command: kubectl create token` | %s |' % spread(one['kubectl']),
+              '', '## 4. A lookup in `vars:` read %d times' % results['lazy_variable']['reads'], '',
+              'TokenRequests the API server saw: **%d**.' % results['lazy_variable']['token_requests'],
+              '', '## 5. The role end to end (`ansible-playbook mcp.k8s.provision`, wall time)', '',
+              '| run | time |', '|---|---|',
+              '| first (creates everything, mints) | %s |' % spread(results['role']['first'], unit='s'),
+              '| second (nothing changes, token reused) | %s |' % spread(results['role']['second'], unit='s'),
+              '', '## Goals', '', '| goal | measured | met |', '|---|---|---|']
+    for text, _, shown, met in goals(results):
+        lines.append('| %s | %s | %s |' % (text, shown, 'yes' if met else '**no**'))
+    lines += ['', '```json', json.dumps(results, indent=1, sort_keys=True), '```', '']
+    with open(path, 'w') as handle:
+        handle.write('\n'.join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--reps', type=int, default=3, help='repetitions of each batch measurement')
+    parser.add_argument('--task-reps', type=int, default=7, help='repetitions of the one-token tasks')
+    parser.add_argument('--role-reps', type=int, default=3, help='repetitions of the role runs')
+    parser.add_argument('--batch', type=int, default=200, help='service accounts in the batch comparison')
+    parser.add_argument('--output', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = run(args)
+    chart = os.path.splitext(args.output)[0] + '.png'
+    write_chart(results, chart)
+    write_report(results, args.output, os.path.basename(chart), time.perf_counter() - started)
+    for text, _, shown, met in goals(results):
+        print('%-4s %s: %s' % ('ok' if met else 'MISS', text, shown))
+    print('wrote %s and %s' % (os.path.relpath(args.output, ROOT), os.path.relpath(chart, ROOT)))
+
+
+if __name__ == '__main__':
+    main()
