@@ -660,6 +660,8 @@ class Store:
             errors = validate(res, obj, old)
             if errors:
                 raise invalid(res, name, errors)
+            if old['metadata'].get('deletionTimestamp'):
+                meta['deletionTimestamp'] = old['metadata']['deletionTimestamp']
             if strip_for_compare(obj) == strip_for_compare(old):
                 return copy.deepcopy(old)
             if res.kind == 'Deployment' and obj.get('spec') != old.get('spec'):

@@ -196,7 +196,7 @@ class KubeDouble:
 
     def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
                  extend_token_expiration=True, anonymous_auth=True, version=DEFAULT_VERSION, port=0,
-                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease')):
+                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease'), namespace_deletion_delay=0.5):
         self.state_dir = os.path.abspath(str(state_dir))
         os.makedirs(self.state_dir, exist_ok=True)
         issuers = [issuer] if isinstance(issuer, str) else list(issuer or [DEFAULT_ISSUER])
@@ -208,6 +208,7 @@ class KubeDouble:
         self.extend_token_expiration = extend_token_expiration
         self.anonymous_auth = anonymous_auth
         self.version = version
+        self.namespace_deletion_delay = namespace_deletion_delay
         self.pki = get_pki()
         self.objects = Store()
         self.store = self.objects
@@ -373,10 +374,7 @@ class KubeDouble:
         if res.plural == 'namespaces' and event == 'create':
             store.create('serviceaccounts', {'metadata': {'name': 'default', 'namespace': meta['name']}}, meta['name'])
         elif res.plural == 'namespaces' and event == 'delete':
-            for plural, table in store.data.items():
-                if core.BY_PLURAL[plural].namespaced:
-                    for key in [k for k in table if k[0] == meta['name']]:
-                        store.delete(plural, key[1], key[0])
+            self._purge_namespace(meta['name'])
         elif res.plural == 'serviceaccounts' and event == 'delete':
             for (ns, name), secret in list(store.data['secrets'].items()):
                 annotations = secret['metadata'].get('annotations') or {}
@@ -416,6 +414,41 @@ class KubeDouble:
                     status.pop(key)
             if obj.get('status') != status:
                 obj['status'] = status
+
+    def _purge_namespace(self, namespace):
+        store = self.objects
+        with store.lock:
+            for plural, table in store.data.items():
+                if core.BY_PLURAL[plural].namespaced:
+                    for key in [k for k in table if k[0] == namespace]:
+                        store.delete(plural, key[1], key[0])
+
+    def _terminate_namespace(self, name, request):
+        """DELETE of a namespace: it turns Terminating, its content and then itself go away
+        after ``namespace_deletion_delay`` seconds (the namespace controller's work)."""
+        store = self.objects
+        with store.lock:
+            old = store.get('namespaces', name)
+            if request.dry_run:
+                return old
+            if not old['metadata'].get('deletionTimestamp'):
+                old['metadata']['deletionTimestamp'] = rfc3339()
+                old['status'] = {'phase': 'Terminating'}
+                old = store.update('namespaces', old, name, check_rv=False)
+        if self.namespace_deletion_delay <= 0:
+            self._finish_namespace(name, old['metadata']['uid'])
+        else:
+            timer = threading.Timer(self.namespace_deletion_delay, self._finish_namespace, (name, old['metadata']['uid']))
+            timer.daemon = True
+            timer.start()
+        return old
+
+    def _finish_namespace(self, name, uid):
+        with self.objects.lock:
+            found = self.objects.find('namespaces', name)
+            if found is not None and found['metadata']['uid'] == uid:
+                self._purge_namespace(name)
+                self.objects.delete('namespaces', name)
 
     # ------------------------------------------------------------------ request handling
     def _log(self, entry):
@@ -716,7 +749,9 @@ class KubeDouble:
         if method == 'DELETE':
             if not info.name:
                 return self._delete_collection(request, res, namespace)
-            options = self._decode(request) if request.body else {}
+            if res.plural == 'namespaces':
+                return Response(200, self._terminate_namespace(info.name, request))
+            options = self._decode(request, 'DeleteOptions') if request.body else {}
             preconditions = (options or {}).get('preconditions') or {}
             deleted = self.objects.delete(res, info.name, namespace, uid=preconditions.get('uid'),
                                           resource_version=preconditions.get('resourceVersion'), dry_run=request.dry_run)
