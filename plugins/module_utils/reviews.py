@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""TokenReview (is this token valid, and for whom) and SelfSubjectAccessReview (can I).
+
+Both are POSTs of plain JSON on a ``connection.Cluster``. To ask what a token may do, pass
+``cluster.with_token(token)``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+
+def review_token(cluster, token, audiences=None):
+    """What the API server says about ``token``:
+    ``{authenticated, user: {username, uid, groups, extra}, audiences, error}``."""
+    body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenReview',
+            'spec': {'token': token}}
+    if audiences:
+        body['spec']['audiences'] = list(audiences)
+    action = cluster.action('create', 'tokenreviews', subject='the token', hints={
+        403: 'grant it "create" on "tokenreviews" in API group "authentication.k8s.io" '
+             '(the ClusterRole system:auth-delegator has it), or set validate to false'})
+    data = cluster.post('/apis/authentication.k8s.io/v1/tokenreviews', body, action=action).data or {}
+    status = data.get('status') or {}
+    user = status.get('user') or {}
+    return {
+        'authenticated': bool(status.get('authenticated')),
+        'user': {'username': user.get('username'), 'uid': user.get('uid'),
+                 'groups': user.get('groups') or [], 'extra': user.get('extra') or {}},
+        'audiences': status.get('audiences') or [],
+        'error': status.get('error') or None,
+    }
+
+
+def access_review(cluster, verb, resource, namespace=None, name=None, group=None, subresource=None):
+    """Whether the caller of ``cluster`` may ``verb`` ``resource``:
+    ``{verb, resource, group, namespace, name, allowed, denied, reason, evaluation_error}``.
+
+    ``resource`` may carry its subresource (``pods/log``) and its group (``deployments.apps``).
+    """
+    if not verb or not resource:
+        raise K8sTokenError('An access check needs a verb and a resource (got %r, %r).' % (verb, resource))
+    resource, _slash, sub = str(resource).partition('/')
+    subresource = subresource or sub or None
+    if group is None and '.' in resource:
+        resource, _dot, group = resource.partition('.')
+    attributes = {'verb': verb, 'resource': resource, 'group': group or ''}
+    for key, value in (('namespace', namespace), ('name', name), ('subresource', subresource)):
+        if value:
+            attributes[key] = value
+    body = {'apiVersion': 'authorization.k8s.io/v1', 'kind': 'SelfSubjectAccessReview',
+            'spec': {'resourceAttributes': attributes}}
+    action = cluster.action('create', 'selfsubjectaccessreviews', subject='%s %s' % (verb, resource))
+    data = cluster.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body, action=action).data or {}
+    status = data.get('status') or {}
+    return {
+        'verb': verb,
+        'resource': resource + ('/' + subresource if subresource else ''),
+        'group': group or '',
+        'namespace': namespace,
+        'name': name,
+        'allowed': bool(status.get('allowed')),
+        'denied': bool(status.get('denied')),
+        'reason': status.get('reason') or '',
+        'evaluation_error': status.get('evaluationError') or '',
+    }
+
+
+def access_reviews(cluster, checks):
+    """:func:`access_review` for each dict of ``checks`` (keys: verb, resource, namespace, name,
+    group, subresource), in order."""
+    return [access_review(cluster, check.get('verb'), check.get('resource'), check.get('namespace'),
+                          check.get('name'), check.get('group'), check.get('subresource'))
+            for check in checks]

@@ -1,0 +1,341 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""TokenRequest for a ServiceAccount, the reuse decision, claims and the result dict.
+
+``ensure_token(cluster, spec, ...)`` is the whole flow the module and the lookup share:
+reuse an earlier token when it still fits, otherwise mint one (binding it to an object when
+asked), optionally confirm it through TokenReview, and describe it in one result dict.
+Requests are JSON on ``connection.Cluster``, so every kubernetes client generation works.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import time
+from datetime import datetime
+
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, reviews
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
+    K8sTokenError, is_status, register_secret,
+)
+
+try:
+    import jwt
+    HAS_JWT = True
+    JWT_IMPORT_ERROR = None
+except ImportError as e:  # reported by the plugins with missing_required_lib / AnsibleLookupError
+    HAS_JWT = False
+    JWT_IMPORT_ERROR = e
+
+DEFAULT_RENEW_BEFORE = '5m'
+
+# Kinds a token can be bound to: Kind -> (resource, namespaced).
+BOUND_KINDS = {'Pod': ('pods', True), 'Secret': ('secrets', True), 'Node': ('nodes', False)}
+
+# Result keys, all present in every result (None when not known).
+RESULT_KEYS = ('token', 'expiration_timestamp', 'expires_in', 'duration', 'audiences', 'issued_at',
+               'claims', 'jwt_expiration_timestamp', 'service_account', 'bound_object', 'reused',
+               'review', 'kubeconfig', 'api_warnings')
+
+
+class TokenSpec:
+    """What to mint: ServiceAccount, namespace, audiences, seconds and bound object, validated."""
+
+    def __init__(self, name, namespace=None, audiences=None, duration=None, bound_object=None):
+        if not isinstance(name, str) or not name.strip():
+            raise K8sTokenError('name must be the name of a ServiceAccount, not %r.' % (name,))
+        self.name = name.strip()
+        self.namespace = (namespace or 'default').strip()
+        self.audiences = _audiences(audiences)
+        self.seconds = durations.token_duration(duration)
+        self.bound_object = _bound_object(bound_object)
+
+    @property
+    def username(self):
+        return 'system:serviceaccount:%s:%s' % (self.namespace, self.name)
+
+    def describe(self):
+        return 'ServiceAccount "%s/%s"' % (self.namespace, self.name)
+
+    def key(self):
+        """A hashable identity of the request (for a cache)."""
+        bound = self.bound_object
+        return (self.namespace, self.name, tuple(self.audiences), self.seconds,
+                (bound['kind'], bound['name'], bound.get('uid')) if bound else None)
+
+
+def _audiences(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    audiences = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise K8sTokenError('audiences must be non-empty strings; leave the list empty for the API '
+                                'server\'s default audiences (got %r).' % (item,))
+        if item not in audiences:
+            audiences.append(item)
+    return audiences
+
+
+def _bound_object(value):
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise K8sTokenError('bound_object must be a dict with kind, name and optionally uid.')
+    kind = str(value.get('kind') or '')
+    canonical = dict((k.lower(), k) for k in BOUND_KINDS).get(kind.lower())
+    if not canonical:
+        raise K8sTokenError('bound_object.kind "%s" is not supported; a token can be bound to a Pod, '
+                            'Secret or Node.' % kind)
+    if not value.get('name'):
+        raise K8sTokenError('bound_object.name is required with bound_object.kind %s.' % canonical)
+    return {'kind': canonical, 'name': str(value['name']), 'uid': str(value['uid']) if value.get('uid') else None}
+
+
+def token_spec(options):
+    """A :class:`TokenSpec` from module params or lookup options."""
+    return TokenSpec(options.get('name'), options.get('namespace'), options.get('audiences'),
+                     options.get('duration'), options.get('bound_object'))
+
+
+# ---------------------------------------------------------------- the flow
+
+
+def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, check_mode=False, now=None):
+    """The result dict for ``spec``: ``token`` reused when it still fits, else a new token.
+
+    In check mode nothing is minted: the result's token is None and ``reused`` False when a
+    token would be minted.
+    """
+    renew = durations.renew_before_seconds(renew_before, DEFAULT_RENEW_BEFORE)
+    if token:
+        register_secret(token)
+        fits, _reason = reusable(token, spec, renew, now=now)
+        if fits and spec.bound_object and not spec.bound_object['uid']:
+            fits = _bound_uid(cluster, spec) == (inspect_token(token).get('bound_object') or {}).get('uid')
+        if fits:
+            result = describe_token(cluster, token, spec.namespace, reused=True, now=now)
+            if validate:
+                result['review'] = reviews.review_token(cluster, token, spec.audiences)
+                fits = result['review']['authenticated']
+            if fits:
+                return result
+    if check_mode:
+        return _empty_result(spec)
+    result = mint(cluster, spec, now=now)
+    if validate:
+        result['review'] = reviews.review_token(cluster, result['token'], spec.audiences)
+        if not result['review']['authenticated']:
+            raise K8sTokenError('The API server does not authenticate the token just minted for %s (%s); '
+                                'check the token authenticator and the audiences.'
+                                % (spec.describe(), result['review'].get('error') or 'no reason given'))
+    return result
+
+
+def mint(cluster, spec, now=None):
+    """POST a TokenRequest for ``spec``; the result dict of the new token."""
+    bound = dict(spec.bound_object) if spec.bound_object else None
+    if bound and not bound['uid']:
+        bound['uid'] = _bound_uid(cluster, spec)
+    body = {
+        'apiVersion': 'authentication.k8s.io/v1',
+        'kind': 'TokenRequest',
+        'spec': {'audiences': list(spec.audiences), 'expirationSeconds': spec.seconds},
+    }
+    if bound:
+        body['spec']['boundObjectRef'] = {'apiVersion': 'v1', 'kind': bound['kind'], 'name': bound['name'],
+                                          'uid': bound['uid']}
+    path = '/api/v1/namespaces/%s/serviceaccounts/%s/token' % (spec.namespace, spec.name)
+    action = cluster.action('create', 'serviceaccounts/token', spec.namespace, spec.describe(), hints={
+        409: 'the bound object was replaced; omit bound_object.uid to bind to its current uid',
+        400: 'check bound_object (a Pod must run as this ServiceAccount)',
+    })
+    try:
+        response = cluster.post(path, body, action=action)
+    except K8sTokenError as exc:
+        if exc.status == 404 and not _namespace_exists(cluster, spec.namespace):
+            raise K8sTokenError('Namespace "%s" does not exist; create it and the ServiceAccount "%s" first '
+                                'or correct namespace.' % (spec.namespace, spec.name), status=404)
+        raise
+    data = response.data if isinstance(response.data, dict) else {}
+    status = data.get('status') or {}
+    token = status.get('token')
+    if not token:
+        raise K8sTokenError('The API server answered the TokenRequest for %s without a token; check that '
+                            'the cluster issues ServiceAccount tokens.' % spec.describe())
+    register_secret(token)
+    result = describe_token(cluster, token, spec.namespace, reused=False, now=now,
+                            status_expiration=status.get('expirationTimestamp'))
+    granted = (data.get('spec') or {})
+    if granted.get('expirationSeconds'):
+        result['duration'] = int(granted['expirationSeconds'])
+    if granted.get('audiences') is not None:
+        result['audiences'] = list(granted['audiences'])
+    issued = (data.get('metadata') or {}).get('creationTimestamp')
+    if issued:
+        result['issued_at'] = issued
+    if bound and not result['bound_object']:
+        result['bound_object'] = bound
+    result['api_warnings'] = response.warnings
+    return result
+
+
+def _bound_uid(cluster, spec):
+    """The current uid of the bound object (read from the API); checks a Pod's ServiceAccount."""
+    bound = spec.bound_object
+    resource, namespaced = BOUND_KINDS[bound['kind']]
+    path = ('/api/v1/namespaces/%s/%s/%s' % (spec.namespace, resource, bound['name']) if namespaced
+            else '/api/v1/%s/%s' % (resource, bound['name']))
+    action = cluster.action('get', resource, spec.namespace if namespaced else None,
+                            '%s "%s" (the bound object)' % (bound['kind'], bound['name']),
+                            hints={404: 'create it first, or correct bound_object (set its uid to skip this read)',
+                                   403: 'grant it "get" on "%s", or give bound_object.uid' % resource})
+    obj = cluster.get(path, action=action) or {}
+    if bound['kind'] == 'Pod':
+        runs_as = (obj.get('spec') or {}).get('serviceAccountName') or 'default'
+        if runs_as != spec.name:
+            raise K8sTokenError('Pod "%s/%s" runs as ServiceAccount "%s", not "%s"; a token can only be bound '
+                                'to a Pod of its own ServiceAccount.' % (spec.namespace, bound['name'], runs_as, spec.name))
+    return (obj.get('metadata') or {}).get('uid')
+
+
+def _namespace_exists(cluster, namespace):
+    try:
+        cluster.request('GET', '/api/v1/namespaces/%s' % namespace, action=None)
+    except Exception as exc:
+        return not is_status(exc, 404)
+    return True
+
+
+def _empty_result(spec):
+    result = dict((key, None) for key in RESULT_KEYS)
+    result.update(reused=False, audiences=list(spec.audiences), duration=spec.seconds, api_warnings=[],
+                  service_account={'namespace': spec.namespace, 'name': spec.name, 'uid': None},
+                  bound_object=spec.bound_object)
+    return result
+
+
+# ---------------------------------------------------------------- inspecting a token
+
+
+def decode_claims(token):
+    """The JWT payload, not verified."""
+    if not HAS_JWT:
+        raise K8sTokenError('The PyJWT Python package is required to read tokens; install it (pip install PyJWT).')
+    try:
+        return jwt.decode(token, options={'verify_signature': False, 'verify_exp': False, 'verify_aud': False})
+    except Exception:  # never show the token itself
+        raise K8sTokenError('The given token is not a JWT (three base64url parts with a JSON payload).')
+
+
+def inspect_token(token, now=None):
+    """What a Kubernetes ServiceAccount JWT says: claims, expiry, account, audiences, bound object."""
+    claims = decode_claims(token)
+    now = time.time() if now is None else now
+    k8s = claims.get('kubernetes.io') or {}
+    account = k8s.get('serviceaccount') or {}
+    namespace = k8s.get('namespace')
+    name = account.get('name')
+    sub = claims.get('sub') or ''
+    if (not namespace or not name) and sub.startswith('system:serviceaccount:'):
+        parts = sub.split(':')
+        namespace, name = (parts[2], parts[3]) if len(parts) == 4 else (namespace, name)
+    bound = None
+    for kind in ('Pod', 'Secret', 'Node'):  # a Pod-bound token also names the Pod's node
+        entry = k8s.get(kind.lower())
+        if entry:
+            bound = {'kind': kind, 'name': entry.get('name'), 'uid': entry.get('uid')}
+            break
+    exp = claims.get('exp')
+    effective = k8s.get('warnafter') or exp
+    audiences = claims.get('aud')
+    if isinstance(audiences, str):
+        audiences = [audiences]
+    return {
+        'claims': claims,
+        'issuer': claims.get('iss'),
+        'subject': sub,
+        'audiences': audiences or [],
+        'service_account': {'namespace': namespace, 'name': name, 'uid': account.get('uid')},
+        'bound_object': bound,
+        'issued_at': claims.get('iat'),
+        'expires_at': effective,
+        'jwt_expires_at': exp,
+        'expires_in': int(effective - now) if effective else None,
+        'legacy': exp is None,
+    }
+
+
+def reusable(token, spec, renew_before, now=None):
+    """Whether ``token`` is for ``spec`` and valid for longer than ``renew_before`` seconds,
+    with the reason when not. Makes no request (a bound object without uid is checked by the caller)."""
+    try:
+        info = inspect_token(token, now=now)
+    except K8sTokenError:
+        return False, 'not a JWT'
+    if info['subject'] != spec.username:
+        return False, 'another ServiceAccount'
+    wanted = set(spec.audiences) if spec.audiences else set([info['issuer']])
+    if set(info['audiences']) != wanted:
+        return False, 'other audiences'
+    bound = spec.bound_object
+    have = info['bound_object']
+    if bool(bound) != bool(have):
+        return False, 'another bound object'
+    if bound and (bound['kind'] != have['kind'] or bound['name'] != have['name']
+                  or (bound['uid'] and bound['uid'] != have['uid'])):
+        return False, 'another bound object'
+    if info['expires_in'] is None or info['expires_in'] <= renew_before:
+        return False, 'expires within renew_before'
+    return True, None
+
+
+def describe_token(cluster, token, namespace, reused, now=None, status_expiration=None):
+    """The result dict for ``token`` (a new or a reused one)."""
+    now = time.time() if now is None else now
+    info = inspect_token(token, now=now)
+    expires_at = _epoch(status_expiration) if status_expiration else info['expires_at']
+    jwt_expiry = info['jwt_expires_at']
+    account = info['service_account']
+    result = dict((key, None) for key in RESULT_KEYS)
+    result.update({
+        'token': token,
+        'expiration_timestamp': status_expiration or _rfc3339(expires_at),
+        'expires_in': int(expires_at - now) if expires_at else None,
+        'duration': int(expires_at - info['issued_at']) if expires_at and info['issued_at'] else None,
+        'audiences': info['audiences'],
+        'issued_at': _rfc3339(info['issued_at']),
+        'claims': info['claims'],
+        'jwt_expiration_timestamp': _rfc3339(jwt_expiry) if jwt_expiry and jwt_expiry != expires_at else None,
+        'service_account': account,
+        'bound_object': info['bound_object'],
+        'reused': reused,
+        'kubeconfig': cluster.kubeconfig_for_token(token, account['namespace'] or namespace,
+                                                   'system:serviceaccount:%s:%s' % (account['namespace'] or namespace,
+                                                                                    account['name'])),
+        'api_warnings': [],
+    })
+    return result
+
+
+def _rfc3339(epoch):
+    if epoch is None:
+        return None
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(epoch)))
+
+
+def _epoch(timestamp):
+    """Seconds since the epoch of an RFC 3339 timestamp such as the API server writes."""
+    text = str(timestamp).strip().replace('Z', '+00:00')
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = datetime.strptime(text[:19], '%Y-%m-%dT%H:%M:%S')
+    if moment.tzinfo is None:
+        return calendar.timegm(moment.timetuple())
+    return moment.timestamp()

@@ -1,0 +1,344 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sa_token
+short_description: Mint a Kubernetes ServiceAccount token through the TokenRequest API
+version_added: 1.0.0
+description:
+  - Mints a short-lived token for a ServiceAccount, as C(kubectl create token) does, and returns
+    it with its claims, its expiry and a ready kubeconfig that uses it.
+  - Given the token of an earlier run (O(token)), returns it unchanged while it still fits the
+    request and stays valid for longer than O(renew_before), so that playbooks keeping a token in
+    a fact are idempotent.
+  - Needs C(create) on C(serviceaccounts/token) in O(namespace).
+author:
+  - mcp.k8s contributors
+requirements:
+  - kubernetes >= 31.0.0
+  - PyJWT >= 2.6.0
+extends_documentation_fragment:
+  - mcp.k8s.connection
+  - mcp.k8s.token_request
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is minted; RV(changed) says whether a token would be minted and RV(token) is null
+        unless O(token) is reused. Set C(check_mode) to V(false) on the task when later tasks need
+        a real token even in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    description: Use C(group/mcp.k8s.k8s) or C(group/kubernetes.core.k8s) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - mcp.k8s.k8s
+options:
+  name:
+    description:
+      - Name of the ServiceAccount.
+    type: str
+    required: true
+    aliases: [service_account]
+  token:
+    description:
+      - A token from an earlier run, for example a fact. When it is for the same ServiceAccount,
+        namespace, audiences and bound object and stays valid for longer than O(renew_before), it
+        is returned with RV(reused=true) and C(changed=false), and nothing is minted.
+      - With O(validate=true) it is also confirmed through TokenReview, and replaced when the API
+        server no longer accepts it.
+    type: str
+  renew_before:
+    description:
+      - Mint a new token instead of reusing O(token) when O(token) expires within this time.
+        C(kubectl) duration syntax or seconds.
+    type: raw
+    default: 5m
+notes:
+  - The returned token (and the kubeconfig holding it) is a secret; set C(no_log) to V(true) on tasks
+    that register it, and keep it in a fact rather than on disk.
+  - With O(audiences) empty, O(token) is reused only when its audience is its issuer, the API
+    server's default unless C(--api-audiences) says otherwise.
+  - API server warnings (for example a duration shortened by the server) are shown as Ansible warnings.
+seealso:
+  - name: kubectl create token
+    description: The command this module mirrors.
+    link: https://kubernetes.io/docs/reference/kubectl/generated/kubectl_create/kubectl_create_token/
+  - name: TokenRequest API
+    description: The API this module calls.
+    link: https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-request-v1/
+'''
+
+EXAMPLES = r'''
+- name: Mint a token for mcp-k8s-server, valid for one hour
+  mcp.k8s.sa_token:
+    name: mcp-k8s-server
+    namespace: mcp
+  register: minted
+  no_log: true
+
+- name: Mint for another audience, for a day, with a given kubeconfig and context
+  mcp.k8s.sa_token:
+    name: mcp-k8s-server
+    namespace: mcp
+    audiences: [mcp-k8s-server]
+    duration: 24h
+    kubeconfig: ~/.kube/admin.conf
+    context: prod
+  register: minted
+  no_log: true
+
+- name: Keep one token across runs - reused (changed=false) until 10 minutes before it expires
+  mcp.k8s.sa_token:
+    name: mcp-k8s-server
+    namespace: mcp
+    token: "{{ mcp_token | default(omit) }}"
+    renew_before: 10m
+  register: minted
+  no_log: true
+
+- name: Remember it for later tasks and runs
+  ansible.builtin.set_fact:
+    mcp_token: "{{ minted.token }}"
+    cacheable: true
+  no_log: true
+
+- name: Bind a token to a Pod (it stops working when the Pod goes away) and check it through TokenReview
+  mcp.k8s.sa_token:
+    name: mcp-k8s-server
+    namespace: mcp
+    bound_object:
+      kind: Pod
+      name: mcp-k8s-server-0
+    validate: true
+  register: bound
+  no_log: true
+
+- name: Need a real token even in check mode
+  mcp.k8s.sa_token:
+    name: mcp-k8s-server
+    namespace: mcp
+  check_mode: false
+  register: minted
+  no_log: true
+
+- name: Use the returned kubeconfig with kubernetes.core
+  kubernetes.core.k8s_info:
+    kind: Pod
+    namespace: mcp
+    kubeconfig: "{{ minted.kubeconfig }}"
+
+- name: Or call a service with it
+  ansible.builtin.uri:
+    url: https://mcp.example.com/mcp
+    headers:
+      Authorization: "Bearer {{ minted.token }}"
+  no_log: true
+'''
+
+RETURN = r'''
+token:
+  description: The token (a JWT). Null in check mode unless O(token) is reused.
+  returned: always
+  type: str
+  sample: eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhdWQiOls...
+reused:
+  description: Whether O(token) was returned instead of a new token.
+  returned: always
+  type: bool
+  sample: false
+expiration_timestamp:
+  description:
+    - When the token expires, as the API server reports it (RFC 3339, UTC).
+    - For a reused token, the expiry its claims state (C(kubernetes.io.warnafter) when present).
+  returned: unless check mode mints nothing
+  type: str
+  sample: "2026-11-28T18:21:11Z"
+expires_in:
+  description: Seconds until RV(expiration_timestamp).
+  returned: unless check mode mints nothing
+  type: int
+  sample: 3599
+duration:
+  description: Seconds the API server granted (it may shorten the requested O(duration)).
+  returned: always
+  type: int
+  sample: 3600
+audiences:
+  description: The token's audiences, after the API server's defaulting.
+  returned: always
+  type: list
+  elements: str
+  sample: [https://kubernetes.default.svc.cluster.local]
+issued_at:
+  description: When the token was issued (RFC 3339, UTC).
+  returned: unless check mode mints nothing
+  type: str
+  sample: "2026-11-28T17:21:11Z"
+claims:
+  description: The token's payload, decoded with PyJWT (the signature is not verified).
+  returned: unless check mode mints nothing
+  type: dict
+  sample:
+    aud: [https://kubernetes.default.svc.cluster.local]
+    exp: 1795886471
+    iat: 1795882871
+    iss: https://kubernetes.default.svc.cluster.local
+    jti: 4d0b1c46-5b8a-4c85-9a59-1ef4d3a4c1a8
+    kubernetes.io:
+      namespace: mcp
+      serviceaccount: {name: mcp-k8s-server, uid: 5a8f3d5c-2d1e-4d0a-8a4c-0a4f0b3c2e11}
+    nbf: 1795882871
+    sub: system:serviceaccount:mcp:mcp-k8s-server
+jwt_expiration_timestamp:
+  description:
+    - The JWT's own C(exp) when it differs from RV(expiration_timestamp), which happens when the API
+      server extends Pod-bound tokens (C(--service-account-extend-token-expiration)); null otherwise.
+  returned: always
+  type: str
+  sample: null
+service_account:
+  description: The ServiceAccount the token authenticates as.
+  returned: always
+  type: dict
+  contains:
+    namespace:
+      description: Its namespace.
+      type: str
+      returned: always
+      sample: mcp
+    name:
+      description: Its name.
+      type: str
+      returned: always
+      sample: mcp-k8s-server
+    uid:
+      description: Its uid, from the token (null in check mode when nothing is minted).
+      type: str
+      returned: always
+      sample: 5a8f3d5c-2d1e-4d0a-8a4c-0a4f0b3c2e11
+bound_object:
+  description: The object the token is bound to, or null.
+  returned: always
+  type: dict
+  sample: {kind: Pod, name: mcp-k8s-server-0, uid: 0c6a3b0e-7f7e-4f59-bd0b-6f1f8b1f1a2d}
+review:
+  description: What the API server said about the token in a TokenReview.
+  returned: when O(validate=true)
+  type: dict
+  contains:
+    authenticated:
+      description: Whether the token authenticates.
+      type: bool
+      returned: always
+      sample: true
+    user:
+      description: The user it authenticates as (username, uid, groups, extra).
+      type: dict
+      returned: always
+      sample: {username: "system:serviceaccount:mcp:mcp-k8s-server", uid: 5a8f3d5c-2d1e-4d0a-8a4c-0a4f0b3c2e11,
+               groups: ["system:serviceaccounts", "system:serviceaccounts:mcp", "system:authenticated"], extra: {}}
+    audiences:
+      description: Audiences the token was accepted for.
+      type: list
+      elements: str
+      returned: always
+      sample: [https://kubernetes.default.svc.cluster.local]
+    error:
+      description: Why the token does not authenticate, or null.
+      type: str
+      returned: always
+      sample: null
+kubeconfig:
+  description:
+    - A kubeconfig with the connection's server and CA and this token as its user, for the
+      O(kubeconfig) option of C(kubernetes.core) modules, or for C(kubectl) once written to a file.
+  returned: unless check mode mints nothing
+  type: dict
+  sample:
+    apiVersion: v1
+    kind: Config
+    clusters: [{name: "10.0.0.1:6443", cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: LS0tLS1CRUdJTi...}}]
+    users: [{name: "system:serviceaccount:mcp:mcp-k8s-server", user: {token: eyJhbGciOi...}}]
+    contexts: [{name: "system:serviceaccount:mcp:mcp-k8s-server@10.0.0.1:6443",
+                context: {cluster: "10.0.0.1:6443", user: "system:serviceaccount:mcp:mcp-k8s-server", namespace: mcp}}]
+    current-context: "system:serviceaccount:mcp:mcp-k8s-server@10.0.0.1:6443"
+    preferences: {}
+api_warnings:
+  description: The API server's C(Warning) headers for the TokenRequest (also shown as warnings).
+  returned: always
+  type: list
+  elements: str
+  sample: ["requested expiration of 86400 seconds shortened to 3600 seconds"]
+'''
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+
+def argument_spec():
+    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
+    spec.update(
+        name=dict(type='str', required=True, aliases=['service_account']),
+        namespace=dict(type='str', default='default'),
+        audiences=dict(type='list', elements='str', default=[]),
+        duration=dict(type='raw', default='1h'),
+        bound_object=dict(type='dict', options=dict(
+            kind=dict(type='str', required=True, choices=['Pod', 'Secret', 'Node']),
+            name=dict(type='str', required=True),
+            uid=dict(type='str'),
+        )),
+        token=dict(type='str', no_log=True),
+        renew_before=dict(type='raw', default='5m'),
+        validate=dict(type='bool', default=False),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not connection.HAS_K8S:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+    if not tokens.HAS_JWT:
+        module.fail_json(msg=missing_required_lib('PyJWT'), exception=tokens.JWT_IMPORT_ERROR)
+    params = module.params
+    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
+
+    try:
+        spec = tokens.token_spec(params)
+        cluster = connection.get_api_client(params)
+        result = tokens.ensure_token(cluster, spec, token=params['token'], renew_before=params['renew_before'],
+                                     validate=params['validate'], check_mode=module.check_mode)
+    except K8sTokenError as exc:
+        error = exc.message
+    else:
+        error = None
+    if error:
+        module.fail_json(msg=error)
+
+    for warning in result['api_warnings']:
+        module.warn(warning)
+    if result['reused']:
+        # The input token is no_log; returning it unchanged must not scrub it from the result.
+        module.no_log_values.discard(params['token'])
+        args = dict(params, token='VALUE_SPECIFIED_IN_NO_LOG_PARAMETER')
+        result['invocation'] = {'module_args': args}
+    module.exit_json(changed=not result['reused'], **result)
+
+
+if __name__ == '__main__':
+    main()

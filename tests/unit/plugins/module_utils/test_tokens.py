@@ -1,0 +1,156 @@
+import time
+
+import pytest
+
+from ansible_collections.mcp.k8s.plugins.module_utils import reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+from fake_api import ISSUER
+
+TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+
+
+def spec(**kwargs):
+    options = {'name': 'server', 'namespace': 'mcp'}
+    options.update(kwargs)
+    return tokens.token_spec(options)
+
+
+def test_spec_validation_before_any_request():
+    assert spec().key() == ('mcp', 'server', (), 3600, None)
+    assert spec(audiences='a', bound_object={'kind': 'pod', 'name': 'p'}).key() == \
+        ('mcp', 'server', ('a',), 3600, ('Pod', 'p', None))
+    for options, fragment in (({'name': ''}, 'name must be'), ({'audiences': ['']}, 'non-empty strings'),
+                              ({'duration': '1m'}, 'below the minimum'),
+                              ({'bound_object': {'kind': 'ConfigMap', 'name': 'c'}}, 'Pod, Secret or Node'),
+                              ({'bound_object': {'kind': 'Pod'}}, 'bound_object.name is required')):
+        with pytest.raises(K8sTokenError) as info:
+            spec(**options)
+        assert fragment in info.value.message
+
+
+def test_mint_returns_claims_expiry_and_kubeconfig(cluster, fake_api):
+    result = tokens.ensure_token(cluster, spec(audiences=['mcp'], duration='2h'))
+    claims = result['claims']
+    assert claims['sub'] == 'system:serviceaccount:mcp:server' and claims['aud'] == ['mcp']
+    assert claims['exp'] - claims['iat'] == 7200 == result['duration']
+    assert result['reused'] is False and result['audiences'] == ['mcp']
+    assert 7190 < result['expires_in'] <= 7200
+    assert result['expiration_timestamp'].endswith('Z') and result['jwt_expiration_timestamp'] is None
+    assert result['service_account'] == {'namespace': 'mcp', 'name': 'server',
+                                         'uid': fake_api.service_accounts[('mcp', 'server')]}
+    assert result['kubeconfig']['users'][0]['user']['token'] == result['token']
+    sent = fake_api.requests[-1]['body']
+    assert sent['spec'] == {'audiences': ['mcp'], 'expirationSeconds': 7200}
+    assert set(result) == set(tokens.RESULT_KEYS)
+
+
+def test_reuse_makes_no_request(cluster, fake_api):
+    first = tokens.ensure_token(cluster, spec())
+    fake_api.requests.clear()
+    again = tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='10m')
+    assert again['reused'] is True and again['token'] == first['token'] and fake_api.requests == []
+    assert again['audiences'] == [ISSUER] and again['duration'] == 3600
+    for other in (spec(name='default', namespace='default'), spec(audiences=['x']), spec(duration='2h')):
+        fits = tokens.reusable(first['token'], other, 0)
+        assert fits[0] is (other.seconds == 7200)  # the duration is not part of the identity
+    assert tokens.reusable(first['token'], spec(), 3600) == (False, 'expires within renew_before')
+    renewed = tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='1h')
+    assert renewed['reused'] is False and fake_api.count('POST', TOKEN_PATH) == 1
+
+
+def test_check_mode_mints_nothing(cluster, fake_api):
+    result = tokens.ensure_token(cluster, spec(), check_mode=True)
+    assert result['token'] is None and result['reused'] is False and fake_api.requests == []
+    assert result['duration'] == 3600
+
+
+def test_bound_object_reads_uid_and_reuse_checks_it(cluster, fake_api):
+    uid = fake_api.add_pod('mcp', 'p', 'server')
+    result = tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p'}))
+    assert result['bound_object'] == {'kind': 'Pod', 'name': 'p', 'uid': uid}
+    assert fake_api.requests[-1]['body']['spec']['boundObjectRef'] == {
+        'apiVersion': 'v1', 'kind': 'Pod', 'name': 'p', 'uid': uid}
+    again = tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p'}), token=result['token'])
+    assert again['reused'] is True
+    fake_api.add_pod('mcp', 'p', 'server')    # recreated: another uid
+    renewed = tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p'}), token=result['token'])
+    assert renewed['reused'] is False and renewed['bound_object']['uid'] != uid
+
+
+def test_bound_object_errors(cluster, fake_api):
+    fake_api.add_pod('mcp', 'other', 'default')
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'other'}))
+    assert info.value.message == ('Pod "mcp/other" runs as ServiceAccount "default", not "server"; a token can '
+                                  'only be bound to a Pod of its own ServiceAccount.')
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'gone'}))
+    assert info.value.message.startswith('Pod "gone" does not exist in namespace "mcp"; create it first')
+    fake_api.add_pod('mcp', 'p', 'server')
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p', 'uid': 'old-uid'}))
+    assert info.value.message.endswith('omit bound_object.uid to bind to its current uid.')
+
+
+def test_missing_service_account_namespace_and_forbidden(cluster, fake_api):
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec(name='nobody'))
+    assert info.value.message == ('ServiceAccount "nobody" does not exist in namespace "mcp"; create it first '
+                                  'or correct the name.')
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec(namespace='nowhere'))
+    assert info.value.message.startswith('Namespace "nowhere" does not exist;')
+    fake_api.forbidden = True
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec())
+    assert info.value.message.startswith('User "alice" may not create serviceaccounts/token in namespace "mcp"')
+
+
+def test_retries_count_requests(cluster, fake_api):
+    fake_api.inject_fault(TOKEN_PATH, status=429, count=2, retry_after=0)
+    fake_api.inject_fault(TOKEN_PATH, drop=True, count=1)
+    assert tokens.ensure_token(cluster, spec())['token']
+    assert fake_api.count('POST', TOKEN_PATH) == 4
+
+
+def test_warnings_and_validate(cluster, fake_api):
+    fake_api.max_seconds = 3600
+    result = tokens.ensure_token(cluster, spec(duration='24h'), validate=True)
+    assert result['api_warnings'] == ['requested expiration of 86400 seconds shortened to 3600 seconds']
+    assert result['duration'] == 3600
+    assert result['review']['authenticated'] is True
+    assert result['review']['user']['username'] == 'system:serviceaccount:mcp:server'
+
+
+def test_reviews_with_the_token(cluster, fake_api):
+    token = tokens.ensure_token(cluster, spec())['token']
+    as_token = cluster.with_token(token)
+    checks = reviews.access_reviews(as_token, [{'verb': 'list', 'resource': 'pods', 'namespace': 'mcp'},
+                                               {'verb': 'get', 'resource': 'secrets'},
+                                               {'verb': 'get', 'resource': 'pods/log'},
+                                               {'verb': 'patch', 'resource': 'deployments.apps/scale'}])
+    assert [c['allowed'] for c in checks] == [True, False, True, True]
+    assert fake_api.requests[-1]['body']['spec']['resourceAttributes'] == {
+        'verb': 'patch', 'resource': 'deployments', 'group': 'apps', 'subresource': 'scale'}
+    assert fake_api.requests[-1]['headers']['authorization'] == 'Bearer ' + token
+
+
+def test_inspect_token_extended_expiry():
+    now = int(time.time())
+    import jwt
+    token = jwt.encode({'iss': ISSUER, 'sub': 'system:serviceaccount:mcp:server', 'aud': [ISSUER], 'iat': now,
+                        'exp': now + 365 * 86400, 'kubernetes.io': {
+                            'namespace': 'mcp', 'serviceaccount': {'name': 'server', 'uid': 'u'},
+                            'pod': {'name': 'p', 'uid': 'pu'}, 'node': {'name': 'n', 'uid': 'nu'},
+                            'warnafter': now + 3607}}, 'k' * 32, algorithm='HS256')
+    info = tokens.inspect_token(token, now=now)
+    assert info['expires_in'] == 3607 and info['bound_object'] == {'kind': 'Pod', 'name': 'p', 'uid': 'pu'}
+    with pytest.raises(K8sTokenError) as error:
+        tokens.inspect_token('not-a-token')
+    assert 'not-a-token' not in error.value.message
+
+
+def test_not_a_jwt_is_not_reused(cluster, fake_api):
+    result = tokens.ensure_token(cluster, spec(), token='garbage-token')
+    assert result['reused'] is False
