@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check a token's signature against the keys its cluster publishes (OIDC discovery, JWKS).
+
+The API server serves ``/.well-known/openid-configuration`` and, at the path of its
+``jwks_uri`` (``/openid/v1/jwks``), the public keys that sign ServiceAccount tokens. Both are
+read through the caller's ``connection.Cluster`` (the ``jwks_uri`` host is often an issuer URL
+that is not reachable from outside the cluster, so only its path is used). The signature is
+checked with PyJWT; claims such as ``exp`` and ``aud`` are not (TokenReview does that).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from urllib.parse import urlsplit
+
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+try:
+    import jwt
+    from jwt import PyJWK
+    HAS_JWT = True
+    JWT_IMPORT_ERROR = None
+except ImportError as e:  # reported by the module with missing_required_lib
+    HAS_JWT = False
+    JWT_IMPORT_ERROR = e
+
+DISCOVERY_PATH = '/.well-known/openid-configuration'
+DEFAULT_JWKS_PATH = '/openid/v1/jwks'
+
+# Key type of a JWK -> the algorithms a key of that type signs with (Kubernetes uses RS256 and ES*).
+_FAMILIES = {
+    'RSA': ('RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'),
+    'EC': ('ES256', 'ES384', 'ES512'),
+    'OKP': ('EdDSA',),
+}
+
+
+def discover(cluster):
+    """``(openid_configuration, jwks_path, jwks)`` read from the cluster."""
+    discovery = cluster.get(DISCOVERY_PATH, action=cluster.action(
+        'get', 'the OIDC discovery document (%s)' % DISCOVERY_PATH, hints={
+            404: 'the API server does not publish its ServiceAccount issuer (service account issuer '
+                 'discovery needs Kubernetes 1.21 or later)',
+            403: 'grant it "get" on the non-resource URLs "/.well-known/openid-configuration" and '
+                 '"/openid/v1/jwks" (the ClusterRole system:service-account-issuer-discovery has them)'}))
+    if not isinstance(discovery, dict):
+        raise K8sTokenError('The API server answered %s with something other than a JSON object; it does not '
+                            'publish an OIDC discovery document.' % DISCOVERY_PATH)
+    path = jwks_path(discovery.get('jwks_uri'))
+    keys = cluster.get(path, action=cluster.action('get', 'the JSON Web Key Set (%s)' % path, hints={
+        403: 'grant it "get" on the non-resource URL "%s" (the ClusterRole '
+             'system:service-account-issuer-discovery has it)' % path}))
+    if not isinstance(keys, dict) or not isinstance(keys.get('keys'), list):
+        raise K8sTokenError('The API server answered %s without a "keys" list; it does not publish a JSON Web '
+                            'Key Set there.' % path)
+    return discovery, path, keys
+
+
+def jwks_path(jwks_uri):
+    """The path (and query) of ``jwks_uri``, to be read from the API server itself."""
+    if not jwks_uri:
+        return DEFAULT_JWKS_PATH
+    parts = urlsplit(str(jwks_uri))
+    path = parts.path or DEFAULT_JWKS_PATH
+    return path + ('?' + parts.query if parts.query else '')
+
+
+def token_header(token):
+    """The JOSE header of ``token`` (not verified)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except Exception:  # never show the token itself
+        raise K8sTokenError('The given token is not a JWT (three base64url parts with a JSON header).')
+    if not isinstance(header, dict):
+        raise K8sTokenError('The given token is not a JWT (its header is not a JSON object).')
+    return header
+
+
+def _usable_keys(jwk_set, algorithm):
+    """``[(kid, alg, PyJWK)]`` of the set that can check ``algorithm``."""
+    usable = []
+    for data in jwk_set.get('keys') or ():
+        if not isinstance(data, dict):
+            continue
+        if data.get('use') not in (None, 'sig'):
+            continue
+        family = _FAMILIES.get(data.get('kty'), ())
+        if algorithm not in family or (data.get('alg') and data.get('alg') != algorithm):
+            continue
+        try:
+            key = PyJWK(data, algorithm)
+        except Exception:  # a key PyJWT cannot load (unknown curve, missing fields): skip it
+            continue
+        usable.append((data.get('kid'), algorithm, key))
+    return usable
+
+
+def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH):
+    """Check the signature of ``token`` with the keys of ``jwk_set`` (a JWKS dict).
+
+    Returns ``{verified: True, key_id, algorithm}``; raises :class:`errors.K8sTokenError`
+    with one sentence when the token is unsigned, no key fits it, or the signature is bad.
+    """
+    header = token_header(token)
+    algorithm = header.get('alg')
+    kid = header.get('kid')
+    if not algorithm or algorithm == 'none' or not any(algorithm in f for f in _FAMILIES.values()):
+        raise K8sTokenError('The token is signed with algorithm "%s", which no Kubernetes cluster uses; it was not '
+                            'issued by this cluster.' % (algorithm or 'none'))
+    candidates = _usable_keys(jwk_set, algorithm)
+    published = [data.get('kid') for data in jwk_set.get('keys') or () if isinstance(data, dict)]
+    if kid:
+        candidates = [c for c in candidates if c[0] == kid]
+        if not candidates:
+            raise K8sTokenError('No key the cluster publishes at %s has the token\'s key id "%s" for %s (published: '
+                                '%s); the token was not signed by this cluster, or its signing key was retired.'
+                                % (source, kid, algorithm, ', '.join('"%s"' % p for p in published) or 'none'))
+    elif not candidates:
+        raise K8sTokenError('No key the cluster publishes at %s can check a %s signature; the token was not signed '
+                            'by this cluster.' % (source, algorithm))
+    for key_id, alg, key in candidates:
+        try:
+            jwt.PyJWS().decode(token, key=key.key, algorithms=[alg])
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            raise K8sTokenError('The given token is not a well-formed signed JWT, so its signature cannot be checked.')
+        return {'verified': True, 'key_id': key_id, 'algorithm': alg}
+    if kid:
+        raise K8sTokenError('The token\'s signature does not match the cluster\'s key "%s"; the token was altered '
+                            'or was not signed by this cluster.' % kid)
+    raise K8sTokenError('The token\'s signature matches none of the %d keys the cluster publishes at %s; the token '
+                        'was altered or was not signed by this cluster.' % (len(candidates), source))
+
+
+def verify_with_cluster(cluster, token):
+    """:func:`verify_signature` against the keys ``cluster`` publishes; the result adds
+    ``issuer`` (of the discovery document) and ``jwks_uri``."""
+    discovery, path, keys = discover(cluster)
+    result = verify_signature(token, keys, source=path)
+    result['issuer'] = discovery.get('issuer')
+    result['jwks_uri'] = discovery.get('jwks_uri')
+    return result

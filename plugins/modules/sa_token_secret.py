@@ -1,0 +1,232 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sa_token_secret
+short_description: Keep a long-lived ServiceAccount token in a Secret, or revoke it
+version_added: 1.0.0
+description:
+  - With O(state=present), makes sure a Secret of type C(kubernetes.io/service-account-token) exists for
+    a ServiceAccount, waits until the token controller of kube-controller-manager has filled in its
+    C(token), C(ca.crt) and C(namespace), and returns them. A second run returns the same token with
+    C(changed=false).
+  - With O(state=absent), deletes the Secret, which revokes its token at once.
+  - Such tokens B(never expire). Use them only for clusters and tools that cannot renew a token; prefer
+    the short-lived tokens of M(mcp.k8s.sa_token) everywhere else. The module warns about this on every
+    O(state=present) run.
+  - Needs C(get) on C(serviceaccounts) and C(get), C(create), C(update) and C(delete) on C(secrets) in
+    O(namespace).
+author:
+  - mcp.k8s contributors
+requirements:
+  - kubernetes >= 31.0.0
+extends_documentation_fragment:
+  - mcp.k8s.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is written. When the Secret would be created, RV(token), RV(ca_crt) and RV(namespace) are null.
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the Secret's name, type, labels and ServiceAccount annotations, never its data.
+  platform:
+    platforms: posix
+  action_group:
+    description: Use C(group/mcp.k8s.k8s) or C(group/kubernetes.core.k8s) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - mcp.k8s.k8s
+options:
+  service_account:
+    description:
+      - Name of the ServiceAccount whose token the Secret holds. It must exist before the Secret is created.
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the ServiceAccount and the Secret.
+    type: str
+    default: default
+  secret_name:
+    description:
+      - Name of the Secret. Defaults to the ServiceAccount's name followed by C(-token).
+      - An existing Secret of this name that is not a C(kubernetes.io/service-account-token) Secret of
+        O(service_account) is never changed or deleted; the module fails instead.
+    type: str
+  labels:
+    description:
+      - Labels to set on the Secret. Labels already on the Secret that are not listed here are kept
+        (the API server adds some, such as C(kubernetes.io/legacy-token-last-used)).
+    type: dict
+    default: {}
+  state:
+    description:
+      - V(present) creates the Secret and waits for its token; V(absent) deletes it, revoking the token.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait_timeout:
+    description:
+      - How long to wait for the token controller to fill in the Secret, in seconds or C(kubectl)
+        duration syntax (V(30s), V(2m)). The token controller normally takes well under a second; a
+        cluster whose kube-controller-manager does not run it never fills the Secret in.
+    type: raw
+    default: 60
+notes:
+  - The returned token (and the kubeconfig holding it) is a secret that never expires; set C(no_log) to
+    V(true) on tasks that register it.
+  - Since Kubernetes 1.24 no such Secret is created automatically for a ServiceAccount; this module
+    creates one explicitly, the documented way to get a long-lived token.
+  - Deleting the ServiceAccount also deletes its token Secrets (the token controller does it).
+seealso:
+  - module: mcp.k8s.sa_token
+  - module: mcp.k8s.sa_token_info
+  - name: Manually create a long-lived API token for a ServiceAccount
+    description: The Kubernetes documentation of these Secrets.
+    link: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#manually-create-a-long-lived-api-token-for-a-serviceaccount
+'''
+
+EXAMPLES = r'''
+- name: A long-lived token for a tool that cannot renew tokens
+  mcp.k8s.sa_token_secret:
+    service_account: legacy-exporter
+    namespace: monitoring
+    labels:
+      app.kubernetes.io/managed-by: ansible
+  register: legacy
+  no_log: true
+
+- name: Write a kubeconfig for the tool
+  ansible.builtin.copy:
+    content: "{{ legacy.kubeconfig | to_nice_yaml }}"
+    dest: /etc/legacy-exporter/kubeconfig
+    mode: "0600"
+  no_log: true
+
+- name: Revoke the token
+  mcp.k8s.sa_token_secret:
+    service_account: legacy-exporter
+    namespace: monitoring
+    state: absent
+
+- name: Another Secret name, a shorter wait, another cluster
+  mcp.k8s.sa_token_secret:
+    service_account: ci
+    namespace: build
+    secret_name: ci-long-lived-token
+    wait_timeout: 20s
+    kubeconfig: ~/.kube/build-cluster.conf
+  register: ci_token
+  no_log: true
+'''
+
+RETURN = r'''
+token:
+  description: The token (a JWT that never expires). Null in check mode when the Secret would be created.
+  returned: when O(state=present)
+  type: str
+  sample: eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Ii...
+ca_crt:
+  description: The cluster CA certificate (PEM) the token controller put in the Secret.
+  returned: when O(state=present)
+  type: str
+  sample: "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl...\n-----END CERTIFICATE-----\n"
+namespace:
+  description: The namespace the token controller recorded in the Secret.
+  returned: when O(state=present)
+  type: str
+  sample: monitoring
+secret:
+  description: The Secret (C(name), C(namespace), C(uid), C(labels)).
+  returned: when O(state=present)
+  type: dict
+  sample: {name: legacy-exporter-token, namespace: monitoring, uid: 7f0b8a7e-9a55-4bb1-9d0c-2b1c1f8f0e3d,
+           labels: {app.kubernetes.io/managed-by: ansible}}
+service_account:
+  description: The ServiceAccount (C(name), C(namespace), C(uid)).
+  returned: when O(state=present)
+  type: dict
+  sample: {name: legacy-exporter, namespace: monitoring, uid: 5a8f3d5c-2d1e-4d0a-8a4c-0a4f0b3c2e11}
+kubeconfig:
+  description:
+    - A kubeconfig with the connection's server and CA and this token as its user, for the O(kubeconfig)
+      option of C(kubernetes.core) modules, or for C(kubectl) once written to a file. Null when there is
+      no token yet (check mode).
+  returned: when O(state=present)
+  type: dict
+  sample:
+    apiVersion: v1
+    kind: Config
+    clusters: [{name: "10.0.0.1:6443", cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: LS0tLS1CRUdJTi...}}]
+    users: [{name: "system:serviceaccount:monitoring:legacy-exporter", user: {token: eyJhbGciOi...}}]
+    contexts: [{name: "system:serviceaccount:monitoring:legacy-exporter@10.0.0.1:6443",
+                context: {cluster: "10.0.0.1:6443", user: "system:serviceaccount:monitoring:legacy-exporter", namespace: monitoring}}]
+    current-context: "system:serviceaccount:monitoring:legacy-exporter@10.0.0.1:6443"
+    preferences: {}
+'''
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, legacy_secrets
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+
+def argument_spec():
+    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
+    spec.update(
+        service_account=dict(type='str', required=True),
+        namespace=dict(type='str', default='default'),
+        secret_name=dict(type='str', no_log=False),
+        labels=dict(type='dict', default={}),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        wait_timeout=dict(type='raw', default=60),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not connection.HAS_K8S:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+    params = module.params
+    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
+
+    result = {}
+    changed = False
+    try:
+        spec = legacy_secrets.secret_spec(params)
+        cluster = connection.get_api_client(params)
+        if params['state'] == 'present':
+            changed, result, diff, warnings = legacy_secrets.ensure_secret_token(cluster, spec,
+                                                                                 check_mode=module.check_mode)
+        else:
+            changed, diff = legacy_secrets.remove_secret_token(cluster, spec, check_mode=module.check_mode)
+            warnings = []
+    except K8sTokenError as exc:
+        error = exc.message
+        changed = getattr(exc, 'changed', False)
+    else:
+        error = None
+    if error:
+        module.fail_json(msg=error, changed=changed)
+
+    for warning in warnings:
+        module.warn(warning)
+    if module._diff:
+        result['diff'] = diff
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == '__main__':
+    main()
