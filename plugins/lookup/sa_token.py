@@ -1,0 +1,351 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: sa_token
+author:
+  - mcp.k8s contributors
+version_added: 1.0.0
+short_description: Mint Kubernetes ServiceAccount tokens through the TokenRequest API inside templates
+description:
+  - Mints a short-lived token for each ServiceAccount named in the terms, as C(kubectl create token)
+    and M(mcp.k8s.sa_token) do, and returns the tokens (or, with O(output=dict), everything the module
+    returns about each token, including a ready kubeconfig).
+  - C(lookup) returns the token of one term; C(query) returns a list in the order of the terms.
+  - Many terms are minted concurrently over one client and connection pool, at most O(workers) at a
+    time. When one fails, the lookup fails with a message that names the ServiceAccount.
+  - Tokens are cached in the process that runs the lookup. An identical request (same cluster, same
+    caller, ServiceAccount, namespace, audiences, duration, bound object and O(validate)) returns the
+    cached token while it stays valid for longer than O(renew_before). See the notes for how long
+    such a process lives.
+  - Results are marked unsafe, so a token is never templated again.
+  - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
+requirements:
+  - kubernetes >= 31.0.0 (on the controller)
+  - PyJWT >= 2.6.0 (on the controller)
+options:
+  _terms:
+    description:
+      - ServiceAccounts to mint tokens for, each V(name) (in O(namespace)) or V(namespace/name).
+    type: list
+    elements: str
+    required: true
+  output:
+    description:
+      - V(token) returns each token as a string.
+      - V(dict) returns for each token the fields M(mcp.k8s.sa_token) returns (RV(token),
+        RV(expiration_timestamp), RV(expires_in), RV(duration), RV(audiences), RV(issued_at),
+        RV(claims), RV(jwt_expiration_timestamp), RV(service_account), RV(bound_object), RV(reused),
+        RV(review), RV(kubeconfig), RV(api_warnings)). RV(kubeconfig) is accepted by the
+        C(kubeconfig) option of C(kubernetes.core) modules.
+    type: str
+    choices: [token, dict]
+    default: token
+  cache:
+    description:
+      - Reuse a token minted earlier in the same process for an identical request while it stays
+        valid for longer than O(renew_before). V(false) mints a new token on every call.
+    type: bool
+    default: true
+  renew_before:
+    description:
+      - A cached token is not returned once it expires within this time; a new one is minted.
+        C(kubectl) duration syntax (V(5m), V(1h)) or seconds.
+      - A value as long as O(duration) or longer disables reuse.
+    type: raw
+    default: 5m
+  workers:
+    description:
+      - How many tokens are minted at the same time when the terms name several ServiceAccounts.
+        At most 16 (the size of the connection pool).
+    type: int
+    default: 8
+notes:
+  - B(Lazy templating.) Ansible templates a variable each time it is read, so a lookup in C(vars),
+    C(module_defaults) or a role default runs again on every read. The process cache turns repeated
+    reads into one TokenRequest for as long as the process lives. Ansible runs each task (with all its
+    loop items) in its own worker process, so reads within one task share one token, but each task that
+    reads the variable mints once. To use one token across tasks, mint it once with
+    C(ansible.builtin.set_fact) (or M(mcp.k8s.sa_token) and C(register)) and read the fact.
+  - B(Check mode.) Lookups run on the controller while the task is templated, so the lookup mints tokens
+    in check mode too (tokens are stateless; nothing in the cluster changes). M(mcp.k8s.sa_token) mints
+    nothing in check mode.
+  - The tokens (and the kubeconfig holding them) are secrets; set C(no_log) on tasks that handle them.
+  - API server warnings (for example a duration shortened by the server) are shown as Ansible warnings.
+  - Errors are the same sentences as those of M(mcp.k8s.sa_token). Requests answered with 429, 500, 502,
+    503, 504 or a dropped connection are retried with backoff.
+extends_documentation_fragment:
+  - mcp.k8s.connection.plugins
+  - mcp.k8s.token_request
+seealso:
+  - module: mcp.k8s.sa_token
+  - name: TokenRequest API
+    description: The API this lookup calls.
+    link: https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-request-v1/
+'''
+
+EXAMPLES = r'''
+# Mint once and keep the token in a fact: every later task reads the same token.
+- name: Mint a token for mcp-k8s-server, valid for one hour
+  ansible.builtin.set_fact:
+    mcp_token: "{{ lookup('mcp.k8s.sa_token', 'mcp-k8s-server', namespace='mcp', duration='1h') }}"
+  no_log: true
+
+- name: Call a service with it
+  ansible.builtin.uri:
+    url: https://mcp.example.com/mcp
+    headers:
+      Authorization: "Bearer {{ mcp_token }}"
+  no_log: true
+
+# Pitfall: in vars the lookup runs on every read of the variable. Reads within one task share one
+# token through the lookup's cache, but each task mints again. Prefer set_fact as above.
+- name: One token for all loop items of this task (one TokenRequest)
+  ansible.builtin.uri:
+    url: "https://mcp.example.com/items/{{ item }}"
+    headers:
+      Authorization: "Bearer {{ lazy_token }}"
+  loop: "{{ range(50) | list }}"
+  vars:
+    lazy_token: "{{ lookup('mcp.k8s.sa_token', 'mcp/mcp-k8s-server') }}"
+  no_log: true
+
+# Many ServiceAccounts at once: minted concurrently, returned in the order of the terms.
+- name: Tokens for three ServiceAccounts in different namespaces
+  ansible.builtin.set_fact:
+    tokens: "{{ query('mcp.k8s.sa_token', 'mcp/mcp-k8s-server', 'ci/deployer', 'reader',
+                      namespace='tools', audiences=['https://mcp.example.com'], duration='30m') }}"
+  no_log: true
+
+# output=dict returns the module's fields, among them a kubeconfig that uses the token.
+- name: Mint a token for the deployer and keep its kubeconfig
+  ansible.builtin.set_fact:
+    deployer: "{{ lookup('mcp.k8s.sa_token', 'ci/deployer', output='dict') }}"
+  no_log: true
+
+- name: Act as the deployer with kubernetes.core
+  kubernetes.core.k8s_info:
+    kind: Pod
+    namespace: ci
+    kubeconfig: "{{ deployer.kubeconfig }}"
+  register: pods
+
+- name: Or give the kubeconfig to every kubernetes.core and mcp.k8s task of a block
+  module_defaults:
+    group/kubernetes.core.k8s:
+      kubeconfig: "{{ deployer.kubeconfig }}"
+  block:
+    - name: Create a ConfigMap as the deployer
+      kubernetes.core.k8s:
+        state: present
+        definition:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: settings, namespace: ci}
+          data: {level: info}
+
+    - name: Show when the deployer's token expires
+      ansible.builtin.debug:
+        msg: "{{ deployer.service_account.name }} until {{ deployer.expiration_timestamp }}"
+
+- name: Connection options as keyword arguments (or mcp_k8s_* variables, K8S_AUTH_* environment variables, ansible.cfg)
+  ansible.builtin.set_fact:
+    prod_token: "{{ lookup('mcp.k8s.sa_token', 'mcp/mcp-k8s-server', kubeconfig='~/.kube/prod', context='admin@prod',
+                           bound_object={'kind': 'Secret', 'name': 'mcp-k8s-server-anchor'}) }}"
+  no_log: true
+
+- name: A token that is a real token even in check mode (lookups always mint)
+  ansible.builtin.set_fact:
+    check_token: "{{ lookup('mcp.k8s.sa_token', 'mcp-k8s-server', namespace='mcp', cache=false) }}"
+  no_log: true
+'''
+
+RETURN = r'''
+_raw:
+  description:
+    - With O(output=token), the tokens (JWTs), one per term in the order of the terms.
+    - With O(output=dict), one dict per term with the fields M(mcp.k8s.sa_token) returns; RV(reused) is
+      V(true) when the token came from the lookup's cache.
+  type: list
+  elements: raw
+'''
+
+import concurrent.futures
+import threading
+import time
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
+
+display = Display()
+
+MAX_WORKERS = 16
+
+# (cluster key, request key, validate) -> (expires at, result dict). Lives as long as the process.
+_CACHE = {}
+_CACHE_LOCK = threading.Lock()
+
+TOKEN_OPTIONS = ('namespace', 'audiences', 'duration', 'bound_object', 'validate')
+
+
+class _Core:
+    """The shared core, imported when the lookup runs (it imports kubernetes and PyJWT)."""
+
+    def __init__(self):
+        from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, tokens
+        if not connection.HAS_K8S:
+            raise AnsibleLookupError(_missing_library('kubernetes'), orig_exc=connection.K8S_IMPORT_ERROR)
+        if not tokens.HAS_JWT:
+            raise AnsibleLookupError(_missing_library('PyJWT'), orig_exc=tokens.JWT_IMPORT_ERROR)
+        self.connection = connection
+        self.durations = durations
+        self.tokens = tokens
+        self.errors = errors
+        self.error = errors.K8sTokenError
+
+
+def _missing_library(name):
+    import sys
+    return ('The %s Python package is required by the mcp.k8s.sa_token lookup, which runs on the '
+            'controller; install it in the Python that runs Ansible (%s), for example with pip install %s.'
+            % (name, sys.executable, name))
+
+
+def parse_term(term, namespace):
+    """``name`` or ``namespace/name`` -> (namespace, name)."""
+    text = str(term).strip() if term is not None else ''
+    parts = text.split('/')
+    if not text or len(parts) > 2 or not all(part.strip() for part in parts):
+        raise AnsibleLookupError('The term %r is not a ServiceAccount; give "name" or "namespace/name".' % (term,))
+    if len(parts) == 2:
+        return parts[0].strip(), parts[1].strip()
+    return namespace, text
+
+
+def clear_cache():
+    """Forget every cached token."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        core = _Core()
+
+        output = self.get_option('output')
+        use_cache = self.get_option('cache')
+        workers = max(1, min(int(self.get_option('workers') or 1), MAX_WORKERS))
+        options = dict((name, self.get_option(name)) for name in TOKEN_OPTIONS)
+        auth = dict((name, self.get_option(name)) for name in core.connection.AUTH_ARG_SPEC)
+
+        try:
+            renew = core.durations.renew_before_seconds(self.get_option('renew_before'), core.tokens.DEFAULT_RENEW_BEFORE)
+            specs = []
+            for term in terms:
+                namespace, name = parse_term(term, options['namespace'])
+                specs.append(core.tokens.TokenSpec(name, namespace, options['audiences'], options['duration'],
+                                                   options['bound_object']))
+            cluster = core.connection.get_api_client(auth) if specs else None
+        except core.error as exc:
+            raise AnsibleLookupError(exc.message)
+
+        validate = bool(options['validate'])
+        keys = [(cluster.key, spec.key(), validate) for spec in specs]
+        results = {}
+        wanted = {}
+        for key, spec in zip(keys, specs):
+            hit = _cached(key, renew) if use_cache else None
+            if hit is not None:
+                results[key] = hit
+            elif key not in wanted:
+                wanted[key] = spec
+
+        minted = _mint_all(core, cluster, wanted, validate, workers, keys)
+        for key, result in minted.items():
+            results[key] = result
+            if use_cache and result.get('expires_in'):
+                with _CACHE_LOCK:
+                    _CACHE[key] = (time.time() + result['expires_in'], result)
+            for warning in result.get('api_warnings') or ():
+                display.warning('%s: %s' % (wanted[key].describe(), warning))
+
+        values = []
+        for key in keys:
+            result = results[key]
+            values.append(result['token'] if output == 'token' else dict(result))
+        return wrap_var(values)
+
+
+def _mint_all(core, cluster, wanted, validate, workers, order):
+    """Mint a token for each spec in ``wanted`` (key -> spec), ``workers`` at a time."""
+    if not wanted:
+        return {}
+
+    def mint(spec):
+        return core.tokens.ensure_token(cluster, spec, validate=validate)
+
+    minted = {}
+    if len(wanted) == 1 or workers == 1:
+        for key, spec in wanted.items():
+            try:
+                minted[key] = mint(spec)
+            except Exception as exc:  # pylint: disable=broad-except
+                raise _lookup_error(core, spec, exc)
+        return minted
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(wanted)),
+                                                 thread_name_prefix='mcp-k8s-sa-token')
+    futures = dict((pool.submit(mint, spec), key) for key, spec in wanted.items())
+    try:
+        done, pending = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        failed = [(order.index(futures[f]), futures[f], f.exception()) for f in done if f.exception() is not None]
+    finally:
+        pool.shutdown(wait=True)
+    if failed:
+        failed.sort(key=lambda item: item[0])
+        dummy, key, exc = failed[0]
+        raise _lookup_error(core, wanted[key], exc)
+    for future, key in futures.items():
+        minted[key] = future.result()
+    return minted
+
+
+def _cached(key, renew):
+    """The cached result for ``key`` when it stays valid for longer than ``renew`` seconds."""
+    with _CACHE_LOCK:
+        entry = _CACHE.get(key)
+    if entry is None:
+        return None
+    expires_at, result = entry
+    remaining = expires_at - time.time()
+    if remaining <= renew:
+        return None
+    result = dict(result)
+    result.update(reused=True, expires_in=int(remaining), api_warnings=[])
+    return result
+
+
+def _lookup_error(core, spec, exc):
+    """An AnsibleLookupError for ``exc``, led by the ServiceAccount unless the sentence names it."""
+    if isinstance(exc, core.error):
+        message = exc.message
+        if any(pattern % spec.name in message for pattern in _NAMES_ACCOUNT) or spec.describe() in message:
+            return AnsibleLookupError(message)
+        return AnsibleLookupError('Cannot mint a token for %s: %s' % (spec.describe(), message))
+    return AnsibleLookupError('Failed to mint a token for %s: %s' % (spec.describe(), core.errors.redact(exc)),
+                              orig_exc=exc)
+
+
+# How the core's sentences name the ServiceAccount they are about.
+_NAMES_ACCOUNT = ('ServiceAccount "%s"', ', not "%s";')
