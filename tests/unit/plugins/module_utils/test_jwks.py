@@ -1,0 +1,186 @@
+"""Signature checks against a JSON Web Key Set, and reading the set from the double."""
+import base64
+import hashlib
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+CLAIMS = {'iss': 'https://kubernetes.default.svc.cluster.local', 'sub': 'system:serviceaccount:ns:app',
+          'aud': ['https://kubernetes.default.svc.cluster.local'], 'iat': 1000, 'nbf': 1000, 'exp': 2000}
+
+
+def _kid(public_key):
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b'=').decode()
+
+
+def _jwk(public_key, alg, kid):
+    algorithm = jwt.algorithms.RSAAlgorithm if alg.startswith('RS') else jwt.algorithms.ECAlgorithm
+    data = json.loads(algorithm.to_jwk(public_key))
+    data.update({'use': 'sig', 'alg': alg, 'kid': kid})
+    return data
+
+
+@pytest.fixture(scope='module')
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope='module')
+def other_rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope='module')
+def cluster_keys(rsa_key):
+    kid = _kid(rsa_key.public_key())
+    return kid, {'keys': [_jwk(rsa_key.public_key(), 'RS256', kid)]}
+
+
+def test_verifies_a_token_signed_by_a_published_key(rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': kid})
+    assert jwks.verify_signature(token, keys) == {'verified': True, 'key_id': kid, 'algorithm': 'RS256'}
+
+
+def test_expiry_and_audience_are_not_checked(rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    token = jwt.encode(dict(CLAIMS, exp=1, aud='elsewhere'), rsa_key, algorithm='RS256', headers={'kid': kid})
+    assert jwks.verify_signature(token, keys)['verified']
+
+
+def test_token_without_kid_is_tried_against_every_key(rsa_key, other_rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    keys = {'keys': [_jwk(other_rsa_key.public_key(), 'RS256', 'other')] + keys['keys']}
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256')
+    assert jwks.verify_signature(token, keys)['key_id'] == kid
+
+
+def test_unknown_kid_names_the_published_ones(other_rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, other_rsa_key, algorithm='RS256', headers={'kid': 'my-own-key'})
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.verify_signature(token, keys, source='/openid/v1/jwks')
+    message = raised.value.message
+    assert 'No key the cluster publishes at /openid/v1/jwks has the token\'s key id "my-own-key"' in message
+    assert kid in message
+    assert token not in message
+
+
+def test_bad_signature_with_the_cluster_kid(other_rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, other_rsa_key, algorithm='RS256', headers={'kid': kid})
+    with pytest.raises(K8sTokenError, match='signature does not match the cluster\'s key "%s"' % kid):
+        jwks.verify_signature(token, keys)
+
+
+def test_bad_signature_without_kid(other_rsa_key, cluster_keys):
+    token = jwt.encode(CLAIMS, other_rsa_key, algorithm='RS256')
+    with pytest.raises(K8sTokenError, match='matches none of the 1 keys'):
+        jwks.verify_signature(token, cluster_keys[1])
+
+
+def test_altered_payload_fails(rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    header, payload, signature = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': kid}).split('.')
+    forged = base64.urlsafe_b64encode(json.dumps(dict(CLAIMS, sub='system:serviceaccount:kube-system:admin'))
+                                      .encode()).rstrip(b'=').decode()
+    with pytest.raises(K8sTokenError, match='altered'):
+        jwks.verify_signature('.'.join((header, forged, signature)), keys)
+
+
+@pytest.mark.parametrize('alg', ['none', 'HS256'])
+def test_algorithms_no_cluster_uses(alg, cluster_keys):
+    kid, keys = cluster_keys
+    key = None if alg == 'none' else 'a-shared-secret-that-is-long-enough-for-hs256'
+    token = jwt.encode(CLAIMS, key, algorithm=alg, headers={'kid': kid})
+    with pytest.raises(K8sTokenError, match='which no Kubernetes cluster uses'):
+        jwks.verify_signature(token, keys)
+
+
+def test_algorithm_must_fit_the_key_type(cluster_keys):
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, ec.generate_private_key(ec.SECP256R1()), algorithm='ES256', headers={'kid': kid})
+    with pytest.raises(K8sTokenError, match='has the token\'s key id'):
+        jwks.verify_signature(token, keys)
+
+
+def test_ecdsa_keys():
+    key = ec.generate_private_key(ec.SECP384R1())
+    kid = _kid(key.public_key())
+    keys = {'keys': [_jwk(key.public_key(), 'ES384', kid)]}
+    token = jwt.encode(CLAIMS, key, algorithm='ES384', headers={'kid': kid})
+    assert jwks.verify_signature(token, keys) == {'verified': True, 'key_id': kid, 'algorithm': 'ES384'}
+
+
+def test_unusable_and_encryption_keys_are_skipped(rsa_key, cluster_keys):
+    kid, keys = cluster_keys
+    keys = {'keys': [{'kty': 'RSA', 'kid': kid, 'use': 'sig'},                        # no modulus
+                     dict(keys['keys'][0], use='enc'),                                 # not for signatures
+                     'garbage']}
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': kid})
+    with pytest.raises(K8sTokenError, match='has the token\'s key id'):
+        jwks.verify_signature(token, keys)
+
+
+def test_not_a_jwt():
+    with pytest.raises(K8sTokenError, match='not a JWT'):
+        jwks.verify_signature('not-a-token', {'keys': []})
+
+
+@pytest.mark.parametrize('uri, path', [
+    (None, '/openid/v1/jwks'),
+    ('', '/openid/v1/jwks'),
+    ('https://kubernetes.default.svc.cluster.local/openid/v1/jwks', '/openid/v1/jwks'),
+    ('https://issuer.example.com/keys?x=1', '/keys?x=1'),
+    ('https://issuer.example.com', '/openid/v1/jwks'),
+])
+def test_jwks_path(uri, path):
+    assert jwks.jwks_path(uri) == path
+
+
+# ---------------------------------------------------------------- against the double
+
+def _cluster(kube, **options):
+    return connection.get_api_client(dict({'kubeconfig': kube.kubeconfig_path}, **options))
+
+
+def test_verify_with_cluster(kube_double):
+    kube_double.create_service_account('app', 'ns')
+    token = kube_double.mint_token('app', 'ns')
+    result = jwks.verify_with_cluster(_cluster(kube_double), token)
+    assert result['verified'] and result['algorithm'] == 'RS256'
+    assert result['key_id'] == jwt.get_unverified_header(token)['kid']
+    assert result['issuer'] == kube_double.issuers[0]
+    assert result['jwks_uri'].endswith('/openid/v1/jwks')
+    assert kube_double.count(method='GET', path_re=r'^/\.well-known/openid-configuration$') == 1
+    assert kube_double.count(method='GET', path_re=r'^/openid/v1/jwks$') == 1
+
+
+def test_verify_with_cluster_rejects_a_foreign_token(kube_double, other_rsa_key):
+    kid = jwt.get_unverified_header(kube_double.mint_token('default', 'default'))['kid']
+    token = jwt.encode(dict(CLAIMS, exp=int(time.time()) + 600), other_rsa_key, algorithm='RS256',
+                       headers={'kid': kid})
+    with pytest.raises(K8sTokenError, match='does not match the cluster\'s key'):
+        jwks.verify_with_cluster(_cluster(kube_double), token)
+
+
+def test_discovery_failures_are_one_sentence(kube_double):
+    kube_double.inject_fault(r'^/\.well-known/openid-configuration$', status=404, count=1)
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.discover(_cluster(kube_double))
+    assert 'does not publish its ServiceAccount issuer' in raised.value.message
+
+
+def test_discovery_forbidden(kube_double):
+    path = kube_double.write_kubeconfig(user='nobody')
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.discover(connection.get_api_client({'kubeconfig': path}))
+    assert '403' in raised.value.message and 'system:service-account-issuer-discovery' in raised.value.message
