@@ -1,0 +1,467 @@
+"""The role ``mcp.k8s.mcp_k8s_server`` against the API server double.
+
+Each test runs ``ansible-playbook`` with the built and installed collection (harness in
+conftest.py) and then looks at the double's store and request log, which is what a cluster
+would hold. The expected RBAC rules are written out here, independently of the role's data:
+the upstream ones are those of guolisen/mcp_k8s_server k8s/rbac.yaml.
+"""
+import base64
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+SA = 'mcp-k8s-server'
+USER = 'system:serviceaccount:default:mcp-k8s-server'
+JWT = re.compile(r'^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$')
+RBAC = 'rbac.authorization.k8s.io'
+READ = ['get', 'list', 'watch']
+WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update']
+
+UPSTREAM_RULES = [
+    {'apiGroups': [''], 'resources': ['pods', 'services', 'configmaps', 'secrets', 'namespaces', 'nodes',
+                                      'persistentvolumes', 'persistentvolumeclaims', 'events'], 'verbs': READ},
+    {'apiGroups': ['apps'], 'resources': ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], 'verbs': READ},
+    {'apiGroups': ['batch'], 'resources': ['jobs', 'cronjobs'], 'verbs': READ},
+    {'apiGroups': ['networking.k8s.io'], 'resources': ['ingresses'], 'verbs': READ},
+    {'apiGroups': ['metrics.k8s.io'], 'resources': ['pods', 'nodes'], 'verbs': ['get', 'list']},
+    {'apiGroups': [''], 'resources': ['pods', 'pods/exec', 'pods/log'], 'verbs': WRITE},
+    {'apiGroups': ['apps'], 'resources': ['deployments', 'statefulsets', 'daemonsets'], 'verbs': WRITE},
+    {'apiGroups': ['batch'], 'resources': ['jobs', 'cronjobs'], 'verbs': WRITE},
+]
+
+CUSTOM_RULES = [
+    {'apiGroups': [''], 'resources': ['pods', 'pods/log'], 'verbs': ['get', 'list']},
+    {'apiGroups': ['apps'], 'resources': ['deployments'], 'verbs': ['get']},
+]
+
+
+# ---------------------------------------------------------------------------------- helpers
+def grants(rules):
+    """The set of (group, resource, verb) a list of PolicyRules grants."""
+    out = set()
+    for rule in rules:
+        for group in rule.get('apiGroups', ['']):
+            for resource in rule.get('resources', []):
+                for verb in rule.get('verbs', []):
+                    out.add((group, resource, verb))
+    return out
+
+
+UPSTREAM = grants(UPSTREAM_RULES)
+READ_ONLY = {g for g in UPSTREAM if g[2] in READ and g[1] != 'secrets'} | {('', 'pods/log', 'get')}
+OPERATOR = ({g for g in UPSTREAM if g[1] != 'secrets'} | {('', 'pods/log', 'get')}
+            | {('apps', 'deployments/scale', verb) for verb in ('get', 'patch', 'update')})
+EXPECTED_GRANTS = {'read-only': READ_ONLY, 'operator': OPERATOR, 'upstream': UPSTREAM, 'custom': grants(CUSTOM_RULES)}
+
+
+def role_play(name='Run the role', role_vars=None, record=True, tasks_after=(), tasks_from=None):
+    """A play that includes the role (with role_vars) and records what the tests assert on."""
+    include = {'name': 'Include the role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'}}
+    if tasks_from:
+        include['ansible.builtin.include_role']['tasks_from'] = tasks_from
+    if role_vars:
+        include['vars'] = role_vars
+    tasks = [include] + list(tasks_after)
+    if record:
+        tasks.append(RECORD)
+    return {'name': name, 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}
+
+
+RECORD = {
+    'name': 'Record results',
+    'no_log': True,
+    'changed_when': False,
+    'ansible.builtin.copy': {
+        'content': "{{ {'summary': mcp_k8s_server_summary | default(none),"
+                   " 'verification': mcp_k8s_server_verification | default(none),"
+                   " 'token': mcp_k8s_server_token | default(none),"
+                   " 'expiration': mcp_k8s_server_token_expiration | default(none),"
+                   " 'claims': mcp_k8s_server_token_claims | default(none),"
+                   " 'kubeconfig': mcp_k8s_server_kubeconfig | default(none)} | to_json }}",
+        'dest': '{{ results_file }}',
+        'mode': '0600',
+    },
+}
+
+
+def recap_changed(output):
+    match = re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)', output)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+def play_output(output, play_name):
+    """The part of the default callback's output that belongs to one play."""
+    start = output.index('PLAY [%s]' % play_name)
+    end = output.find('\nPLAY ', start + 1)
+    return output[start:end if end >= 0 else len(output)]
+
+
+def get(kube, plural, name=SA, namespace=None):
+    return kube.objects.find(plural, name, namespace)
+
+
+def rbac_objects(kube):
+    """Every (kind, namespace, name) named after the account."""
+    found = set()
+    for plural, kind in (('clusterroles', 'ClusterRole'), ('clusterrolebindings', 'ClusterRoleBinding'),
+                         ('roles', 'Role'), ('rolebindings', 'RoleBinding')):
+        items, _ = kube.objects.list(plural)
+        for obj in items:
+            if obj['metadata']['name'] == SA:
+                found.add((kind, obj['metadata'].get('namespace', ''), SA))
+    return found
+
+
+def resource_versions(kube):
+    return {(plural, obj['metadata'].get('namespace', ''), obj['metadata']['name']): obj['metadata']['resourceVersion']
+            for plural in ('serviceaccounts', 'clusterroles', 'clusterrolebindings', 'roles', 'rolebindings')
+            for obj in kube.objects.list(plural)[0]}
+
+
+def token_review(kube, token):
+    """TokenReview with the admin credentials, as an authenticating proxy would ask."""
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+    api_client = config.new_client_from_config(config_file=kube.kubeconfig_path)
+    try:
+        api = client.AuthenticationV1Api(api_client)
+        body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenReview', 'spec': {'token': token}}
+        review = api.create_token_review(body)
+        return review.status
+    finally:
+        api_client.close()
+
+
+def kubectl(kubeconfig, *args):
+    return subprocess.run(['kubectl', '--kubeconfig', kubeconfig, *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def assert_ok(run):
+    assert run.rc == 0, str(run)
+
+
+def assert_account(kube, access, scope='cluster', namespaces=()):
+    """The ServiceAccount, role(s) and binding(s) exist as the role makes them, and nothing else."""
+    account = get(kube, 'serviceaccounts', namespace='default')
+    assert account is not None
+    assert account['metadata']['labels'] == {'app': 'mcp-k8s-server', 'app.kubernetes.io/managed-by': 'mcp.k8s'}
+    subject = [{'kind': 'ServiceAccount', 'name': SA, 'namespace': 'default'}]
+    if scope == 'cluster':
+        expected = {('ClusterRole', '', SA), ('ClusterRoleBinding', '', SA)}
+        roles = [get(kube, 'clusterroles')]
+        bindings = [(get(kube, 'clusterrolebindings'), 'ClusterRole')]
+    else:
+        expected = {(kind, ns, SA) for ns in namespaces for kind in ('Role', 'RoleBinding')}
+        roles = [get(kube, 'roles', namespace=ns) for ns in namespaces]
+        bindings = [(get(kube, 'rolebindings', namespace=ns), 'Role') for ns in namespaces]
+    assert rbac_objects(kube) == expected
+    for role in roles:
+        assert grants(role['rules']) == EXPECTED_GRANTS[access], role['rules']
+        assert role['metadata']['annotations']['mcp.k8s/service-account'] == 'default/' + SA
+        assert role['metadata']['labels']['app.kubernetes.io/managed-by'] == 'mcp.k8s'
+    if access == 'upstream':
+        assert roles[0]['rules'] == UPSTREAM_RULES
+    for binding, ref_kind in bindings:
+        assert binding['subjects'] == subject
+        assert binding['roleRef'] == {'apiGroup': RBAC, 'kind': ref_kind, 'name': SA}
+
+
+# ------------------------------------------------------------------------------------ tests
+def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook, tmp_path):
+    """Default variables: the objects and rules of read-only; a second run of the role in the
+    play changes nothing and mints nothing; a later ansible-playbook run with the same
+    kubeconfig_path reuses the token in that file and reports changed=0."""
+    kubeconfig = str(tmp_path / 'mcp.kubeconfig')
+    role_vars = {'mcp_k8s_server_kubeconfig_path': kubeconfig}
+    run = run_playbook([role_play('first', role_vars, record=False), role_play('second', role_vars)])
+    assert_ok(run)
+    assert_account(kube_double, 'read-only')
+    # SSA with our own field manager
+    patches = [r for r in kube_double.requests if r['method'] == 'PATCH']
+    assert patches and all('fieldManager=mcp.k8s' in (r.get('query') or '') for r in patches), patches
+    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/mcp-k8s-server/token$') == 1
+    second = play_output(run.stdout, 'second')
+    assert 'changed:' not in second, second
+    # the facts
+    results = run.results
+    assert JWT.match(results['token']), 'the token fact is not a JWT'
+    assert results['claims']['sub'] == USER
+    assert results['expiration'] == results['summary']['token_expiration']
+    assert results['summary']['token_minted'] is False  # the second run reused it
+    assert [check['ok'] for check in results['verification']['checks']] == [True] * 6
+    # the kubeconfig file
+    assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
+    with open(kubeconfig, encoding='utf-8') as handle:
+        written = yaml.safe_load(handle)
+    assert written['users'][0]['user']['token'] == results['token']
+    assert written == results['kubeconfig']
+
+    versions = resource_versions(kube_double)
+    kube_double.clear_requests()
+    again = run_playbook([role_play('third', role_vars)])
+    assert_ok(again)
+    assert recap_changed(again.stdout) == 0, again.stdout
+    assert kube_double.count(method='POST', path_re=r'/token$') == 0
+    assert again.results['token'] == results['token']
+    # server-side apply sends its PATCH every time; nothing may change
+    assert resource_versions(kube_double) == versions
+    assert kube_double.count(method='DELETE') == 0 and kube_double.count(method='PUT') == 0
+
+
+@pytest.mark.parametrize('access', ['operator', 'upstream', 'custom'])
+def test_access_levels(kube_double, run_playbook, access):
+    role_vars = {'mcp_k8s_server_access': access}
+    if access == 'custom':
+        role_vars['mcp_k8s_server_rules'] = CUSTOM_RULES
+    run = run_playbook([role_play('provision', role_vars)])
+    assert_ok(run)
+    assert_account(kube_double, access)
+    checks = run.results['verification']['checks']
+    assert checks and all(check['ok'] for check in checks)
+    asked = {(c['verb'], c['resource'], c['subresource']): c['expected'] for c in checks}
+    if access == 'operator':
+        assert asked[('patch', 'deployments', 'scale')] is True
+        assert asked[('get', 'secrets', '')] is False
+    elif access == 'upstream':
+        assert asked[('get', 'secrets', '')] is True
+        assert asked[('get', 'pods', 'log')] is False  # what upstream forgets
+    else:
+        assert set(asked) == {('get', 'pods', ''), ('list', 'pods', ''), ('get', 'pods', 'log'),
+                              ('list', 'pods', 'log'), ('get', 'deployments', '')}
+
+
+def test_scope_and_access_converge(kube_double, run_playbook):
+    """cluster -> namespaces (two) -> namespaces (one) -> operator at cluster scope; a binding
+    whose roleRef must change is recreated; objects that are not ours are left alone."""
+    for name in ('team-a', 'team-b'):
+        kube_double.objects.create('namespaces', {'metadata': {'name': name}})
+    assert_ok(run_playbook([role_play('cluster')]))
+    assert_account(kube_double, 'read-only')
+
+    # someone bound the account to 'view' under our binding's name in team-a
+    kube_double.objects.create('rolebindings', {
+        'metadata': {'name': SA, 'namespace': 'team-a'},
+        'subjects': [{'kind': 'ServiceAccount', 'name': SA, 'namespace': 'default'}],
+        'roleRef': {'apiGroup': RBAC, 'kind': 'ClusterRole', 'name': 'view'}}, 'team-a')
+    old_uid = get(kube_double, 'rolebindings', namespace='team-a')['metadata']['uid']
+    foreign = kube_double.grant('someone-else', ['get'], ['pods'], namespace='team-b', name=SA + '-other')
+
+    both = {'mcp_k8s_server_scope': 'namespaces', 'mcp_k8s_server_namespaces': ['team-a', 'team-b']}
+    run = run_playbook([role_play('namespaces', both)])
+    assert_ok(run)
+    assert_account(kube_double, 'read-only', 'namespaces', ['team-a', 'team-b'])
+    assert get(kube_double, 'rolebindings', namespace='team-a')['metadata']['uid'] != old_uid
+    checks = run.results['verification']['checks']
+    assert {c['namespace'] for c in checks} == {'team-a', 'team-b', ''}
+    assert [c for c in checks if c['namespace'] == ''] == [
+        {'verb': 'list', 'group': '', 'resource': 'pods', 'subresource': '', 'namespace': '',
+         'allowed': False, 'expected': False, 'actual': False, 'ok': True}]
+    assert sorted(run.results['summary']['removed'], key=lambda r: r['kind']) == [
+        {'kind': 'ClusterRole', 'namespace': '', 'name': SA},
+        {'kind': 'ClusterRoleBinding', 'namespace': '', 'name': SA}]
+
+    one = {'mcp_k8s_server_scope': 'namespaces', 'mcp_k8s_server_namespaces': ['team-a']}
+    assert_ok(run_playbook([role_play('one namespace', one)]))
+    assert_account(kube_double, 'read-only', 'namespaces', ['team-a'])
+
+    assert_ok(run_playbook([role_play('operator', {'mcp_k8s_server_access': 'operator'})]))
+    assert_account(kube_double, 'operator')
+    assert get(kube_double, 'roles', foreign, 'team-b') is not None
+    assert get(kube_double, 'rolebindings', foreign, 'team-b') is not None
+
+
+def test_check_mode_and_diff(kube_double, run_playbook):
+    """--check --diff on an empty cluster creates and mints nothing but shows the objects;
+    after a real run, a check run for operator shows the rule change and changes nothing."""
+    run = run_playbook([role_play('check')], check=True, diff=True)
+    assert_ok(run)
+    assert get(kube_double, 'serviceaccounts', namespace='default') is None
+    assert rbac_objects(kube_double) == set()
+    assert kube_double.count(method='POST', path_re=r'/token$') == 0
+    assert kube_double.count(method='PATCH') == 0
+    assert recap_changed(run.stdout) > 0
+    assert 'ClusterRoleBinding' in run.stdout and 'pods/log' in run.stdout  # the diff
+
+    assert_ok(run_playbook([role_play('provision')]))
+    before = get(kube_double, 'clusterroles')
+    kube_double.clear_requests()
+    same = run_playbook([role_play('check again')], check=True, diff=True)
+    assert_ok(same)
+    assert recap_changed(same.stdout) == 0, same.stdout
+
+    run = run_playbook([role_play('check operator', {'mcp_k8s_server_access': 'operator'})], check=True, diff=True)
+    assert_ok(run)
+    assert get(kube_double, 'clusterroles') == before
+    assert kube_double.count(method='PATCH') == 0 and kube_double.count(method='DELETE') == 0
+    assert 'deletecollection' in run.stdout and 'deployments/scale' in run.stdout
+    assert recap_changed(run.stdout) >= 1
+
+
+def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_playbook):
+    # 1. someone else granted the account secrets: the role applies its own objects, but the
+    #    account can do more than read-only allows
+    assert_ok(run_playbook([role_play('provision')]))
+    kube_double.grant(USER, ['get'], ['secrets'])
+    run = run_playbook([role_play('tampered', {'mcp_k8s_server_verify_retries': 0})])
+    assert run.rc != 0
+    assert 'RBAC verification failed for %s (access read-only, scope cluster): 1 of 6 checks differ' % USER in run.stdout
+    assert 'get secrets in (all): expected denied, got allowed' in run.stdout
+    table = [line.strip().strip('",') for line in run.stdout.splitlines() if re.search(r'"(ok|DIFFER|RESULT) ', line)]
+    assert table[0].split() == ['RESULT', 'VERB', 'RESOURCE', 'NAMESPACE', 'EXPECTED', 'ACTUAL']
+    assert ['DIFFER', 'get', 'secrets', '(all)', 'denied', 'allowed'] in [row.split() for row in table]
+    assert ['ok', 'list', 'pods', '(all)', 'allowed', 'allowed'] in [row.split() for row in table]
+    assert len(table) == 7
+
+    # 2. the ClusterRole loses pod logs after the role ran: the verify entry point reports it
+    clean = run_playbook([
+        role_play('provision', record=False, tasks_after=[{
+            'name': 'Take pods/log away',
+            'kubernetes.core.k8s': {
+                'state': 'patched', 'kind': 'ClusterRole', 'name': SA, 'api_version': RBAC + '/v1',
+                'merge_type': 'merge',
+                'definition': {'rules': [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]}}}]),
+        role_play('verify', {'mcp_k8s_server_verify_retries': 1, 'mcp_k8s_server_verify_delay': 1},
+                  tasks_from='verify')],
+        extra_vars={})
+    assert clean.rc != 0
+    assert 'get pods/log in (all): expected allowed, got denied' in clean.stdout
+    assert 'list apps/deployments in (all): expected allowed, got denied' in clean.stdout
+
+
+def test_kubeconfig_works_with_kubectl_and_only_its_rights(kube_double, run_playbook, tmp_path):
+    kubeconfig = str(tmp_path / 'sa.kubeconfig')
+    assert_ok(run_playbook([role_play('provision', {'mcp_k8s_server_kubeconfig_path': kubeconfig})]))
+    assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
+    pods = kubectl(kubeconfig, 'get', 'pods', '-n', 'kube-system')
+    assert pods.returncode == 0, pods.stderr
+    secrets = kubectl(kubeconfig, 'get', 'secrets')
+    assert secrets.returncode != 0
+    assert 'Forbidden' in secrets.stderr and USER in secrets.stderr, secrets.stderr
+
+
+def test_absent_removes_everything_and_revokes_tokens(kube_double, run_playbook, tmp_path):
+    kube_double.objects.create('namespaces', {'metadata': {'name': 'team-a'}})
+    kubeconfig = str(tmp_path / 'sa.kubeconfig')
+    present = {'mcp_k8s_server_namespace': 'mcp', 'mcp_k8s_server_create_namespace': True,
+               'mcp_k8s_server_kubeconfig_path': kubeconfig, 'mcp_k8s_server_scope': 'namespaces',
+               'mcp_k8s_server_namespaces': ['team-a', 'mcp']}
+    run = run_playbook([role_play('provision', present)])
+    assert_ok(run)
+    token = run.results['token']
+    assert kube_double.objects.find('namespaces', 'mcp')['metadata']['annotations']['mcp.k8s/created-by'] == 'mcp/' + SA
+    assert token_review(kube_double, token).authenticated is True
+    # an earlier provisioning at cluster scope left objects the current variables do not name
+    assert_ok(run_playbook([role_play('cluster too', dict(present, mcp_k8s_server_scope='cluster',
+                                                          mcp_k8s_server_verify=False))]))
+    kube_double.objects.create('clusterroles', {'metadata': {'name': SA + '-unrelated'}, 'rules': []})
+
+    absent = dict(present, mcp_k8s_server_state='absent', mcp_k8s_server_delete_namespace=True)
+    run = run_playbook([role_play('deprovision', absent)])
+    assert_ok(run)
+    assert rbac_objects(kube_double) == set()
+    assert kube_double.objects.find('serviceaccounts', SA, 'mcp') is None
+    ns = kube_double.objects.find('namespaces', 'mcp')
+    assert ns is None or ns['metadata'].get('deletionTimestamp')
+    assert kube_double.objects.find('namespaces', 'team-a') is not None
+    assert kube_double.objects.find('clusterroles', SA + '-unrelated') is not None
+    assert not os.path.exists(kubeconfig)
+    review = token_review(kube_double, token)
+    assert review.authenticated is not True, review
+    assert run.results['token'] == ''
+
+    # again: nothing left to do
+    again = run_playbook([role_play('deprovision again', absent)])
+    assert_ok(again)
+    assert recap_changed(again.stdout) == 0, again.stdout
+
+
+def test_namespace_not_created_without_asking(kube_double, run_playbook):
+    run = run_playbook([role_play('provision', {'mcp_k8s_server_namespace': 'missing'})])
+    assert run.rc != 0
+    assert 'Namespace(s) missing not found: create them first (or set mcp_k8s_server_create_namespace: true)' in run.stdout
+    run = run_playbook([role_play('provision', {'mcp_k8s_server_scope': 'namespaces'})])
+    assert run.rc != 0
+    assert 'mcp_k8s_server_scope=namespaces needs mcp_k8s_server_namespaces' in run.stdout
+    run = run_playbook([role_play('provision', {'mcp_k8s_server_access': 'everything'})])
+    assert run.rc != 0
+    assert 'mcp_k8s_server_access' in run.stdout and 'read-only' in run.stdout
+
+
+def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
+    """-vvv through minting, reuse from the fact and the file, verify, failure paths."""
+    kubeconfig = str(tmp_path / 'sa.kubeconfig')
+    role_vars = {'mcp_k8s_server_kubeconfig_path': kubeconfig}
+    first = run_playbook([role_play('mint', role_vars, record=False), role_play('reuse', role_vars)], verbosity=3)
+    assert_ok(first)
+    tokens = {first.results['token']}
+    again = run_playbook([role_play('reuse from file', dict(role_vars, mcp_k8s_server_token_renew_before='59m'))],
+                         verbosity=3)
+    assert_ok(again)
+    tokens.add(again.results['token'])
+    assert len(tokens) == 2  # renew_before 59m: the file's token was replaced
+    kube_double.grant(USER, ['get'], ['secrets'])
+    failed = run_playbook([role_play('tampered', dict(role_vars, mcp_k8s_server_verify_retries=0))], verbosity=3)
+    assert failed.rc != 0
+    for token in tokens:
+        assert JWT.match(token)
+        signature = token.rsplit('.', 1)[1]
+        for run in (first, again, failed):
+            assert signature not in run.output
+    assert 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' not in json.dumps(first.results)
+
+
+def _run_collection_playbook(ansible_env, tmp_path, name, *args):
+    """``ansible-playbook mcp.k8s.NAME`` as a user runs it after installing the collection
+    (the harness's run_playbook takes a file or YAML text, not a collection playbook name)."""
+    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
+    bin_dir = os.path.join(os.path.abspath(venv), 'bin') if venv else os.path.dirname(sys.executable)
+    command = [os.path.join(bin_dir, 'ansible-playbook'), 'mcp.k8s.' + name, *args]
+    return subprocess.run(command, capture_output=True, text=True, env=ansible_env, cwd=str(tmp_path),
+                          timeout=600, check=False)
+
+
+def test_playbooks(kube_double, ansible_env, tmp_path):
+    kubeconfig = str(tmp_path / 'sa.kubeconfig')
+    run = _run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(kubeconfig, encoding='utf-8') as handle:
+        token = yaml.safe_load(handle)['users'][0]['user']['token']
+    assert token.rsplit('.', 1)[1] not in run.stdout + run.stderr
+    for line in ('"Account:    %s"' % USER, '"Access:     read-only (cluster scope)"',
+                 '"RBAC:       ServiceAccount default/mcp-k8s-server, ClusterRole mcp-k8s-server, '
+                 'ClusterRoleBinding mcp-k8s-server"', '"Claims:     sub=%s aud=' % USER,
+                 '"Kubeconfig: %s"' % kubeconfig, '"Verified:   6 access checks passed"', '"Token:      minted, expires '):
+        assert line in run.stdout, run.stdout
+
+    kube_double.create_service_account('ci', 'build')
+    token_file = tmp_path / 'ci.token'
+    run = _run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'token_service_account=ci', '-e',
+                                   'token_namespace=build', '-e', 'token_duration=30m', '-e', 'token_file=%s' % token_file)
+    assert run.returncode == 0, run.stdout + run.stderr
+    ci_token = token_file.read_text()
+    assert JWT.match(ci_token) and stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert ci_token.rsplit('.', 1)[1] not in run.stdout + run.stderr
+    assert '"sub": "system:serviceaccount:build:ci"' in run.stdout
+    claims = json.loads(base64.urlsafe_b64decode(ci_token.split('.')[1] + '==='))
+    assert claims['exp'] - claims['iat'] == 1800
+    assert '"expires_in": ' in run.stdout and '"expiration_timestamp": ' in run.stdout
+
+    run = _run_collection_playbook(ansible_env, tmp_path, 'token')
+    assert run.returncode != 0 and 'Name the ServiceAccount: -e token_service_account=NAME' in run.stdout
+
+    run = _run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert rbac_objects(kube_double) == set()
+    assert get(kube_double, 'serviceaccounts', namespace='default') is None
+    assert not os.path.exists(kubeconfig)
+    assert '"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server"' in run.stdout
+    assert token_review(kube_double, token).authenticated is not True
