@@ -561,15 +561,14 @@ class KubeDouble:
             return user
         if not name:
             raise bad_request('requested %s without impersonating a user' % (groups or uid or extra,))
-        checks = []
+        checks = [Attributes('impersonate', 'groups', '', '', g) for g in groups]
         if name.startswith('system:serviceaccount:') and name.count(':') == 3:
             _, _, sa_ns, sa_name = name.split(':')
-            checks.append(Attributes('impersonate', 'serviceaccounts', '', sa_ns, sa_name))
+            checks.insert(0, Attributes('impersonate', 'serviceaccounts', '', sa_ns, sa_name))
             if not groups:
                 groups = ['system:serviceaccounts', 'system:serviceaccounts:%s' % sa_ns]
         else:
-            checks.append(Attributes('impersonate', 'users', '', '', name))
-        checks += [Attributes('impersonate', 'groups', '', '', g) for g in groups]
+            checks.insert(0, Attributes('impersonate', 'users', '', '', name))
         if uid:
             checks.append(Attributes('impersonate', 'uids', 'authentication.k8s.io', '', uid))
         for key, values in extra.items():
