@@ -1,5 +1,6 @@
 """Resource registry, Status errors and the object store of the double."""
 import base64
+import collections
 import copy
 import datetime
 import json
@@ -523,6 +524,8 @@ class Store:
         self.revision = 100
         self.data = {r.plural: {} for r in RESOURCES if r.stored}
         self.hooks = []   # callables (event, res, obj, old) run under the lock after a write
+        self.events = collections.deque(maxlen=5000)   # (revision, type, plural, object) for watches
+        self.changed = threading.Condition(self.lock)
 
     # ---- helpers
     def _res(self, resource):
@@ -536,6 +539,11 @@ class Store:
         return str(self.revision)
 
     def _fire(self, event, res, obj, old=None):
+        kind = {'create': 'ADDED', 'update': 'MODIFIED', 'delete': 'DELETED'}[event]
+        if event == 'delete':
+            obj = dict(obj, metadata=dict(obj['metadata'], resourceVersion=str(self.revision)))
+        self.events.append((self.revision, kind, res.plural, copy.deepcopy(obj)))
+        self.changed.notify_all()
         for hook in self.hooks:
             hook(event, res, obj, old)
 

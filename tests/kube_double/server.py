@@ -40,7 +40,8 @@ def _json_bytes(body):
 class Response:
     """Status code, JSON-able body and extra headers."""
 
-    def __init__(self, code, body, headers=None, content_type='application/json', raw=None):
+    def __init__(self, code, body, headers=None, content_type='application/json', raw=None, stream=None):
+        self.stream = stream
         self.code = code
         self.body = body
         self.headers = headers or {}
@@ -144,6 +145,22 @@ class Handler(BaseHTTPRequestHandler):
         return self._cert_user
 
     def send(self, response):
+        if response.stream is not None:
+            self.send_response(response.code)
+            self.send_header('Content-Type', response.content_type)
+            self.send_header('Transfer-Encoding', 'chunked')
+            self.send_header('Cache-Control', 'no-cache, private')
+            self.end_headers()
+            self.wfile.flush()
+            try:
+                for chunk in response.stream:
+                    self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+                    self.wfile.flush()
+                self.wfile.write(b'0\r\n\r\n')
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True
+            return
         if response.raw is not None:
             payload = response.raw
         elif response.body is None:
@@ -221,6 +238,7 @@ class KubeDouble:
         self._port = port
         self._server = None
         self._thread = None
+        self._stopping = False
         self.ca_path = os.path.join(self.state_dir, 'ca.crt')
         self.kubeconfig_path = os.path.join(self.state_dir, 'kubeconfig')
         self.objects.hooks.append(self._controllers)
@@ -255,6 +273,9 @@ class KubeDouble:
         return self
 
     def stop(self):
+        self._stopping = True
+        with self.objects.lock:
+            self.objects.changed.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -723,6 +744,8 @@ class KubeDouble:
         if info.subresource:
             return self._subresource(request, res, info, namespace)
         method = request.method
+        if method == 'GET' and info.verb == 'watch' or (method == 'GET' and request.param('watch') in ('true', '1')):
+            return self._watch(request, res, namespace, info.name)
         if method in ('GET', 'HEAD'):
             if info.name:
                 obj = self.objects.get(res, info.name, namespace)
@@ -805,6 +828,59 @@ class KubeDouble:
             item.pop('kind', None)
             item.pop('apiVersion', None)
         return Response(200, {'kind': res.kind + 'List', 'apiVersion': res.api_version, 'metadata': meta, 'items': items})
+
+    def _watch(self, request, res, namespace, name=''):
+        """A watch stream: synthetic ADDED events for a missing or zero resourceVersion,
+        then every change, until ``timeoutSeconds`` or the server stops."""
+        label_match = core.parse_label_selector(request.param('labelSelector')) if request.param('labelSelector') else None
+        field_match = core.parse_field_selector(res, request.param('fieldSelector')) if request.param('fieldSelector') else None
+        timeout = min(float(request.param('timeoutSeconds') or 300), 1800)
+        since = request.param('resourceVersion') or ''
+        store = self.objects
+
+        def wanted(obj):
+            meta = obj['metadata']
+            if res.namespaced and namespace and meta.get('namespace') != namespace:
+                return False
+            if name and meta.get('name') != name:
+                return False
+            if label_match and not label_match(meta.get('labels')):
+                return False
+            return not field_match or field_match(obj)
+
+        def event(kind, obj):
+            obj = dict(obj, kind=res.kind, apiVersion=res.api_version)
+            return _json_bytes({'type': kind, 'object': obj}) + b'\n'
+
+        def stream():
+            deadline = time.time() + timeout
+            with store.lock:
+                if since in ('', '0'):
+                    position = store.revision
+                    initial = [o for o in store.data[res.plural].values() if wanted(o)]
+                    initial = [copy.deepcopy(o) for o in initial]
+                else:
+                    position = int(since)
+                    oldest = store.events[0][0] if store.events else store.revision
+                    initial = None
+                    if position < oldest - 1 and position < store.revision:
+                        gone = ApiError(410, 'Expired', 'too old resource version: %s (%d)' % (since, oldest)).status()
+                        yield _json_bytes({'type': 'ERROR', 'object': gone}) + b'\n'
+                        return
+            for obj in initial or []:
+                yield event('ADDED', obj)
+            while not self._stopping and time.time() < deadline:
+                with store.lock:
+                    pending = [e for e in store.events if e[0] > position and e[2] == res.plural]
+                    if not pending:
+                        store.changed.wait(min(0.5, max(deadline - time.time(), 0.01)))
+                        continue
+                    position = pending[-1][0]
+                for _rev, kind, _plural, obj in pending:
+                    if wanted(obj):
+                        yield event(kind, obj)
+
+        return Response(200, None, stream=stream())
 
     def _maybe_table(self, request, res, obj=None, items=None, meta=None):
         accept = request.headers.get('Accept') or ''
