@@ -280,9 +280,18 @@ def _load_kubeconfig(options, configuration):
                                                client_configuration=configuration, persist_config=False)
         return
     if isinstance(kubeconfig, list):
-        kubeconfig = os.pathsep.join(os.path.expanduser(str(p)) for p in kubeconfig)
+        paths = [os.path.expanduser(str(p)) for p in kubeconfig]
     elif isinstance(kubeconfig, str):
-        kubeconfig = os.pathsep.join(os.path.expanduser(p) for p in kubeconfig.split(os.pathsep))
+        paths = [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p]
+    else:
+        paths = [p for p in (os.environ.get('KUBECONFIG') or '').split(os.pathsep) if p] or \
+            [os.path.expanduser('~/.kube/config')]
+    if not any(os.path.isfile(p) for p in paths):
+        where = ' and '.join(paths)
+        if kubeconfig is None:
+            raise kube_config.ConfigException('no kubeconfig at %s and not running inside a pod' % where)
+        raise kube_config.ConfigException('kubeconfig %s does not exist' % where)
+    kubeconfig = os.pathsep.join(paths)
     kube_config.load_kube_config(config_file=kubeconfig, context=context,
                                  client_configuration=configuration, persist_config=False)
 

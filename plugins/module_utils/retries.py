@@ -19,7 +19,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import HttpError, f
 
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 RETRY_WINDOW = 30.0       # seconds from the first attempt after which no retry starts
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 5
 BASE_DELAY = 0.2
 MAX_DELAY = 5.0
 

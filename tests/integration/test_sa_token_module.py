@@ -1,0 +1,217 @@
+"""``mcp.k8s.sa_token`` driven through ansible-playbook against the API server double."""
+import base64
+import json
+import time
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.both_clients
+
+TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+
+
+@pytest.fixture
+def kube_double(kube_double_factory, request):
+    """The double; indirect parametrization passes KubeDouble options."""
+    return kube_double_factory(**getattr(request, 'param', {}))
+
+
+@pytest.fixture
+def cluster(kube_double):
+    """Namespace ``mcp`` with ServiceAccounts ``server`` and ``other`` and a Pod running as ``server``."""
+    store = kube_double.objects
+    store.create('namespaces', {'metadata': {'name': 'mcp'}})
+    for name in ('server', 'other'):
+        store.create('serviceaccounts', {'metadata': {'name': name}}, namespace='mcp')
+    store.create('pods', {'metadata': {'name': 'web'}, 'spec': {
+        'serviceAccountName': 'server', 'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace='mcp')
+    kube_double.clear_requests()
+    return kube_double
+
+
+def play(*tasks, record='{}'):
+    """A playbook on localhost running ``tasks`` and recording ``record`` (a Jinja expression)."""
+    return [{
+        'name': 'sa_token', 'hosts': 'localhost', 'gather_facts': False,
+        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
+            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
+            'check_mode': False}],
+    }]
+
+
+def mint(register='minted', **options):
+    options.setdefault('namespace', 'mcp')
+    options.setdefault('name', 'server')
+    return {'name': 'Mint', 'mcp.k8s.sa_token': options, 'register': register}
+
+
+def claims_of(token):
+    payload = token.split('.')[1]
+    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+
+
+def task_result(stdout, task):
+    """The result of ``task`` as ``-v`` output shows it."""
+    section = stdout.split('TASK [%s]' % task, 1)[1].split('\nTASK [', 1)[0]
+    start = section.index('=> {') + 3
+    return json.JSONDecoder().raw_decode(section[start:])[0]
+
+
+def object_uid(kube_double, resource, name, namespace='mcp'):
+    return kube_double.objects.get(resource, name, namespace=namespace)['metadata']['uid']
+
+
+def test_mints_a_token_with_the_requested_claims(cluster, run_playbook):
+    run = run_playbook(play(mint(audiences=['mcp-server', 'other'], duration='2h', validate=True),
+                            record='minted'))
+    assert run.rc == 0, run
+    minted = run.results
+    claims = claims_of(minted['token'])
+    assert claims == minted['claims']
+    assert claims['sub'] == 'system:serviceaccount:mcp:server'
+    assert claims['aud'] == ['mcp-server', 'other'] == minted['audiences']
+    assert claims['exp'] - claims['iat'] == 7200 == minted['duration']
+    assert claims['kubernetes.io']['serviceaccount']['uid'] == object_uid(cluster, 'serviceaccounts', 'server')
+    assert minted['changed'] is True and minted['reused'] is False
+    assert minted['service_account'] == {'namespace': 'mcp', 'name': 'server',
+                                         'uid': object_uid(cluster, 'serviceaccounts', 'server')}
+    assert minted['review']['authenticated'] is True
+    assert minted['review']['user']['username'] == 'system:serviceaccount:mcp:server'
+    assert 7190 < minted['expires_in'] <= 7200 and minted['jwt_expiration_timestamp'] is None
+    assert cluster.count('POST', TOKEN_PATH) == 1
+
+
+def test_binds_to_a_pod_read_for_its_uid(cluster, run_playbook):
+    run = run_playbook(play(mint(bound_object={'kind': 'Pod', 'name': 'web'}), record='minted'))
+    assert run.rc == 0, run
+    pod_uid = object_uid(cluster, 'pods', 'web')
+    assert run.results['claims']['kubernetes.io']['pod'] == {'name': 'web', 'uid': pod_uid}
+    assert run.results['bound_object'] == {'kind': 'Pod', 'name': 'web', 'uid': pod_uid}
+    sent = [r for r in cluster.requests if r['method'] == 'POST']
+    assert cluster.count('GET', r'/namespaces/mcp/pods/web$') == 1 and len(sent) == 1
+
+
+def test_extended_expiration_of_pod_bound_tokens(cluster, run_playbook):
+    run = run_playbook(play(mint(bound_object={'kind': 'Pod', 'name': 'web'}, duration=3607), record='minted'))
+    assert run.rc == 0, run
+    minted = run.results
+    claims = minted['claims']
+    assert minted['duration'] == 3607 and 3590 < minted['expires_in'] <= 3607
+    assert claims['exp'] - claims['iat'] > 300 * 86400
+    assert minted['jwt_expiration_timestamp'] == time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(claims['exp']))
+    assert minted['jwt_expiration_timestamp'] != minted['expiration_timestamp']
+
+
+def test_reuses_a_token_that_still_fits(cluster, run_playbook):
+    tasks = [
+        mint('first', audiences=['mcp']),
+        mint('again', audiences=['mcp'], token='{{ first.token }}', renew_before='10m'),
+        mint('renewed', audiences=['mcp'], token='{{ first.token }}', renew_before='2h'),
+        mint('other_audience', audiences=['else'], token='{{ first.token }}'),
+    ]
+    run = run_playbook(play(*tasks, record="{'first': first, 'again': again, 'renewed': renewed, "
+                                           "'other_audience': other_audience}"))
+    assert run.rc == 0, run
+    first, again = run.results['first'], run.results['again']
+    assert again['changed'] is False and again['reused'] is True
+    assert again['token'] == first['token'] and again['kubeconfig']['users'][0]['user']['token'] == first['token']
+    assert again['claims'] == first['claims'] and again['expiration_timestamp'] == first['expiration_timestamp']
+    assert run.results['renewed']['reused'] is False and run.results['renewed']['changed'] is True
+    assert run.results['other_audience']['reused'] is False
+    assert cluster.count('POST', TOKEN_PATH) == 3
+
+
+def test_reuse_in_a_later_run_makes_no_token_request(cluster, run_playbook):
+    first = run_playbook(play(mint(), record='minted'))
+    assert first.rc == 0, first
+    cluster.clear_requests()
+    again = run_playbook(play(dict(mint(token='{{ old }}'), no_log=True), record='minted'),
+                         extra_vars={'old': first.results['token']}, verbosity=3)
+    assert again.rc == 0, again
+    assert again.results['reused'] is True and again.results['changed'] is False
+    assert again.results['token'] == first.results['token']
+    assert cluster.count('POST', TOKEN_PATH) == 0
+    assert first.results['token'] not in again.output
+
+
+def test_reused_token_is_not_scrubbed_and_input_is_hidden(cluster, run_playbook):
+    first = run_playbook(play(mint(), record='minted'))
+    token = first.results['token']
+    again = run_playbook(play(mint(token='{{ old }}'), record='minted'), extra_vars={'old': token}, verbosity=3)
+    assert again.rc == 0, again
+    assert again.results['token'] == token
+    shown = task_result(again.stdout, 'Mint')
+    assert shown['token'] == token and shown['reused'] is True
+    assert shown['invocation']['module_args']['token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
+
+def test_check_mode(cluster, run_playbook):
+    run = run_playbook(play(mint(), record='minted'), check=True)
+    assert run.rc == 0, run
+    assert run.results['changed'] is True and run.results['token'] is None
+    assert cluster.count('POST') == 0
+    real = run_playbook(play(dict(mint(), check_mode=False), record='minted'), check=True)
+    assert real.results['token'] and real.results['changed'] is True
+    reused = run_playbook(play(mint(token='{{ old }}'), record='minted'), extra_vars={'old': real.results['token']},
+                          check=True)
+    assert reused.results['changed'] is False and reused.results['token'] == real.results['token']
+    assert cluster.count('POST', TOKEN_PATH) == 1
+
+
+@pytest.mark.parametrize('kube_double', [{'max_token_expiration': 3600}], indirect=True)
+def test_shortened_duration_becomes_a_warning(cluster, run_playbook):
+    run = run_playbook(play(mint(duration='24h'), record='minted'))
+    assert run.rc == 0, run
+    assert run.results['duration'] == 3600
+    assert run.results['api_warnings'] == ['requested expiration of 86400 seconds shortened to 3600 seconds']
+    assert '[WARNING]: requested expiration of 86400 seconds shortened to 3600 seconds' in run.output.replace('\n', ' ')
+
+
+def test_retries_after_429_503_and_dropped_connections(cluster, run_playbook):
+    cluster.inject_fault(TOKEN_PATH, status=429, count=1, retry_after=1)
+    cluster.inject_fault(TOKEN_PATH, status=503, count=1)
+    cluster.inject_fault(TOKEN_PATH, drop=True, count=1)
+    started = time.monotonic()
+    run = run_playbook(play(mint(), record='minted'))
+    assert run.rc == 0, run
+    assert run.results['token'] and cluster.count('POST', TOKEN_PATH) == 4
+    assert time.monotonic() - started >= 1
+
+
+def test_retries_are_bounded(cluster, run_playbook):
+    cluster.inject_fault(TOKEN_PATH, status=502, count=50, retry_after=None)
+    run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'))
+    assert run.results['failed'] is True
+    assert cluster.count('POST', TOKEN_PATH) == 5
+    assert run.results['msg'].startswith('The API server at %s kept answering 502 ' % cluster.url)
+    assert 'after 5 attempts in' in run.results['msg']
+
+
+def test_kubeconfig_dict_secrets_stay_out_of_logs(cluster, run_playbook):
+    with open(cluster.kubeconfig_path) as handle:
+        config = yaml.safe_load(handle)
+    key_data = config['users'][0]['user']['client-key-data']
+    run = run_playbook(play(mint(kubeconfig='{{ config }}'), record='minted'), extra_vars={'config': config},
+                       verbosity=3)
+    assert run.rc == 0, run
+    assert key_data not in run.output and key_data not in json.dumps(run.results)
+    assert run.results['claims']['sub'] == 'system:serviceaccount:mcp:server'
+    assert run.results['kubeconfig']['clusters'][0]['cluster'] == {
+        'server': cluster.url, 'certificate-authority-data': config['clusters'][0]['cluster']['certificate-authority-data']}
+
+
+def test_returned_kubeconfig_works_with_kubernetes_core(cluster, run_playbook):
+    tasks = [mint(),
+             {'name': 'Who am I', 'kubernetes.core.k8s': {
+                 'kubeconfig': '{{ minted.kubeconfig }}', 'state': 'present', 'definition': {
+                     'apiVersion': 'authentication.k8s.io/v1', 'kind': 'SelfSubjectReview'}},
+              'register': 'whoami', 'ignore_errors': True},
+             {'name': 'Review', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'token': '{{ minted.token }}',
+                                                     'validate': True, 'kubeconfig': '{{ minted.kubeconfig }}'},
+              'register': 'as_itself', 'ignore_errors': True}]
+    run = run_playbook(play(*tasks, record="{'minted': minted, 'as_itself': as_itself}"))
+    assert run.rc == 0, run
+    # the ServiceAccount may not create tokens or reviews: the request is made with its own token
+    assert run.results['as_itself']['failed'] is True
+    assert 'User "system:serviceaccount:mcp:server" may not create tokenreviews' in run.results['as_itself']['msg']
