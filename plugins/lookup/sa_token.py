@@ -238,6 +238,7 @@ def clear_cache():
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        self._reject_unknown(kwargs)
         self.set_options(var_options=variables, direct=kwargs)
         core = _Core()
 
@@ -283,6 +284,21 @@ class LookupModule(LookupBase):
             result = results[key]
             values.append(result['token'] if output == 'token' else dict(result))
         return wrap_var(values)
+
+
+    def _reject_unknown(self, kwargs):
+        """Fail on a keyword argument that is no option (a typo would otherwise be ignored)."""
+        from ansible import constants as C
+        definitions = C.config.get_configuration_definitions(self.plugin_type, self._load_name) or {}
+        if not definitions:
+            return
+        known = set(definitions)
+        for definition in definitions.values():
+            known.update(definition.get('aliases') or ())
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise AnsibleLookupError('The mcp.k8s.sa_token lookup has no option %s; see ansible-doc -t lookup '
+                                     'mcp.k8s.sa_token for its options.' % ', '.join('"%s"' % name for name in unknown))
 
 
 def _mint_all(core, cluster, wanted, validate, workers, order):
