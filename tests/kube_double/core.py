@@ -399,6 +399,8 @@ def apply_defaults(res, obj, namespace_name=None):
             container.setdefault('imagePullPolicy', 'Always' if str(container.get('image', '')).endswith(':latest')
                                  or ':' not in str(container.get('image', '')) else 'IfNotPresent')
             container.setdefault('resources', {})
+            for port in container.get('ports') or []:
+                port.setdefault('protocol', 'TCP')
         obj.setdefault('status', {}).setdefault('phase', 'Pending')
         obj['status'].setdefault('qosClass', 'BestEffort')
     elif kind == 'Service':
@@ -438,6 +440,8 @@ def apply_defaults(res, obj, namespace_name=None):
             container.setdefault('imagePullPolicy', 'Always' if str(container.get('image', '')).endswith(':latest')
                                  or ':' not in str(container.get('image', '')) else 'IfNotPresent')
             container.setdefault('resources', {})
+            for port in container.get('ports') or []:
+                port.setdefault('protocol', 'TCP')
     elif kind in ('RoleBinding', 'ClusterRoleBinding'):
         for subject in obj.get('subjects') or []:
             if subject.get('kind') in ('User', 'Group'):

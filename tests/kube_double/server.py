@@ -475,6 +475,8 @@ class KubeDouble:
     def _log(self, entry):
         with self._log_lock:
             self.requests.append(entry)
+            if len(self.requests) > 200000:
+                del self.requests[:100000]
 
     def _take_fault(self, method, path):
         with self._log_lock:
