@@ -215,3 +215,80 @@ def test_returned_kubeconfig_works_with_kubernetes_core(cluster, run_playbook):
     # the ServiceAccount may not create tokens or reviews: the request is made with its own token
     assert run.results['as_itself']['failed'] is True
     assert 'User "system:serviceaccount:mcp:server" may not create tokenreviews' in run.results['as_itself']['msg']
+
+
+ERROR_CASES = {
+    'missing_account': ({'name': 'nobody'},
+                        'ServiceAccount "nobody" does not exist in namespace "mcp"; create it first or correct the name.'),
+    'missing_namespace': ({'namespace': 'nowhere'},
+                          'Namespace "nowhere" does not exist; create it and the ServiceAccount "server" first or '
+                          'correct namespace.'),
+    'forbidden': ({'kubeconfig': '{{ alice_kubeconfig }}'},
+                  'User "alice" may not create serviceaccounts/token in namespace "mcp" (403 Forbidden); grant it '
+                  '"create" on "serviceaccounts/token" with a Role and RoleBinding.'),
+    'short_duration': ({'duration': '5m'},
+                       'duration "5m" (300 seconds) is below the minimum of 10 minutes (600 seconds) that the API '
+                       'server accepts; use "10m" or longer.'),
+    'long_duration': ({'duration': 2 ** 32 + 1},
+                      'duration 4294967297 (4294967297 seconds) is above the maximum of 2^32 seconds (4294967296) '
+                      'that the API server accepts; use a shorter duration.'),
+    'fractional_duration': ({'duration': '1500ms'}, 'duration must be whole seconds; "1500ms" is 1.5 seconds.'),
+    'bad_duration': ({'duration': 'soon'},
+                     'duration "soon" is not a duration; use kubectl\'s form such as "10m", "1h30m", "3600s" or a '
+                     'number of seconds.'),
+    'unknown_kind': ({'bound_object': {'kind': 'ConfigMap', 'name': 'c'}},
+                     'value of kind must be one of: Pod, Secret, Node, got: ConfigMap found in bound_object'),
+    'bound_missing': ({'bound_object': {'kind': 'Pod', 'name': 'gone'}},
+                      'Pod "gone" does not exist in namespace "mcp"; create it first, or correct bound_object (set '
+                      'its uid to skip this read).'),
+    'bound_other_uid': ({'bound_object': {'kind': 'Pod', 'name': 'web', 'uid': '0000-old'}},
+                        'The API server refused to create serviceaccounts/token for ServiceAccount "mcp/server" '
+                        '(409 Conflict): '),
+    'pod_of_other_account': ({'name': 'other', 'bound_object': {'kind': 'Pod', 'name': 'web'}},
+                             'Pod "mcp/web" runs as ServiceAccount "server", not "other"; a token can only be bound '
+                             'to a Pod of its own ServiceAccount.'),
+    'unreachable': ({'host': 'https://127.0.0.1:1', 'api_key': 'unused-api-key'},
+                    'Cannot reach the API server at https://127.0.0.1:1 (connection refused); check host or the '
+                    'kubeconfig and that the server is running.'),
+    'tls': ({'host': '{{ url }}', 'api_key': 'unused-api-key'},
+            'TLS verification of the API server at {url} failed ('),
+    'unauthorized': ({'host': '{{ url }}', 'api_key': 'wrong-api-key', 'ca_cert': '{{ ca }}'},
+                     'The API server at {url} rejected the credentials (401 Unauthorized); check the kubeconfig, '
+                     'api_key or client certificate.'),
+    'no_kubeconfig': ({'kubeconfig': '/nonexistent/kubeconfig'},
+                      'No usable Kubernetes configuration (kubeconfig /nonexistent/kubeconfig does not exist); set '
+                      'kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run inside a pod.'),
+}
+
+
+def test_every_error_is_one_clear_sentence(cluster, run_playbook):
+    alice = cluster.write_kubeconfig(user='alice')
+    tasks = [dict(mint(case, **options), ignore_errors=True) for case, (options, _msg) in ERROR_CASES.items()]
+    record = '{%s}' % ', '.join("'%s': %s" % (case, case) for case in ERROR_CASES)
+    run = run_playbook(play(*tasks, record=record),
+                       extra_vars={'alice_kubeconfig': alice, 'url': cluster.url, 'ca': cluster.ca_path})
+    assert run.rc == 0, run
+    with open(alice) as handle:
+        alice_key = yaml.safe_load(handle)['users'][0]['user']['client-key-data']
+    for case, (_options, expected) in ERROR_CASES.items():
+        result = run.results[case]
+        expected = expected.replace('{url}', cluster.url)
+        assert result['failed'] is True, case
+        assert result['msg'].startswith(expected), (case, result['msg'])
+        assert result['msg'].count('. ') == 0 or case == 'bound_other_uid', (case, result['msg'])
+        # ansible-core 2.19 adds "(traceback unavailable)" to every failed result
+        assert result.get('exception', '(traceback unavailable)') == '(traceback unavailable)', case
+        for secret in ('unused-api-key', 'wrong-api-key', alice_key):
+            assert secret not in result['msg'], case
+    assert 'Traceback (most recent call last)' not in run.output
+    # options are checked before any request: only missing account and namespace, forbidden,
+    # uid conflict and unauthorized reached the TokenRequest endpoint
+    assert cluster.count('POST', TOKEN_PATH) == 5
+
+
+def test_missing_kubernetes_package(cluster, run_playbook, tmp_path):
+    inventory = tmp_path / 'system-python.ini'
+    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n')
+    run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'), inventory=inventory)
+    assert run.results['failed'] is True
+    assert run.results['msg'].startswith('Failed to import the required Python library (kubernetes)')
