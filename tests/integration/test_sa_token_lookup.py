@@ -1,5 +1,6 @@
 """``lookup('mcp.k8s.sa_token', ...)`` driven through ansible-playbook against the API server double."""
 import base64
+import importlib.util
 import json
 import os
 import subprocess
@@ -195,6 +196,18 @@ def test_a_shortened_duration_becomes_a_warning(cluster, run_playbook):
             'seconds') in ' '.join(run.output.split())
 
 
+def test_returned_kubeconfig_authenticates_as_the_service_account(cluster, run_playbook):
+    tasks = [fact("lookup('mcp.k8s.sa_token', 'mcp/server', output='dict')", name='server', no_log=True),
+             attempt("lookup('mcp.k8s.sa_token', 'mcp/other', kubeconfig=server.kubeconfig)")]
+    run = run_playbook(play(*tasks, record='{"attempt": attempt}'))
+    assert failure(run) == (
+        'Cannot mint a token for ServiceAccount "mcp/other": User "system:serviceaccount:mcp:server" may not create '
+        'serviceaccounts/token in namespace "mcp" (403 Forbidden); grant it "create" on "serviceaccounts/token" with a '
+        'Role and RoleBinding.')
+
+
+@pytest.mark.skipif(importlib.util.find_spec('ansible_collections.kubernetes') is None,
+                    reason='kubernetes.core is not installed in this environment')
 def test_returned_kubeconfig_works_with_kubernetes_core_and_module_defaults(cluster, run_playbook):
     cluster.grant('system:serviceaccount:mcp:server', ['get', 'list'], ['pods'], namespace='mcp')
     cluster.clear_requests()
