@@ -45,6 +45,7 @@ class Pki:
     """The CA, serving certificate, admin client certificate and signing key (all PEM bytes)."""
 
     def __init__(self):
+        self._clients = {}
         now = _now()
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = _name('kube-double-ca')
@@ -62,14 +63,13 @@ class Pki:
         self.ca_pem = _pem_cert(self.ca_cert)
         self.server_cert_pem, self.server_key_pem = self._issue(
             'kube-apiserver', (), server=True)
-        self.admin_cert_pem, self.admin_key_pem = self.client_cert(ADMIN_USER, ADMIN_GROUPS)
+        self.admin_cert_pem, self.admin_key_pem = self._issue(ADMIN_USER, ADMIN_GROUPS)
         self.sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.sa_public = self.sa_key.public_key()
         der = self.sa_public.public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b'=').decode()
         self.sa_key_pem = _pem_key(self.sa_key)
-        self._clients = {}
 
     def _issue(self, common_name, organizations, server=False):
         now = _now()
@@ -96,11 +96,10 @@ class Pki:
     def client_cert(self, user, groups=()):
         """A client certificate (PEM cert, PEM key) for ``user`` in ``groups``; cached."""
         cache_key = (user, tuple(groups))
-        found = getattr(self, '_clients', {}).get(cache_key)
+        found = self._clients.get(cache_key)
         if found is None:
             found = self._issue(user, tuple(groups))
-            if hasattr(self, '_clients'):
-                self._clients[cache_key] = found
+            self._clients[cache_key] = found
         return found
 
 

@@ -56,11 +56,15 @@ ADMIN_RULES = [
     _rule(READ + WRITE, [RBAC_GROUP], ['rolebindings', 'roles']),
 ] + EDIT_RULES
 
+AGGREGATE = 'rbac.authorization.k8s.io/aggregate-to-%s'
 BOOTSTRAP_CLUSTER_ROLES = {
     'cluster-admin': [_rule(['*'], ['*'], ['*']), _rule(['*'], urls=['*'])],
-    'admin': ADMIN_RULES,
-    'edit': EDIT_RULES,
-    'view': VIEW_RULES,
+    'admin': [],
+    'edit': [],
+    'view': [],
+    'system:aggregate-to-admin': [r for r in ADMIN_RULES if r not in EDIT_RULES],
+    'system:aggregate-to-edit': [r for r in EDIT_RULES if r not in VIEW_RULES],
+    'system:aggregate-to-view': VIEW_RULES,
     'system:basic-user': [
         _rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
         _rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
@@ -91,12 +95,20 @@ BOOTSTRAP_BINDINGS = {
 def bootstrap_objects():
     """ClusterRoles and ClusterRoleBindings kube-apiserver creates at start."""
     objects = []
+    aggregates = {'admin': 'admin', 'edit': 'edit', 'view': 'view'}
+    aggregated_into = {'edit': 'admin', 'view': 'edit', 'system:aggregate-to-admin': 'admin',
+                       'system:aggregate-to-edit': 'edit', 'system:aggregate-to-view': 'view'}
     for name, rules in BOOTSTRAP_CLUSTER_ROLES.items():
         labels = {'kubernetes.io/bootstrapping': 'rbac-defaults'}
-        objects.append({'apiVersion': RBAC_GROUP + '/v1', 'kind': 'ClusterRole',
-                        'metadata': {'name': name, 'labels': labels,
-                                     'annotations': {'rbac.authorization.kubernetes.io/autoupdate': 'true'}},
-                        'rules': rules})
+        if name in aggregated_into:
+            labels[AGGREGATE % aggregated_into[name]] = 'true'
+        role = {'apiVersion': RBAC_GROUP + '/v1', 'kind': 'ClusterRole',
+                'metadata': {'name': name, 'labels': labels,
+                             'annotations': {'rbac.authorization.kubernetes.io/autoupdate': 'true'}},
+                'rules': rules}
+        if name in aggregates:
+            role['aggregationRule'] = {'clusterRoleSelectors': [{'matchLabels': {AGGREGATE % aggregates[name]: 'true'}}]}
+        objects.append(role)
     for name, subjects in BOOTSTRAP_BINDINGS.items():
         objects.append({'apiVersion': RBAC_GROUP + '/v1', 'kind': 'ClusterRoleBinding',
                         'metadata': {'name': name, 'labels': {'kubernetes.io/bootstrapping': 'rbac-defaults'},
@@ -267,3 +279,48 @@ def _describe(user, binding):
                                                    subject['name'])
             return '%s "%s"' % (subject['kind'], subject['name'])
     return 'User "%s"' % user.name
+
+
+def selector_matches(selector, labels):
+    """A metav1.LabelSelector (matchLabels, matchExpressions) against a labels dict."""
+    labels = labels or {}
+    for key, value in (selector.get('matchLabels') or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get('matchExpressions') or []:
+        key, op, values = expr.get('key'), expr.get('operator'), expr.get('values') or []
+        if op == 'In' and labels.get(key) not in values:
+            return False
+        if op == 'NotIn' and key in labels and labels[key] in values:
+            return False
+        if op == 'Exists' and key not in labels:
+            return False
+        if op == 'DoesNotExist' and key in labels:
+            return False
+    return True
+
+
+def aggregate_cluster_roles(store):
+    """The clusterrole aggregation controller: fill the rules of roles with an aggregationRule."""
+    for _ in range(5):
+        changed = False
+        roles = {o['metadata']['name']: o for o in store.data['clusterroles'].values()}
+        for name, role in roles.items():
+            rule = role.get('aggregationRule')
+            if not rule:
+                continue
+            rules = []
+            for other_name, other in sorted(roles.items()):
+                if other_name == name:
+                    continue
+                labels = other['metadata'].get('labels')
+                if any(selector_matches(sel, labels) for sel in rule.get('clusterRoleSelectors') or []):
+                    for item in other.get('rules') or []:
+                        if item not in rules:
+                            rules.append(item)
+            if rules != (role.get('rules') or []):
+                updated = dict(role, rules=rules)
+                store.update('clusterroles', updated, name, check_rv=False)
+                changed = True
+        if not changed:
+            return

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import yaml
 
 from . import core, discovery, patches, protobuf
-from .core import ApiError, Store, bad_request, find_resource, invalid, invalid_field, not_found, rfc3339
+from .core import ApiError, Store, bad_request, invalid, invalid_field, not_found, rfc3339
 from .pki import get_pki
-from .rbac import Attributes, Authorizer, UserInfo, bootstrap_objects
+from .rbac import Attributes, Authorizer, UserInfo, aggregate_cluster_roles, bootstrap_objects
 from .tokens import EXPIRATION_EXTENSION_SECONDS, WARN_ONLY_SECONDS, AuthError, TokenAuthority
 
 DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local'
@@ -235,10 +235,13 @@ class KubeDouble:
         self._log_lock = threading.Lock()
         self._faults = []
         self._applied = {}
+        self._aggregating = False
         self._port = port
         self._server = None
         self._thread = None
         self._stopping = False
+        self.port = None
+        self.url = None
         self.ca_path = os.path.join(self.state_dir, 'ca.crt')
         self.kubeconfig_path = os.path.join(self.state_dir, 'kubeconfig')
         self.objects.hooks.append(self._controllers)
@@ -392,6 +395,14 @@ class KubeDouble:
     def _controllers(self, event, res, obj, old):
         store = self.objects
         meta = obj['metadata']
+        if res.plural == 'clusterroles':
+            if not self._aggregating:
+                self._aggregating = True
+                try:
+                    aggregate_cluster_roles(store)
+                finally:
+                    self._aggregating = False
+            return
         if res.plural == 'namespaces' and event == 'create':
             store.create('serviceaccounts', {'metadata': {'name': 'default', 'namespace': meta['name']}}, meta['name'])
         elif res.plural == 'namespaces' and event == 'delete':
@@ -655,7 +666,7 @@ class KubeDouble:
         if resource == 'namespaces' and len(rest) == 3 and not namespace:
             namespace = name
         if method in ('GET', 'HEAD'):
-            verb = 'get' if name else ('watch' if request.param('watch') in ('true', '1') else 'list')
+            verb = 'get' if name else ('watch' if str(request.param('watch')).lower() in ('true', '1') else 'list')
         elif method == 'POST':
             verb = 'create'
         elif method == 'PUT':
@@ -746,7 +757,7 @@ class KubeDouble:
         if info.subresource:
             return self._subresource(request, res, info, namespace)
         method = request.method
-        if method == 'GET' and info.verb == 'watch' or (method == 'GET' and request.param('watch') in ('true', '1')):
+        if method == 'GET' and info.verb == 'watch' or (method == 'GET' and str(request.param('watch')).lower() in ('true', '1')):
             return self._watch(request, res, namespace, info.name)
         if method in ('GET', 'HEAD'):
             if info.name:

@@ -5,7 +5,6 @@ import time
 import uuid
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: F401  (documents the key type)
 
 from .rbac import UserInfo
 

@@ -152,13 +152,15 @@ def test_anonymous_and_no_credentials(kube_double_factory):
 def test_forbidden_messages(kube_double):
     raw = Raw(kube_double, user='bob')
     cases = [
-        ('GET', '/api/v1/namespaces/ns1/secrets/s', 'secrets "s" is forbidden: User "bob" cannot get resource "secrets" in API group "" in the namespace "ns1"'),
+        ('GET', '/api/v1/namespaces/ns1/secrets/s',
+         'secrets "s" is forbidden: User "bob" cannot get resource "secrets" in API group "" in the namespace "ns1"'),
         ('GET', '/api/v1/namespaces/ns1/secrets', 'secrets is forbidden: User "bob" cannot list resource "secrets" in API group "" in the namespace "ns1"'),
         ('GET', '/api/v1/nodes', 'nodes is forbidden: User "bob" cannot list resource "nodes" in API group "" at the cluster scope'),
         ('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/x',
          'clusterroles.rbac.authorization.k8s.io "x" is forbidden: User "bob" cannot get resource "clusterroles" in API group '
          '"rbac.authorization.k8s.io" at the cluster scope'),
-        ('GET', '/api/v1/namespaces/ns1', 'namespaces "ns1" is forbidden: User "bob" cannot get resource "namespaces" in API group "" in the namespace "ns1"'),
+        ('GET', '/api/v1/namespaces/ns1',
+         'namespaces "ns1" is forbidden: User "bob" cannot get resource "namespaces" in API group "" in the namespace "ns1"'),
         ('GET', '/metrics', 'forbidden: User "bob" cannot get path "/metrics"'),
     ]
     for method, path, message in cases:
@@ -304,3 +306,19 @@ def test_access_reviews(kube_double):
     assert any('*' in r.verbs for r in rules.status.resource_rules)
     # SubjectAccessReview needs create subjectaccessreviews
     assert raw.post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {'spec': {'user': 'x', 'resourceAttributes': {}}})[0] == 403
+
+
+def test_cluster_role_aggregation(kube_double):
+    view = kube_double.objects.get('clusterroles', 'view')
+    assert view['aggregationRule'] and any('pods' in r['resources'] for r in view['rules'])
+    edit = kube_double.objects.get('clusterroles', 'edit')
+    assert all(rule in edit['rules'] for rule in view['rules'])
+    assert not any('widgets' in r.get('resources', []) for r in edit['rules'])
+    kube_double.objects.create('clusterroles', {'metadata': {'name': 'widgets-view', 'labels': {
+        'rbac.authorization.k8s.io/aggregate-to-view': 'true'}}, 'rules': [
+        {'apiGroups': ['example.com'], 'resources': ['widgets'], 'verbs': ['get']}]})
+    for name in ('view', 'edit', 'admin'):
+        rules = kube_double.objects.get('clusterroles', name)['rules']
+        assert {'apiGroups': ['example.com'], 'resources': ['widgets'], 'verbs': ['get']} in rules, name
+    kube_double.objects.delete('clusterroles', 'widgets-view')
+    assert not any('widgets' in r.get('resources', []) for r in kube_double.objects.get('clusterroles', 'admin')['rules'])

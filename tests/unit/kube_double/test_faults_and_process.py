@@ -1,5 +1,4 @@
 """Fault injection, the request log, the control endpoint, the process form and throughput."""
-import json
 import os
 import signal
 import subprocess

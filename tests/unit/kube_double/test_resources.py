@@ -55,12 +55,12 @@ def test_list_items_have_no_kind_and_paging(kube_double):
     raw = Raw(kube_double)
     for index in range(5):
         kube_double.objects.create('configmaps', {'metadata': {'name': 'c%d' % index}}, 'default')
-    status, _h, body = raw.get('/api/v1/namespaces/default/configmaps?limit=2')
+    _status, _h, body = raw.get('/api/v1/namespaces/default/configmaps?limit=2')
     assert body['kind'] == 'ConfigMapList' and body['apiVersion'] == 'v1'
     assert 'kind' not in body['items'][0] and len(body['items']) == 2 and body['metadata']['continue']
     names = [i['metadata']['name'] for i in body['items']]
     while body['metadata'].get('continue'):
-        status, _h, body = raw.get('/api/v1/namespaces/default/configmaps?limit=2&continue=%s' % body['metadata']['continue'])
+        _status, _h, body = raw.get('/api/v1/namespaces/default/configmaps?limit=2&continue=%s' % body['metadata']['continue'])
         names += [i['metadata']['name'] for i in body['items']]
     assert names == ['c0', 'c1', 'c2', 'c3', 'c4']
 
@@ -218,16 +218,16 @@ def test_namespace_delete_terminates_then_removes_content(kube_double_factory):
 
 def test_discovery_and_dynamic_client(kube_double):
     raw = Raw(kube_double)
-    status, _h, body = raw.get('/api/v1')
+    _status, _h, body = raw.get('/api/v1')
     token = [r for r in body['resources'] if r['name'] == 'serviceaccounts/token'][0]
     assert token == {'name': 'serviceaccounts/token', 'singularName': '', 'namespaced': True, 'group': 'authentication.k8s.io',
                      'version': 'v1', 'kind': 'TokenRequest', 'verbs': ['create']}
-    status, _h, body = raw.get('/apis')
+    _status, _h, body = raw.get('/apis')
     assert {'apps', 'rbac.authorization.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io'} <= {g['name'] for g in body['groups']}
     assert raw.get('/apis/rbac.authorization.k8s.io/v1')[2]['groupVersion'] == 'rbac.authorization.k8s.io/v1'
     assert raw.get('/api')[2]['versions'] == ['v1']
     # kubectl asks for aggregated discovery and gets the legacy form back
-    status, headers, body = raw.get('/apis', headers={'Accept': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json'})
+    _status, headers, body = raw.get('/apis', headers={'Accept': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json'})
     assert headers['Content-Type'] == 'application/json' and body['kind'] == 'APIGroupList'
     dyn = dynamic.DynamicClient(api_client(kube_double.kubeconfig_path))
     roles = dyn.resources.get(api_version='rbac.authorization.k8s.io/v1', kind='Role')
@@ -247,3 +247,26 @@ def test_status_is_kept_on_main_resource_updates(kube_double, core):
     replaced = core.replace_namespaced_pod('p', 'default', made)
     assert replaced.status.phase == made.status.phase or replaced.status.phase == 'Pending'
     assert replaced.status.phase == 'Pending' and replaced.metadata.labels == {'x': 'y'}
+
+
+def test_watch_with_python_client(kube_double, core):
+    import threading
+    from kubernetes import watch
+    core.create_namespaced_config_map('default', client.V1ConfigMap(metadata=client.V1ObjectMeta(name='w1')))
+
+    def later():
+        core.create_namespaced_config_map('default', client.V1ConfigMap(metadata=client.V1ObjectMeta(name='w2')))
+        core.delete_namespaced_config_map('w1', 'default')
+    timer = threading.Timer(0.3, later)
+    timer.start()
+    seen = []
+    for event in watch.Watch().stream(core.list_namespaced_config_map, 'default', timeout_seconds=5):
+        seen.append((event['type'], event['object'].metadata.name))
+        if len(seen) == 3:
+            break
+    timer.join()
+    assert seen == [('ADDED', 'w1'), ('ADDED', 'w2'), ('DELETED', 'w1')]
+    listed = core.list_namespaced_config_map('default')
+    seen = [e['type'] for e in watch.Watch().stream(core.list_namespaced_config_map, 'default', timeout_seconds=1,
+                                                     resource_version=listed.metadata.resource_version)]
+    assert seen == []
