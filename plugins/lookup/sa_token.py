@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: sa_token
 author:
-  - mcp.k8s contributors
+  - mcp.k8s contributors (@mcp-k8s)
 version_added: 1.0.0
 short_description: Mint Kubernetes ServiceAccount tokens through the TokenRequest API inside templates
 description:
@@ -38,11 +38,10 @@ options:
   output:
     description:
       - V(token) returns each token as a string.
-      - V(dict) returns for each token the fields M(mcp.k8s.sa_token) returns (RV(token),
-        RV(expiration_timestamp), RV(expires_in), RV(duration), RV(audiences), RV(issued_at),
-        RV(claims), RV(jwt_expiration_timestamp), RV(service_account), RV(bound_object), RV(reused),
-        RV(review), RV(kubeconfig), RV(api_warnings)). RV(kubeconfig) is accepted by the
-        C(kubeconfig) option of C(kubernetes.core) modules.
+      - V(dict) returns for each token the dict M(mcp.k8s.sa_token) returns (without C(changed)): the
+        token, its expiry, the granted duration, audiences, claims, ServiceAccount, bound object,
+        review (with O(validate=true)), API warnings and RV(mcp.k8s.sa_token#module:kubeconfig), a kubeconfig
+        that uses the token and that the C(kubeconfig) option of C(kubernetes.core) modules accepts.
     type: str
     choices: [token, dict]
     default: token
@@ -169,7 +168,7 @@ RETURN = r'''
 _raw:
   description:
     - With O(output=token), the tokens (JWTs), one per term in the order of the terms.
-    - With O(output=dict), one dict per term with the fields M(mcp.k8s.sa_token) returns; RV(reused) is
+    - With O(output=dict), one dict per term with the fields M(mcp.k8s.sa_token) returns; RV(mcp.k8s.sa_token#module:reused) is
       V(true) when the token came from the lookup's cache.
   type: list
   elements: raw
@@ -285,7 +284,6 @@ class LookupModule(LookupBase):
             values.append(result['token'] if output == 'token' else dict(result))
         return wrap_var(values)
 
-
     def _reject_unknown(self, kwargs):
         """Fail on a keyword argument that is no option (a typo would otherwise be ignored)."""
         from ansible import constants as C
@@ -322,12 +320,14 @@ def _mint_all(core, cluster, wanted, validate, workers, order):
                                                  thread_name_prefix='mcp-k8s-sa-token')
     futures = dict((pool.submit(mint, spec), key) for key, spec in wanted.items())
     try:
-        done, pending = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        dummy, pending = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         for future in pending:
-            future.cancel()
-        failed = [(order.index(futures[f]), futures[f], f.exception()) for f in done if f.exception() is not None]
+            future.cancel()     # the ones not started yet; those running finish
     finally:
         pool.shutdown(wait=True)
+    # Terms start in order, so every term before a failed one has finished: report the first in order.
+    failed = [(order.index(key), key, future.exception()) for future, key in futures.items()
+              if not future.cancelled() and future.exception() is not None]
     if failed:
         failed.sort(key=lambda item: item[0])
         dummy, key, exc = failed[0]

@@ -178,8 +178,8 @@ def test_check_mode_still_mints(cluster, run_playbook):
 @pytest.mark.parametrize('kube_double', [{'issuer': 'https://issuer.example/{{ 6 * 7 }}'}], indirect=True)
 def test_results_are_unsafe_and_never_templated_again(cluster, run_playbook):
     tasks = [fact("lookup('mcp.k8s.sa_token', 'mcp/server', output='dict')"),
-             {'name': 'Read it again', 'ansible.builtin.set_fact': {'issuer': '{{ minted.claims.iss }}',
-                                                                     'audience': '{{ minted.audiences[0] }}'}}]
+             {'name': 'Read it again', 'ansible.builtin.set_fact': {
+                 'issuer': '{{ minted.claims.iss }}', 'audience': '{{ minted.audiences[0] }}'}}]
     run = run_playbook(play(*tasks, record="{'issuer': issuer, 'audience': audience}"))
     assert run.rc == 0, run
     assert run.results == {'issuer': 'https://issuer.example/{{ 6 * 7 }}',
@@ -358,8 +358,8 @@ def test_kubeconfig_from_a_variable_and_from_keywords(cluster, run_playbook, tmp
     ("lookup('mcp.k8s.sa_token', 'mcp/server', bound_object={'kind': 'ConfigMap', 'name': 'x'})",
      'bound_object.kind "ConfigMap" is not supported; a token can be bound to a Pod, Secret or Node.', 0),
     ("lookup('mcp.k8s.sa_token', 'mcp/server', bound_object={'kind': 'Pod', 'name': 'ghost'})",
-     'Cannot mint a token for ServiceAccount "mcp/server": Pod "ghost" does not exist in namespace "mcp"; create it first, or correct bound_object (set its uid to skip '
-     'this read).', 0),
+     'Cannot mint a token for ServiceAccount "mcp/server": Pod "ghost" does not exist in namespace "mcp"; create it '
+     'first, or correct bound_object (set its uid to skip this read).', 0),
     ("lookup('mcp.k8s.sa_token', 'mcp/other', bound_object={'kind': 'Pod', 'name': 'web'})",
      'Pod "mcp/web" runs as ServiceAccount "server", not "other"; a token can only be bound to a Pod of its own '
      'ServiceAccount.', 0),
@@ -483,4 +483,3 @@ def test_docs_render_and_show_the_plugin_options(collections_path):
     notes = ' '.join(doc['notes'])
     assert 'Lazy templating' in notes and 'Check mode' in notes
     assert 'keyword arguments, Ansible variables' in ' '.join(notes.split())
-

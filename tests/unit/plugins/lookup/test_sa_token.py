@@ -1,0 +1,107 @@
+"""The lookup's own logic (terms, cache, concurrent minting, errors) against the API server double.
+
+Options and templating are exercised through ansible-playbook in tests/integration; here the
+helpers of the plugin run in-process on the shared core and a real double.
+"""
+import time
+
+import pytest
+
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.mcp.k8s.plugins.lookup import sa_token
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, tokens
+
+TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+
+
+@pytest.fixture
+def core():
+    return sa_token._Core()
+
+
+@pytest.fixture
+def cluster(kube_double, monkeypatch):
+    for name in ('K8S_AUTH_KUBECONFIG', 'K8S_AUTH_CONTEXT', 'K8S_AUTH_HOST', 'K8S_AUTH_API_KEY', 'KUBECONFIG'):
+        monkeypatch.delenv(name, raising=False)
+    kube_double.objects.create('namespaces', {'metadata': {'name': 'mcp'}})
+    for index in range(20):
+        kube_double.objects.create('serviceaccounts', {'metadata': {'name': 'sa-%d' % index}}, namespace='mcp')
+    kube_double.clear_requests()
+    sa_token.clear_cache()
+    return connection.get_api_client({'kubeconfig': kube_double.kubeconfig_path})
+
+
+@pytest.mark.parametrize('term, expected', [
+    ('server', ('mcp', 'server')),
+    (' team/worker ', ('team', 'worker')),
+])
+def test_parse_term(term, expected):
+    assert sa_token.parse_term(term, 'mcp') == expected
+
+
+@pytest.mark.parametrize('term', ['', '/x', 'x/', 'a/b/c', None, '  '])
+def test_parse_term_rejects(term):
+    with pytest.raises(AnsibleLookupError, match='is not a ServiceAccount; give "name" or "namespace/name"'):
+        sa_token.parse_term(term, 'mcp')
+
+
+def wanted(cluster, *names):
+    return dict(((cluster.key, tokens.TokenSpec(name, 'mcp').key(), False), tokens.TokenSpec(name, 'mcp'))
+                for name in names)
+
+
+def test_mint_all_mints_each_once_with_bounded_workers(core, cluster, kube_double):
+    specs = wanted(cluster, *['sa-%d' % index for index in range(20)])
+    minted = sa_token._mint_all(core, cluster, specs, False, 4, list(specs))
+    assert len(minted) == 20
+    for key, result in minted.items():
+        assert result['claims']['sub'] == 'system:serviceaccount:mcp:%s' % specs[key].name
+    assert kube_double.count('POST', TOKEN_PATH) == 20
+
+
+def test_mint_all_names_the_first_failing_term(core, cluster):
+    specs = wanted(cluster, 'sa-1', 'missing-b', 'sa-2', 'missing-a')
+    with pytest.raises(AnsibleLookupError) as failed:
+        sa_token._mint_all(core, cluster, specs, False, 8, list(specs))
+    assert str(failed.value) == ('ServiceAccount "missing-b" does not exist in namespace "mcp"; create it first or '
+                                 'correct the name.')
+
+
+def test_errors_that_do_not_name_the_account_are_led_by_it(core, cluster, kube_double):
+    kube_double.inject_fault(TOKEN_PATH, status=403, count=1)
+    specs = wanted(cluster, 'sa-3')
+    with pytest.raises(AnsibleLookupError) as failed:
+        sa_token._mint_all(core, cluster, specs, False, 8, list(specs))
+    assert str(failed.value).startswith('Cannot mint a token for ServiceAccount "mcp/sa-3": The caller may not create '
+                                        'serviceaccounts/token in namespace "mcp" (403 Forbidden)')
+
+
+def test_errors_that_name_the_account_are_kept(core, cluster, kube_double):
+    kube_double.inject_fault(TOKEN_PATH, status=400, count=1)
+    specs = wanted(cluster, 'sa-3')
+    with pytest.raises(AnsibleLookupError) as failed:
+        sa_token._mint_all(core, cluster, specs, False, 8, list(specs))
+    assert str(failed.value).startswith('The API server refused to create serviceaccounts/token for ServiceAccount '
+                                        '"mcp/sa-3" (400 Bad Request)')
+
+
+def test_cache_returns_a_copy_until_renew_before(monkeypatch):
+    key = ('cluster', ('mcp', 'x', (), 3600, None), False)
+    result = {'token': 'a.b.c', 'expires_in': 3600, 'reused': False, 'api_warnings': ['w']}
+    sa_token._CACHE[key] = (time.time() + 3600, result)
+    hit = sa_token._cached(key, 300)
+    assert hit['token'] == 'a.b.c' and hit['reused'] is True and hit['api_warnings'] == []
+    assert 3598 <= hit['expires_in'] <= 3600 and result['reused'] is False
+    assert sa_token._cached(key, 3600) is None
+    now = time.time()
+    monkeypatch.setattr(sa_token.time, 'time', lambda: now + 3301)
+    assert sa_token._cached(key, 300) is None
+    sa_token.clear_cache()
+    assert sa_token._cached(key, 0) is None
+
+
+def test_missing_library_sentence():
+    message = sa_token._missing_library('kubernetes')
+    assert message.startswith('The kubernetes Python package is required by the mcp.k8s.sa_token lookup, which runs '
+                              'on the controller; install it in the Python that runs Ansible (')
