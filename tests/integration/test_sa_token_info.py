@@ -79,7 +79,7 @@ def test_everything_about_a_bound_token(cluster, run_playbook):
     run = run_playbook(play(mint(audiences=[]), keep(),
                             info(review=True, verify_signature=True, can_i=CHECKS),
                             record="{'info': info, 'minted': minted}"), verbosity=3)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     result, minted = run.results['info'], run.results['minted']
     token = minted['token']
     assert result['changed'] is False
@@ -126,7 +126,7 @@ def test_everything_about_a_bound_token(cluster, run_playbook):
 
 def test_all_allowed(cluster, run_playbook):
     run = run_playbook(play(mint(), keep(), info(can_i=CHECKS[:2]), record='info'))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['all_allowed'] is True
     assert 'review' not in run.results and 'signature' not in run.results
 
@@ -135,7 +135,7 @@ def test_offline_needs_no_cluster(cluster, run_playbook):
     token = cluster.mint_token('server', 'mcp', audiences=['vault'])
     run = run_playbook(play(info(), record='info'), extra_vars={'token': token},
                        env={'K8S_AUTH_KUBECONFIG': '/nonexistent'})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['audiences'] == ['vault']
     assert cluster.requests == []
 
@@ -148,7 +148,7 @@ def test_legacy_token_and_revocation(cluster, run_playbook):
         info(register='after', review=True),
         info(register='denied', can_i=CHECKS[:1], ignore_errors=True),
         record="{'before': before, 'after': after, 'denied': denied}"))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     before, after, denied = run.results['before'], run.results['after'], run.results['denied']
     assert before['legacy'] is True
     assert before['issuer'] == 'kubernetes/serviceaccount'
@@ -172,7 +172,7 @@ def test_review_with_audiences(cluster, run_playbook):
     run = run_playbook(play(info(register='default', review=True), info(register='vault', review=True,
                                                                         audiences=['vault']),
                             record="{'default': default.review, 'vault': vault.review}"), extra_vars={'token': token})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['default']['authenticated'] is False
     assert run.results['vault']['authenticated'] is True and run.results['vault']['audiences'] == ['vault']
 
@@ -182,7 +182,7 @@ def test_signature_with_a_foreign_key_and_the_cluster_kid(cluster, run_playbook)
     token = foreign_token(cluster, kid=kid)
     run = run_playbook(play(info(verify_signature=True, ignore_errors=True), record='info'),
                        extra_vars={'token': token})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['failed'] is True
     assert run.results['msg'] == ('The token\'s signature does not match the cluster\'s key "%s"; the token was '
                                   'altered or was not signed by this cluster.' % kid)
@@ -194,7 +194,7 @@ def test_signature_with_a_foreign_key_id(cluster, run_playbook):
     token = foreign_token(cluster, kid='my-own-key')
     run = run_playbook(play(info(verify_signature=True, ignore_errors=True), record='info'),
                        extra_vars={'token': token})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['msg'] == ('No key the cluster publishes at /openid/v1/jwks has the token\'s key id '
                                   '"my-own-key" for RS256 (published: "%s"); the token was not signed by this '
                                   'cluster, or its signing key was retired.' % kid)
@@ -203,13 +203,13 @@ def test_signature_with_a_foreign_key_id(cluster, run_playbook):
 def test_signature_without_key_id(cluster, run_playbook):
     run = run_playbook(play(info(verify_signature=True, ignore_errors=True), record='info'),
                        extra_vars={'token': foreign_token(cluster)})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['msg'].startswith('The token\'s signature matches none of the 1 keys the cluster publishes')
 
 
 def test_not_a_jwt(cluster, run_playbook):
     run = run_playbook(play(info(ignore_errors=True), record='info'), extra_vars={'token': 'sekrit-not-a-jwt'})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['msg'] == 'The given token is not a JWT (three base64url parts with a JSON payload).'
     assert 'sekrit-not-a-jwt' not in run.output
 
@@ -218,7 +218,7 @@ def test_review_forbidden(cluster, run_playbook):
     kubeconfig = cluster.write_kubeconfig(user='bob')
     run = run_playbook(play(info(review=True, kubeconfig=kubeconfig, ignore_errors=True), record='info'),
                        extra_vars={'token': cluster.mint_token('server', 'mcp')})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['msg'].startswith('User "bob" may not create tokenreviews (403 Forbidden); grant it "create" '
                                          'on "tokenreviews"')
 
@@ -226,7 +226,7 @@ def test_review_forbidden(cluster, run_playbook):
 def test_can_i_entry_without_resource(cluster, run_playbook):
     run = run_playbook(play(info(can_i=[{'verb': 'get'}], ignore_errors=True), record='info'),
                        extra_vars={'token': cluster.mint_token('server', 'mcp')})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert 'resource' in run.results['msg'] and 'can_i' in run.results['msg']
 
 
@@ -234,7 +234,7 @@ def test_check_mode(cluster, run_playbook):
     token = cluster.mint_token('server', 'mcp')
     run = run_playbook(play(info(review=True, can_i=CHECKS[:1]), record='info'), extra_vars={'token': token},
                        check=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['changed'] is False
     assert run.results['review']['authenticated'] is True
     assert run.results['can_i'][0]['allowed'] is True

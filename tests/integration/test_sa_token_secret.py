@@ -68,7 +68,7 @@ def test_creates_then_returns_the_same_token_unchanged(cluster, run_playbook):
     run = run_playbook(play(secret(register='first', labels={'team': 'mcp'}),
                             secret(register='second', labels={'team': 'mcp'}),
                             record="{'first': first, 'second': second}"), verbosity=3)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     first, second = run.results['first'], run.results['second']
     token = stored_token(cluster)
     assert first['changed'] is True and second['changed'] is False
@@ -98,7 +98,7 @@ def test_returned_kubeconfig_works(cluster, run_playbook):
         'name': 'List with the token', 'kubernetes.core.k8s_info': {
             'kind': 'ConfigMap', 'namespace': 'mcp', 'kubeconfig': '{{ kept.kubeconfig }}'},
         'register': 'listed'}, record='listed'))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['resources'] == []
     users = set(e['user'] for e in cluster.requests if e['path'].startswith('/api/v1/namespaces/mcp/configmaps'))
     assert users == {'system:serviceaccount:mcp:legacy'}
@@ -106,13 +106,13 @@ def test_returned_kubeconfig_works(cluster, run_playbook):
 
 def test_custom_name_labels_merge_and_diff(cluster, run_playbook):
     run = run_playbook(play(secret(secret_name='long-lived', labels={'a': '1'}), record='kept'))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     token = run.results['token']
     stored = cluster.objects.get('secrets', 'long-lived', 'mcp')
     stored['metadata']['labels']['kubernetes.io/legacy-token-last-used'] = '2026-11-28'
     cluster.objects.update('secrets', stored, 'long-lived', 'mcp')
     run = run_playbook(play(secret(secret_name='long-lived', labels={'a': '2'}), record='kept'), diff=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['changed'] is True and run.results['token'] == token
     assert cluster.objects.get('secrets', 'long-lived', 'mcp')['metadata']['labels'] == {
         'a': '2', 'kubernetes.io/legacy-token-last-used': '2026-11-28'}
@@ -120,7 +120,7 @@ def test_custom_name_labels_merge_and_diff(cluster, run_playbook):
 
 def test_check_mode_and_diff(cluster, run_playbook):
     run = run_playbook(play(secret(labels={'team': 'mcp'}, no_log=False), record='kept'), check=True, diff=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['changed'] is True and run.results['token'] is None
     assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is None
     assert cluster.count('POST', SECRETS_PATH) == 0
@@ -131,7 +131,7 @@ def test_check_mode_and_diff(cluster, run_playbook):
     token = run.results['token']
     run = run_playbook(play(secret(labels={'team': 'other'}, no_log=False), secret(register='same', no_log=False),
                             record="{'kept': kept, 'same': same}"), check=True, diff=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['kept']['changed'] is True and run.results['kept']['token'] == token
     assert run.results['same']['changed'] is False
     assert '+            "team": "other"' in run.stdout
@@ -146,7 +146,7 @@ def test_absent_revokes_the_token(cluster, run_playbook):
         secret(register='removed', state='absent'), review(register='after'),
         secret(register='again', state='absent'),
         record="{'before': before.review, 'removed': removed.changed, 'after': after.review, 'again': again.changed}"))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     results = run.results
     assert results['before']['authenticated'] is True
     assert results['before']['user']['username'] == 'system:serviceaccount:mcp:legacy'
@@ -159,7 +159,7 @@ def test_absent_revokes_the_token(cluster, run_playbook):
 def test_absent_in_check_mode_keeps_the_secret(cluster, run_playbook):
     run_playbook(play(secret()))
     run = run_playbook(play(secret(state='absent', no_log=False), record='kept'), check=True, diff=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['changed'] is True
     assert '-    "type": "kubernetes.io/service-account-token"' in run.stdout
     assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is not None
@@ -167,7 +167,7 @@ def test_absent_in_check_mode_keeps_the_secret(cluster, run_playbook):
 
 def _failure(run_playbook, **options):
     run = run_playbook(play(secret(ignore_errors=True, no_log=False, **options), record='kept'))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['failed'] is True, run
     return run.results
 
@@ -225,5 +225,5 @@ def test_module_defaults_group(cluster, run_playbook, ansible_env):
     playbook = play(secret(), record='kept')
     playbook[0]['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': '{{ kubeconfig }}', 'namespace': 'mcp'}}
     run = run_playbook(playbook, env={'K8S_AUTH_KUBECONFIG': '/nonexistent'})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.results['token'] == stored_token(cluster)
