@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: sa_token
 short_description: Mint a Kubernetes ServiceAccount token through the TokenRequest API
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Mints a short-lived token for a ServiceAccount, as C(kubectl create token) does, and returns
     it with its claims, its expiry and a ready kubeconfig that uses it.
@@ -39,7 +39,7 @@ attributes:
   platform:
     platforms: posix
   action_group:
-    description: Use C(group/mcp.k8s.k8s) or C(group/kubernetes.core.k8s) in C(module_defaults) to set defaults for this module.
+    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - mcp.k8s.k8s
