@@ -9,6 +9,7 @@ import jwt
 from .rbac import UserInfo
 
 LEGACY_ISSUER = 'kubernetes/serviceaccount'
+LAST_USED_LABEL = 'kubernetes.io/legacy-token-last-used'
 EXPIRATION_EXTENSION_SECONDS = 24 * 365 * 60 * 60
 WARN_ONLY_SECONDS = 3607
 
@@ -147,7 +148,20 @@ class TokenAuthority:
         account = self.store.find('serviceaccounts', name, namespace)
         if account is None or account['metadata']['uid'] != uid:
             raise AuthError('service account %s/%s has been deleted' % (namespace, name))
+        self._mark_used(secret)
         extra = {'authentication.kubernetes.io/credential-id': ['Secret=%s' % secret['metadata']['uid']]}
         return UserInfo('system:serviceaccount:%s:%s' % (namespace, name),
                         ['system:serviceaccounts', 'system:serviceaccounts:%s' % namespace, 'system:authenticated'],
                         uid, extra)
+
+    def _mark_used(self, secret):
+        """The legacy token tracking of 1.28+: label the Secret with the day it was last used."""
+        today = time.strftime('%Y-%m-%d', time.gmtime())
+        labels = secret['metadata'].get('labels') or {}
+        if labels.get(LAST_USED_LABEL) == today:
+            return
+        updated = dict(secret, metadata=dict(secret['metadata'], labels=dict(labels, **{LAST_USED_LABEL: today})))
+        try:
+            self.store.update('secrets', updated, secret['metadata']['name'], secret['metadata']['namespace'], check_rv=False)
+        except Exception:  # pylint: disable=broad-except
+            pass  # deleted meanwhile: the next use fails anyway

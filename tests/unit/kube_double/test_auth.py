@@ -122,6 +122,8 @@ def test_legacy_secret_token_controller(kube_double):
     assert claims['kubernetes.io/serviceaccount/service-account.uid'] == account['metadata']['uid']
     status, body = _whoami(kube_double, token)
     assert status == 201 and body['status']['userInfo']['username'] == 'system:serviceaccount:ns1:legacy'
+    used = core.read_namespaced_secret('legacy-token', 'ns1').metadata.labels['kubernetes.io/legacy-token-last-used']
+    assert used == time.strftime('%Y-%m-%d', time.gmtime())
     # deleting the ServiceAccount deletes its token Secrets and the token stops working
     core.delete_namespaced_service_account('legacy', 'ns1')
     with pytest.raises(ApiException) as info:
@@ -322,3 +324,15 @@ def test_cluster_role_aggregation(kube_double):
         assert {'apiGroups': ['example.com'], 'resources': ['widgets'], 'verbs': ['get']} in rules, name
     kube_double.objects.delete('clusterroles', 'widgets-view')
     assert not any('widgets' in r.get('resources', []) for r in kube_double.objects.get('clusterroles', 'admin')['rules'])
+
+
+def test_local_subject_access_review(kube_double):
+    kube_double.objects.create('namespaces', {'metadata': {'name': 'ns1'}})
+    kube_double.grant('dana', ['get'], ['configmaps'], namespace='ns1')
+    raw = Raw(kube_double)
+    review = {'spec': {'user': 'dana', 'resourceAttributes': {'namespace': 'ns1', 'verb': 'get', 'resource': 'configmaps'}}}
+    status, _h, body = raw.post('/apis/authorization.k8s.io/v1/namespaces/ns1/localsubjectaccessreviews', review)
+    assert status == 201 and body['status']['allowed'] is True and body['metadata']['namespace'] == 'ns1'
+    review['spec']['resourceAttributes']['namespace'] = 'ns2'
+    status, _h, body = raw.post('/apis/authorization.k8s.io/v1/namespaces/ns1/localsubjectaccessreviews', review)
+    assert status == 422
