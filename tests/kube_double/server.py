@@ -1038,10 +1038,6 @@ class KubeDouble:
             errors.append(invalid_field('spec.expirationSeconds', seconds, 'may not specify a duration larger than 2^32 seconds'))
         if errors:
             raise invalid(gk, '', errors)
-        if self.max_token_expiration and seconds > self.max_token_expiration:
-            request.warnings.append('requested expiration of %d seconds shortened to %d seconds'
-                                    % (seconds, self.max_token_expiration))
-            seconds = self.max_token_expiration
         bound = node = pod = None
         ref = spec.get('boundObjectRef')
         if ref:
@@ -1058,7 +1054,8 @@ class KubeDouble:
                                       'serviceaccount name.' % name)
                 bound = ('Pod', pod)
                 if pod['spec'].get('nodeName'):
-                    node = self.objects.find('nodes', pod['spec']['nodeName'])
+                    # a missing Node still leaves its name in the claims, without a uid
+                    node = self.objects.find('nodes', pod['spec']['nodeName']) or {'metadata': {'name': pod['spec']['nodeName']}}
             elif group == '' and kind == 'Node':
                 found = self.objects.find('nodes', ref_name)
                 if found is None:
@@ -1074,6 +1071,10 @@ class KubeDouble:
             if ref.get('uid') and ref['uid'] != bound[1]['metadata']['uid']:
                 raise core.conflict(group, kind, ref_name, 'the UID in the bound object reference (%s) does not match the UID '
                                     'in record. The object might have been deleted and then recreated' % ref['uid'])
+        if self.max_token_expiration and seconds > self.max_token_expiration:
+            request.warnings.append('requested expiration of %d seconds shortened to %d seconds'
+                                    % (seconds, self.max_token_expiration))
+            seconds = self.max_token_expiration
         warn_after = extended = None
         if (self.extend_token_expiration and pod is not None and seconds == WARN_ONLY_SECONDS
                 and all(a in self.api_audiences for a in audiences)):

@@ -49,7 +49,7 @@ class TokenAuthority:
             kind, obj = bound
             info[kind.lower()] = {'name': obj['metadata']['name'], 'uid': obj['metadata']['uid']}
         if node is not None:
-            info['node'] = {'name': node['metadata']['name'], 'uid': node['metadata']['uid']}
+            info['node'] = {k: v for k, v in (('name', node['metadata']['name']), ('uid', node['metadata'].get('uid'))) if v}
         if warn_after is not None:
             info['warnafter'] = now + warn_after
         claims = {'aud': list(audiences), 'exp': now + (extended_seconds or seconds), 'iat': now,

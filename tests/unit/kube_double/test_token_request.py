@@ -242,3 +242,18 @@ def test_expiration_timestamp_whole_seconds_utc(core):
     made = core.create_namespaced_service_account_token('app', 'ns1', token_request(seconds=900))
     delta = made.status.expiration_timestamp - datetime.datetime.now(datetime.timezone.utc)
     assert 890 <= delta.total_seconds() <= 901
+
+
+def test_pod_on_missing_node_names_the_node_without_uid(kube_double, core):
+    pod = _pod(kube_double, 'p1', node='ghost-node')
+    made = core.create_namespaced_service_account_token('app', 'ns1', token_request(
+        bound={'kind': 'Pod', 'api_version': 'v1', 'name': 'p1', 'uid': pod['metadata']['uid']}))
+    assert _claims(made.status.token)['kubernetes.io']['node'] == {'name': 'ghost-node'}
+
+
+def test_bound_object_errors_come_before_clamping(kube_double_factory):
+    kube = kube_double_factory(max_token_expiration=3600)
+    kube.create_service_account('app', 'ns1')
+    status, headers, body = Raw(kube).post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {
+        'spec': {'expirationSeconds': 7200, 'boundObjectRef': {'kind': 'Pod', 'apiVersion': 'v1', 'name': 'gone'}}})
+    assert status == 404 and 'Warning' not in headers
