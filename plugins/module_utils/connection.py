@@ -341,6 +341,7 @@ class Cluster:
         self._rest = kube_rest.RESTClientObject(configuration)
         self._auth_lock = threading.Lock()
         self._api_client = None
+        self._ca_data = None
         self._extra_headers = []
         if options.get('impersonate_user'):
             self._extra_headers.append(('Impersonate-User', options['impersonate_user']))
@@ -433,12 +434,11 @@ class Cluster:
         return self._api_client
 
     def ca_data(self):
-        """The PEM bytes of the CA that verifies the server, or None."""
-        path = self.configuration.ssl_ca_cert
-        if not path:
-            return None
-        with open(path, 'rb') as handle:
-            return handle.read()
+        """The PEM bytes of the CA that verifies the server, or None (read once)."""
+        if self._ca_data is None and self.configuration.ssl_ca_cert:
+            with open(self.configuration.ssl_ca_cert, 'rb') as handle:
+                self._ca_data = handle.read()
+        return self._ca_data
 
     def kubeconfig_for_token(self, token, namespace, user):
         """A kubeconfig dict for this server that authenticates with ``token`` as ``user``."""
