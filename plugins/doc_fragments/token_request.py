@@ -32,7 +32,7 @@ options:
       - Checked before any request is made - at least 10 minutes, at most 2^32 seconds, whole
         seconds only.
       - The API server may grant less (C(--service-account-max-token-expiration)); it then says so
-        in a warning and RV(duration) holds what was granted.
+        in a warning and RV(mcp.k8s.sa_token#module:duration) holds what was granted.
     type: raw
     default: 1h
   bound_object:
