@@ -38,7 +38,7 @@ options:
   output:
     description:
       - V(token) returns each token as a string.
-      - V(dict) returns for each token the dict M(mcp.k8s.sa_token) returns (without C(changed)): the
+      - V(dict) returns for each token the dict M(mcp.k8s.sa_token) returns (without C(changed)), with the
         token, its expiry, the granted duration, audiences, claims, ServiceAccount, bound object,
         review (with O(validate=true)), API warnings and RV(mcp.k8s.sa_token#module:kubeconfig), a kubeconfig
         that uses the token and that the C(kubeconfig) option of C(kubernetes.core) modules accepts.
