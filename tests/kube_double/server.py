@@ -380,6 +380,8 @@ class KubeDouble:
         else:
             subject = {'kind': 'User', 'name': user_or_sa, 'apiGroup': core.RBAC_GROUP}
         if namespace:
+            if self.objects.find('namespaces', namespace) is None:
+                self.objects.create('namespaces', {'metadata': {'name': namespace}})
             self.objects.create('roles', {'metadata': {'name': name, 'namespace': namespace}, 'rules': [rule]}, namespace)
             self.objects.create('rolebindings', {'metadata': {'name': name, 'namespace': namespace}, 'subjects': [subject],
                                                  'roleRef': {'apiGroup': core.RBAC_GROUP, 'kind': 'Role', 'name': name}},
@@ -861,8 +863,15 @@ class KubeDouble:
                 return False
             return not field_match or field_match(obj)
 
+        as_table = 'as=Table' in (request.headers.get('Accept') or '')
+
         def event(kind, obj):
             obj = dict(obj, kind=res.kind, apiVersion=res.api_version)
+            if as_table:
+                obj = {'kind': 'Table', 'apiVersion': 'meta.k8s.io/v1', 'metadata': {'resourceVersion': obj['metadata'].get('resourceVersion')},
+                       'columnDefinitions': discovery.table_columns(res),
+                       'rows': [{'cells': discovery.table_cells(res, obj), 'object': {
+                           'kind': 'PartialObjectMetadata', 'apiVersion': 'meta.k8s.io/v1', 'metadata': obj['metadata']}}]}
             return _json_bytes({'type': kind, 'object': obj}) + b'\n'
 
         def stream():
