@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: token_claims
 author:
-  - mcp.k8s contributors
+  - mcp.k8s contributors (@mcp-k8s)
 version_added: 1.0.0
 short_description: Decode the claims of a Kubernetes ServiceAccount token (a JWT) without verifying it
 description:

@@ -26,7 +26,7 @@ description:
     token may do each of the listed actions, as C(kubectl auth can-i --token) does.
   - Never changes anything.
 author:
-  - mcp.k8s contributors
+  - mcp.k8s contributors (@mcp-k8s)
 requirements:
   - kubernetes >= 31.0.0 (only for O(review), O(verify_signature) and O(can_i))
   - PyJWT >= 2.6.0

@@ -23,7 +23,7 @@ description:
   - Needs C(get) on C(serviceaccounts) and C(get), C(create), C(update) and C(delete) on C(secrets) in
     O(namespace).
 author:
-  - mcp.k8s contributors
+  - mcp.k8s contributors (@mcp-k8s)
 requirements:
   - kubernetes >= 31.0.0
 extends_documentation_fragment:

@@ -227,7 +227,7 @@ def test_rbac_denials(kube):
 def test_refuses_a_secret_of_another_type(kube):
     kube.objects.create('secrets', {'metadata': {'name': 'app-token', 'namespace': 'ns'}, 'type': 'Opaque',
                                     'data': {'password': 'c2VjcmV0'}}, 'ns')
-    for call in (lambda c, s: ensure_secret_token(c, s), lambda c, s: remove_secret_token(c, s)):
+    for call in (ensure_secret_token, remove_secret_token):
         with pytest.raises(K8sTokenError, match='Secret "ns/app-token" exists with type "Opaque", not '
                                                 '"kubernetes.io/service-account-token"; choose another secret_name'):
             call(_cluster(kube), SecretSpec('app', 'ns'))
