@@ -277,3 +277,16 @@ def test_delete_revokes(kube):
 
 def test_delete_in_a_missing_namespace_is_a_no_op(kube):
     assert remove_secret_token(_cluster(kube), SecretSpec('app', 'nowhere'))[0] is False
+
+
+def test_secret_filled_for_an_earlier_service_account_warns(kube):
+    without_token_controller(kube)   # a real controller would delete it; show what the module says meanwhile
+    kube.objects.create('secrets', {
+        'metadata': {'name': 'app-token', 'namespace': 'ns', 'annotations': {
+            'kubernetes.io/service-account.name': 'app', 'kubernetes.io/service-account.uid': 'old-uid'}},
+        'type': 'kubernetes.io/service-account-token',
+        'data': {'token': base64.b64encode(b'a.b.c').decode(), 'ca.crt': base64.b64encode(b'ca').decode(),
+                 'namespace': base64.b64encode(b'ns').decode()}}, 'ns')
+    changed, _result, _diff, warnings = ensure_secret_token(_cluster(kube), SecretSpec('app', 'ns'))
+    assert not changed
+    assert any('was filled for an earlier ServiceAccount of the same name (uid old-uid' in w for w in warnings)
