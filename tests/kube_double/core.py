@@ -69,6 +69,7 @@ RESOURCES = [
     R(RBAC_GROUP, 'v1', 'RoleBinding', 'rolebindings', True),
     R('authentication.k8s.io', 'v1', 'TokenReview', 'tokenreviews', False, verbs=CREATE_ONLY, stored=False),
     R('authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', False, verbs=CREATE_ONLY, stored=False),
+    R('authentication.k8s.io', 'v1beta1', 'SelfSubjectReview', 'selfsubjectreviews', False, verbs=CREATE_ONLY, stored=False),
     R('authorization.k8s.io', 'v1', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', True, verbs=CREATE_ONLY, stored=False),
     R('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', False, verbs=CREATE_ONLY, stored=False),
     R('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', False, verbs=CREATE_ONLY, stored=False),
@@ -82,8 +83,11 @@ SUBRESOURCES = [
     ('deployments', 'status', 'apps', 'v1', 'Deployment', ['get', 'patch', 'update']),
 ]
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
-BY_PLURAL = {r.plural: r for r in RESOURCES}
-BY_KIND = {r.kind: r for r in RESOURCES}
+BY_PLURAL = {}
+BY_KIND = {}
+for _r in RESOURCES:   # the first (preferred) version wins
+    BY_PLURAL.setdefault(_r.plural, _r)
+    BY_KIND.setdefault(_r.kind, _r)
 GROUP_VERSIONS = []
 for _r in RESOURCES:
     if (_r.group, _r.version) not in GROUP_VERSIONS:

@@ -63,7 +63,7 @@ def groups():
     return names
 
 
-def document(path, double):
+def document(path, double, accept=''):
     """A discovery or OpenAPI body for ``path`` (a Response), or None."""
     from .server import Response  # pylint: disable=import-outside-toplevel
     if path == '/api':
@@ -82,7 +82,7 @@ def document(path, double):
         return Response(200, body) if body else None
     if parts[:1] == ['openapi']:
         from . import openapi  # pylint: disable=import-outside-toplevel
-        return openapi.document(parts[1:], double)
+        return openapi.document(parts[1:], double, accept)
     return None
 
 

@@ -80,8 +80,28 @@ def _hash(doc):
     return hashlib.sha512(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:128].upper()
 
 
-def document(parts, double):
+def _pb_string(number, text):
+    data = text.encode()
+    return bytes([number << 3 | 2, len(data)]) + data
+
+
+def v2_document(request_accept, git_version):
+    """An OpenAPI v2 document without paths or definitions: older kubectl (before 1.28)
+    fetches it, as gnostic protobuf, for apply and validation, and falls back to its
+    built-in types for kinds it does not find."""
     from .server import Response  # pylint: disable=import-outside-toplevel
+    if 'protobuf' in (request_accept or ''):
+        info = _pb_string(1, 'Kubernetes') + _pb_string(2, git_version)
+        raw = _pb_string(1, '2.0') + bytes([2 << 3 | 2, len(info)]) + info
+        return Response(200, None, content_type='application/com.github.proto-openapi.spec.v2.v1.0+protobuf', raw=raw)
+    return Response(200, {'swagger': '2.0', 'info': {'title': 'Kubernetes', 'version': git_version}, 'paths': {},
+                          'definitions': {}})
+
+
+def document(parts, double, accept=''):
+    from .server import Response  # pylint: disable=import-outside-toplevel
+    if parts == ['v2']:
+        return v2_document(accept, double.version)
     if parts == ['v3']:
         index = {}
         for group, version in GROUP_VERSIONS:

@@ -697,7 +697,7 @@ class KubeDouble:
                                   'id_token_signing_alg_values_supported': ['RS256']})
         if path == '/openid/v1/jwks':
             return Response(200, self.authority.jwks(), content_type='application/jwk-set+json')
-        found = discovery.document(path, self)
+        found = discovery.document(path, self, request.headers.get('Accept') or '')
         if found is None:
             raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
         return found

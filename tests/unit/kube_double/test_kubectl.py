@@ -180,3 +180,15 @@ def test_kubectl_create_get_delete_typed_objects(kube_double):
     assert kube_double.objects.find('namespaces', 'k1') is None
     version = kubectl(kube_double, 'version', '-o', 'json', check=True)
     assert json.loads(version.stdout)['serverVersion']['gitVersion'] == 'v1.33.0'
+
+
+def test_older_kubectl_picked_by_server_version(kube_double_factory, tmp_path):
+    kube = kube_double_factory(version='v1.27.0')   # the dispatcher runs kubectl 1.27 (OpenAPI v2, whoami v1beta1)
+    manifest = tmp_path / 'rbac.yaml'
+    manifest.write_text(RBAC_YAML)
+    kubectl(kube, 'apply', '-f', str(manifest), check=True)
+    second = kubectl(kube, 'apply', '-f', str(manifest), check=True)
+    assert 'role.rbac.authorization.k8s.io/token-minter unchanged' in second.stdout
+    assert 'kubernetes-admin' in kubectl(kube, 'auth', 'whoami', check=True).stdout
+    proc = kubectl(kube, 'create', 'token', 'app', '-n', 'demo', '--duration=5m')
+    assert 'may not specify a duration less than 10 minutes' in proc.stderr
