@@ -321,7 +321,7 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
     # 1. someone else granted the account secrets: the role applies its own objects, but the
     #    account can do more than read-only allows
     assert_ok(run_playbook([role_play('provision')]))
-    kube_double.grant(USER, ['get'], ['secrets'])
+    extra = kube_double.grant(USER, ['get'], ['secrets'])
     run = run_playbook([role_play('tampered', {'mcp_k8s_server_verify_retries': 0})])
     assert run.rc != 0
     assert 'RBAC verification failed for %s (access read-only, scope cluster): 1 of 6 checks differ' % USER in run.stdout
@@ -333,6 +333,7 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
     assert len(table) == 7
 
     # 2. the ClusterRole loses pod logs after the role ran: the verify entry point reports it
+    kube_double.objects.delete('clusterrolebindings', extra)
     clean = run_playbook([
         role_play('provision', record=False, tasks_after=[{
             'name': 'Take pods/log away',
@@ -343,7 +344,7 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
         role_play('verify', {'mcp_k8s_server_verify_retries': 1, 'mcp_k8s_server_verify_delay': 1},
                   tasks_from='verify')],
         extra_vars={})
-    assert clean.rc != 0
+    assert clean.rc != 0, str(clean)
     assert 'get pods/log in (all): expected allowed, got denied' in clean.stdout
     assert 'list apps/deployments in (all): expected allowed, got denied' in clean.stdout
 
