@@ -267,6 +267,7 @@ def test_watch_with_python_client(kube_double, core):
     timer.join()
     assert seen == [('ADDED', 'w1'), ('ADDED', 'w2'), ('DELETED', 'w1')]
     listed = core.list_namespaced_config_map('default')
-    seen = [e['type'] for e in watch.Watch().stream(core.list_namespaced_config_map, 'default', timeout_seconds=1,
-                                                     resource_version=listed.metadata.resource_version)]
+    stream = watch.Watch().stream(core.list_namespaced_config_map, 'default', timeout_seconds=1,
+                                  resource_version=listed.metadata.resource_version)
+    seen = [e['type'] for e in stream]
     assert seen == []

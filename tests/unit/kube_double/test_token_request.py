@@ -254,6 +254,6 @@ def test_pod_on_missing_node_names_the_node_without_uid(kube_double, core):
 def test_bound_object_errors_come_before_clamping(kube_double_factory):
     kube = kube_double_factory(max_token_expiration=3600)
     kube.create_service_account('app', 'ns1')
-    status, headers, body = Raw(kube).post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {
+    status, headers, _body = Raw(kube).post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {
         'spec': {'expirationSeconds': 7200, 'boundObjectRef': {'kind': 'Pod', 'apiVersion': 'v1', 'name': 'gone'}}})
     assert status == 404 and 'Warning' not in headers
