@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from . import core, discovery, patches, protobuf
+from . import core, discovery, fields, patches, protobuf
 from .core import ApiError, Store, bad_request, invalid, invalid_field, not_found, rfc3339
 from .pki import get_pki
 from .rbac import Attributes, Authorizer, UserInfo, aggregate_cluster_roles, bootstrap_objects
@@ -771,6 +771,7 @@ class KubeDouble:
                 raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
             obj = self._decode(request, res.kind)
             self._check_body(res, obj)
+            self._check_fields(request, res, obj)
             if res.namespaced and not namespace:
                 raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
             created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
@@ -778,6 +779,7 @@ class KubeDouble:
         if method == 'PUT':
             obj = self._decode(request, res.kind)
             self._check_body(res, obj)
+            self._check_fields(request, res, obj)
             obj = self._keep_status(res, obj, self.objects.get(res, info.name, namespace))
             updated = self.objects.update(res, obj, info.name, namespace, dry_run=request.dry_run)
             return Response(200, updated)
@@ -799,6 +801,27 @@ class KubeDouble:
                 return Response(200, deleted)
             return Response(200, _status_success(res, deleted))
         raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
+
+    @staticmethod
+    def _check_fields(request, res, obj, patch=False, name='', namespace=None):
+        """``fieldValidation``: Strict answers 400, Warn (the default) adds Warning headers."""
+        mode = request.param('fieldValidation') or 'Warn'
+        if mode == 'Ignore' or request.content_type == 'application/vnd.kubernetes.protobuf':
+            return
+        unknown = fields.unknown_fields(res.kind, obj)
+        if not unknown:
+            return
+        if mode == 'Strict':
+            if request.content_type == 'application/apply-patch+yaml':
+                where = '%s/%s' % (namespace, name) if namespace else name
+                raise bad_request('failed to create typed patch object (%s; %s, Kind=%s): .%s: field not declared in schema'
+                                  % (where, res.api_version, res.kind, unknown[0]))
+            detail = ', '.join('unknown field "%s"' % u for u in unknown)
+            if patch:
+                raise bad_request('strict decoding error: %s' % detail)
+            raise bad_request('%s in version "%s" cannot be handled as a %s: strict decoding error: %s'
+                              % (res.kind, res.version, res.kind, detail))
+        request.warnings.extend('unknown field "%s"' % u for u in unknown)
 
     @staticmethod
     def _check_body(res, obj):
@@ -947,6 +970,7 @@ class KubeDouble:
             if not isinstance(patch, dict):
                 raise bad_request('error decoding YAML: the applied configuration must be an object')
             self._check_body(res, patch)
+            self._check_fields(request, res, patch, patch=True, name=info.name, namespace=namespace)
             key = (res.plural, namespace, info.name, manager)
             if old is None:
                 obj = copy.deepcopy(patch)
@@ -972,10 +996,12 @@ class KubeDouble:
         elif content_type == 'application/merge-patch+json':
             if not isinstance(patch, dict):
                 raise bad_request('the body of the request must be an object')
+            self._check_fields(request, res, patch, patch=True)
             merged = patches.merge_patch(current, patch)
         elif content_type == 'application/strategic-merge-patch+json':
             if not isinstance(patch, dict):
                 raise bad_request('the body of the request must be an object')
+            self._check_fields(request, res, patch, patch=True)
             merged = patches.strategic_merge(current, patch)
         else:
             raise ApiError(415, 'UnsupportedMediaType', 'the server does not support the media type "%s" for PATCH'

@@ -271,3 +271,23 @@ def test_watch_with_python_client(kube_double, core):
                                   resource_version=listed.metadata.resource_version)
     seen = [e['type'] for e in stream]
     assert seen == []
+
+
+def test_field_validation(kube_double, tmp_path):
+    raw = Raw(kube_double)
+    path = '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles'
+    role = {'metadata': {'name': 'r', 'labels': {'a': 'b'}}, 'rules': [{'apiGroups': [''], 'resources': ['pods'], 'verb': ['get'],
+                                                                        'verbs': ['get']}], 'extra': 1}
+    status, _h, body = raw.post(path + '?fieldValidation=Strict', role)
+    assert status == 400
+    assert body['message'] == ('Role in version "v1" cannot be handled as a Role: strict decoding error: unknown field "extra", '
+                               'unknown field "rules[0].verb"')
+    status, headers, body = raw.post(path, role)
+    assert status == 201 and headers.get_all('Warning') == ['299 - "unknown field \\"extra\\""', '299 - "unknown field \\"rules[0].verb\\""']
+    status, _h, body = raw.request('PATCH', path + '/r?fieldValidation=Strict', {'spec': {}}, content_type='application/merge-patch+json')
+    assert status == 400 and body['message'] == 'strict decoding error: unknown field "spec"'
+    status, _h, body = raw.request('PATCH', path + '/r?fieldValidation=Strict&fieldManager=m', 'spec: {}\n',
+                                   content_type='application/apply-patch+yaml')
+    assert status == 400
+    assert body['message'] == ('failed to create typed patch object (default/r; rbac.authorization.k8s.io/v1, Kind=Role): '
+                               '.spec: field not declared in schema')
