@@ -655,18 +655,14 @@ class KubeDouble:
         else:
             return Attributes(method.lower(), path=request.path, resource_request=False)
         namespace = ''
-        if len(rest) >= 3 and rest[0] == 'namespaces':
+        if rest[0] == 'namespaces' and len(rest) > 1:
             namespace = rest[1]
-            rest = rest[2:]
-        elif len(rest) in (1, 2) and rest[0] == 'namespaces':
-            namespace = rest[1] if len(rest) == 2 else ''
-        elif len(rest) == 3 and rest[0] == 'namespaces':
-            namespace = rest[1]
+            # /namespaces/NS/status and /finalize are subresources of the namespace itself
+            if len(rest) > 2 and rest[2] not in ('status', 'finalize'):
+                rest = rest[2:]
         resource = rest[0]
         name = rest[1] if len(rest) > 1 else ''
         subresource = '/'.join(rest[2:]) if len(rest) > 2 else ''
-        if resource == 'namespaces' and len(rest) == 3 and not namespace:
-            namespace = name
         if method in ('GET', 'HEAD'):
             verb = 'get' if name else ('watch' if str(request.param('watch')).lower() in ('true', '1') else 'list')
         elif method == 'POST':

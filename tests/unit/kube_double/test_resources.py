@@ -291,3 +291,12 @@ def test_field_validation(kube_double, tmp_path):
     assert status == 400
     assert body['message'] == ('failed to create typed patch object (default/r; rbac.authorization.k8s.io/v1, Kind=Role): '
                                '.spec: field not declared in schema')
+
+
+def test_namespace_status_subresource(kube_double):
+    raw = Raw(kube_double)
+    status, _h, body = raw.get('/api/v1/namespaces/default/status')
+    assert status == 200 and body['kind'] == 'Namespace' and body['status']['phase'] == 'Active'
+    status, _h, body = Raw(kube_double, user='nobody').get('/api/v1/namespaces/default/status')
+    assert body['message'] == ('namespaces "default" is forbidden: User "nobody" cannot get resource "namespaces/status" in API '
+                               'group "" in the namespace "default"')
