@@ -252,7 +252,7 @@ class Authorizer:
                     if binding['kind'] == 'ClusterRoleBinding':
                         where = 'ClusterRoleBinding "%s"' % binding['metadata']['name']
                     else:
-                        where = 'RoleBinding "%s/%s"' % (binding['metadata']['namespace'], binding['metadata']['name'])
+                        where = 'RoleBinding "%s/%s"' % (binding['metadata']['name'], binding['metadata']['namespace'])
                     return True, 'RBAC: allowed by %s of %s "%s" to %s' % (where, ref['kind'], ref['name'], _describe(user, binding))
         return False, ''
 
@@ -275,8 +275,8 @@ def _describe(user, binding):
     for subject in binding.get('subjects') or []:
         if _subject_matches(subject, user, binding['metadata'].get('namespace', '')):
             if subject['kind'] == 'ServiceAccount':
-                return 'ServiceAccount "%s/%s"' % (subject.get('namespace') or binding['metadata'].get('namespace', ''),
-                                                   subject['name'])
+                return 'ServiceAccount "%s/%s"' % (subject['name'],
+                                                   subject.get('namespace') or binding['metadata'].get('namespace', ''))
             return '%s "%s"' % (subject['kind'], subject['name'])
     return 'User "%s"' % user.name
 
