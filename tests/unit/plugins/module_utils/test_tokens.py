@@ -154,3 +154,18 @@ def test_inspect_token_extended_expiry():
 def test_not_a_jwt_is_not_reused(cluster, fake_api):
     result = tokens.ensure_token(cluster, spec(), token='garbage-token')
     assert result['reused'] is False
+
+
+def test_concurrent_minting_over_one_client(cluster, fake_api):
+    from concurrent.futures import ThreadPoolExecutor
+    from ansible_collections.mcp.k8s.plugins.module_utils import connection
+    for i in range(40):
+        fake_api.service_accounts[('mcp', 'sa%d' % i)] = 'uid-%d' % i
+    options = {'host': fake_api.url, 'api_key': cluster.options['api_key']}
+    with ThreadPoolExecutor(8) as pool:
+        clients = set(pool.map(lambda _i: id(connection.get_api_client(options)), range(16)))
+        results = list(pool.map(lambda i: tokens.ensure_token(connection.get_api_client(options),
+                                                              spec(name='sa%d' % i)), range(40)))
+    assert clients == {id(cluster)}
+    assert [r['service_account']['name'] for r in results] == ['sa%d' % i for i in range(40)]
+    assert len(set(r['token'] for r in results)) == 40 and fake_api.count('POST', TOKEN_PATH) == 40
