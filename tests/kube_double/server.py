@@ -776,7 +776,18 @@ class KubeDouble:
             obj = self._decode(request, res.kind)
             self._check_body(res, obj)
             self._check_fields(request, res, obj)
-            obj = self._keep_status(res, obj, self.objects.get(res, info.name, namespace))
+            current = self.objects.find(res, info.name, namespace)
+            if current is None and res.group == core.RBAC_GROUP:
+                # the RBAC strategies allow create on update
+                obj.setdefault('metadata', {}).setdefault('name', info.name)
+                if obj['metadata']['name'] != info.name:
+                    raise bad_request('the name of the object (%s) does not match the name on the URL (%s)'
+                                      % (obj['metadata']['name'], info.name))
+                obj['metadata'].pop('resourceVersion', None)
+                return Response(201, self.objects.create(res, obj, namespace, dry_run=request.dry_run))
+            if current is None:
+                raise not_found(res, info.name)
+            obj = self._keep_status(res, obj, current)
             updated = self.objects.update(res, obj, info.name, namespace, dry_run=request.dry_run)
             return Response(200, updated)
         if method == 'PATCH':

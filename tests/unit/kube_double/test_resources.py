@@ -300,3 +300,12 @@ def test_namespace_status_subresource(kube_double):
     status, _h, body = Raw(kube_double, user='nobody').get('/api/v1/namespaces/default/status')
     assert body['message'] == ('namespaces "default" is forbidden: User "nobody" cannot get resource "namespaces/status" in API '
                                'group "" in the namespace "default"')
+
+
+def test_put_creates_rbac_objects_but_not_others(kube_double):
+    raw = Raw(kube_double)
+    status, _h, body = raw.request('PUT', '/apis/rbac.authorization.k8s.io/v1/clusterroles/made-by-put',
+                                   {'metadata': {'name': 'made-by-put'}, 'rules': []})
+    assert status == 201 and body['metadata']['uid']
+    status, _h, body = raw.request('PUT', '/api/v1/namespaces/default/configmaps/nope', {'metadata': {'name': 'nope'}})
+    assert status == 404 and body['message'] == 'configmaps "nope" not found'
