@@ -18,6 +18,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenErro
 
 MIN_TOKEN_SECONDS = 600          # the API server rejects less (10 minutes)
 MAX_TOKEN_SECONDS = 2 ** 32      # the API server rejects more
+MAX_GO_SECONDS = (2 ** 63 - 1) // 10 ** 9   # a Go time.Duration (int64 nanoseconds) ends at about 292 years
 DEFAULT_TOKEN_DURATION = '1h'
 
 # Go's time.ParseDuration units, in nanoseconds.
@@ -25,8 +26,10 @@ _UNITS = {
     'ns': Decimal(1), 'us': Decimal(10) ** 3, '\u00b5s': Decimal(10) ** 3, '\u03bcs': Decimal(10) ** 3,
     'ms': Decimal(10) ** 6, 's': Decimal(10) ** 9, 'm': Decimal(60) * 10 ** 9, 'h': Decimal(3600) * 10 ** 9,
 }
-_PART = re.compile(r'(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)')
+# ASCII digits only, as Go's parser reads them (\\d would take any Unicode digit).
+_PART = re.compile(r'([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)')
 _SECOND = Decimal(10) ** 9
+_MAX_NANOSECONDS = Decimal(2 ** 63 - 1)
 
 
 def parse_seconds(value, option='duration'):
@@ -35,19 +38,44 @@ def parse_seconds(value, option='duration'):
         raise K8sTokenError('%s must be a duration such as "10m", "1h30m" or a number of seconds, '
                             'not %r.' % (option, value))
     if isinstance(value, int):
-        return value
+        return _in_range(value, option, value)
     if isinstance(value, float):
+        if value != value or value in (float('inf'), float('-inf')):
+            raise K8sTokenError('%s must be a number of seconds, not %s.' % (option, value))
         if value != int(value):
             raise K8sTokenError('%s must be whole seconds, not %s.' % (option, value))
-        return int(value)
+        return _in_range(int(value), option, value)
     text = str(value).strip()
-    if re.match(r'^[+-]?\d+$', text):
-        return int(text)
+    if re.match(r'^[+-]?[0-9]+$', text):
+        if len(text.lstrip('+-').lstrip('0')) > len(str(MAX_GO_SECONDS)):
+            _out_of_range(option, text)
+        return _in_range(int(text), option, text)
     nanoseconds = _parse_go_duration(text, option)
     if nanoseconds % _SECOND:
-        raise K8sTokenError('%s must be whole seconds; "%s" is %s seconds.'
-                            % (option, text, _plain(nanoseconds / _SECOND)))
+        raise K8sTokenError('%s must be whole seconds; %s is %s seconds.'
+                            % (option, _shown(text), _plain(nanoseconds / _SECOND)))
     return int(nanoseconds // _SECOND)
+
+
+def _in_range(seconds, option, value):
+    if abs(seconds) > MAX_GO_SECONDS:
+        _out_of_range(option, value)
+    return seconds
+
+
+def _out_of_range(option, value):
+    raise K8sTokenError('%s %s is out of range; a duration ends at about 292 years (2^63 nanoseconds), and a '
+                        'token may last at most 2^32 seconds.' % (option, _shown(value)))
+
+
+def _shown(value):
+    """``value`` quoted for a message, a long one shortened."""
+    if not isinstance(value, str):
+        text = str(value) if abs(value) < 10 ** 30 else '%.3g' % value
+        return text
+    if len(value) > 40:
+        value = value[:20] + '...' + value[-8:]
+    return '"%s"' % value
 
 
 def _parse_go_duration(text, option):
@@ -63,12 +91,14 @@ def _parse_go_duration(text, option):
     while position < len(rest):
         match = _PART.match(rest, position)
         if not match:
-            raise K8sTokenError('%s "%s" is not a duration; use kubectl\'s form such as "10m", '
-                                '"1h30m", "3600s" or a number of seconds.' % (option, text))
+            raise K8sTokenError('%s %s is not a duration; use kubectl\'s form such as "10m", '
+                                '"1h30m", "3600s" or a number of seconds.' % (option, _shown(text)))
         try:
             total += Decimal(match.group(1)) * _UNITS[match.group(2)]
         except InvalidOperation:
-            raise K8sTokenError('%s "%s" is not a duration.' % (option, text))
+            raise K8sTokenError('%s %s is not a duration.' % (option, _shown(text)))
+        if total > _MAX_NANOSECONDS:
+            _out_of_range(option, text)
         position = match.end()
     if not rest:
         raise K8sTokenError('%s is empty; use a duration such as "1h".' % option)
@@ -117,4 +147,4 @@ def format_seconds(seconds):
 
 
 def _quote(value):
-    return '"%s"' % value if isinstance(value, str) else str(value)
+    return _shown(value)
