@@ -17,7 +17,7 @@ import calendar
 import time
 from datetime import datetime
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, reviews
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     K8sTokenError, is_status, register_secret,
 )
@@ -47,8 +47,8 @@ class TokenSpec:
     def __init__(self, name, namespace=None, audiences=None, duration=None, bound_object=None):
         if not isinstance(name, str) or not name.strip():
             raise K8sTokenError('name must be the name of a ServiceAccount, not %r.' % (name,))
-        self.name = name.strip()
-        self.namespace = (namespace or 'default').strip()
+        self.name = names.check_name(name.strip())
+        self.namespace = names.check_namespace((namespace or 'default').strip())
         self.audiences = _audiences(audiences)
         self.seconds = durations.token_duration(duration)
         self.bound_object = _bound_object(bound_object)
@@ -94,6 +94,7 @@ def _bound_object(value):
                             'Secret or Node.' % kind)
     if not value.get('name'):
         raise K8sTokenError('bound_object.name is required with bound_object.kind %s.' % canonical)
+    names.check_name(str(value['name']), what=canonical, option='bound_object.name')
     return {'kind': canonical, 'name': str(value['name']), 'uid': str(value['uid']) if value.get('uid') else None}
 
 
