@@ -605,8 +605,8 @@ class Store:
             meta.pop('namespace', None)
         with self.lock:
             if not meta.get('name') and meta.get('generateName'):
-                for _ in range(20):
-                    candidate = meta['generateName'] + ''.join(random.choice(_ALNUM) for _ in range(5))
+                for _attempt in range(20):
+                    candidate = meta['generateName'] + ''.join(random.choice(_ALNUM) for _index in range(5))
                     if self._key(res, namespace, candidate) not in self.data[res.plural]:
                         meta['name'] = candidate
                         break

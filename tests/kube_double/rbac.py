@@ -302,7 +302,7 @@ def selector_matches(selector, labels):
 
 def aggregate_cluster_roles(store):
     """The clusterrole aggregation controller: fill the rules of roles with an aggregationRule."""
-    for _ in range(5):
+    for _round in range(5):
         changed = False
         roles = {o['metadata']['name']: o for o in store.data['clusterroles'].values()}
         for name, role in roles.items():

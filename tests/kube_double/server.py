@@ -362,7 +362,7 @@ class KubeDouble:
     def mint_token(self, name, namespace='default', audiences=None, expiration_seconds=3600):
         """A bound token for an existing ServiceAccount, as TokenRequest would make it."""
         account = self.objects.get('serviceaccounts', name, namespace)
-        token, _ = self.authority.mint(account, audiences or self.api_audiences, expiration_seconds)
+        token, _issued = self.authority.mint(account, audiences or self.api_audiences, expiration_seconds)
         return token
 
     def grant(self, user_or_sa, verbs, resources, api_groups=('',), namespace=None, resource_names=None, name=None):
@@ -373,7 +373,7 @@ class KubeDouble:
         if resource_names:
             rule['resourceNames'] = list(resource_names)
         if user_or_sa.startswith('system:serviceaccount:'):
-            _, _, sa_ns, sa_name = user_or_sa.split(':', 3)
+            sa_ns, sa_name = user_or_sa.split(':', 3)[2:]
             subject = {'kind': 'ServiceAccount', 'name': sa_name, 'namespace': sa_ns}
         elif user_or_sa.startswith('group:'):
             subject = {'kind': 'Group', 'name': user_or_sa[6:], 'apiGroup': core.RBAC_GROUP}
@@ -575,7 +575,7 @@ class KubeDouble:
         if auth[:7].lower() == 'bearer ':
             token = auth[7:].strip()
             try:
-                user, _ = self.authority.authenticate(token)
+                user = self.authority.authenticate(token)[0]
             except AuthError:
                 raise UNAUTHORIZED from None
             return user
@@ -599,7 +599,7 @@ class KubeDouble:
             raise bad_request('requested %s without impersonating a user' % (groups or uid or extra,))
         checks = [Attributes('impersonate', 'groups', '', '', g) for g in groups]
         if name.startswith('system:serviceaccount:') and name.count(':') == 3:
-            _, _, sa_ns, sa_name = name.split(':')
+            sa_ns, sa_name = name.split(':')[2:]
             checks.insert(0, Attributes('impersonate', 'serviceaccounts', '', sa_ns, sa_name))
             if not groups:
                 groups = ['system:serviceaccounts', 'system:serviceaccounts:%s' % sa_ns]
@@ -611,7 +611,7 @@ class KubeDouble:
             for value in values:
                 checks.append(Attributes('impersonate', 'userextras', 'authentication.k8s.io', '', value, key))
         for attrs in checks:
-            allowed, _ = self.authorizer.authorize(user, attrs)
+            allowed = self.authorizer.authorize(user, attrs)[0]
             if not allowed:
                 raise core.forbidden(attrs.group, attrs.resource, attrs.name, attrs.forbidden_reason(user))
         groups = list(groups)
@@ -636,7 +636,7 @@ class KubeDouble:
         if info.resource_request:
             entry.update(resource=info.resource, namespace=info.namespace or None, name=info.name or None,
                          subresource=info.subresource or None)
-        allowed, _ = self.authorizer.authorize(user, info)
+        allowed = self.authorizer.authorize(user, info)[0]
         if not allowed:
             if info.resource_request:
                 raise core.forbidden(info.group, info.resource, info.name, info.forbidden_reason(user))
@@ -1084,7 +1084,7 @@ class KubeDouble:
         ref = spec.get('boundObjectRef')
         if ref:
             api_version = ref.get('apiVersion') or ''
-            group, _, version = api_version.rpartition('/')
+            group, _slash, version = api_version.rpartition('/')
             kind = ref.get('kind') or ''
             ref_name = ref.get('name') or ''
             if group == '' and kind == 'Pod':

@@ -33,7 +33,7 @@ def test_request_log_and_count(kube_double):
 def test_injected_errors_then_success(kube_double, status, reason):
     kube_double.inject_fault(r'/serviceaccounts/default$', status=status, count=2, retry_after=3)
     raw = Raw(kube_double)
-    for _ in range(2):
+    for _attempt in range(2):
         code, headers, body = raw.get('/api/v1/namespaces/default/serviceaccounts/default')
         assert code == status and body['reason'] == reason and body['code'] == status
         if status == 429:
@@ -114,7 +114,7 @@ def test_throughput_of_token_requests(kube_double):
     core.create_namespaced_service_account_token('app', 'default', body)
     count = 300
     started = time.time()
-    for _ in range(count):
+    for _index in range(count):
         core.create_namespaced_service_account_token('app', 'default', body)
     rate = count / (time.time() - started)
     print('TokenRequests/s with the Python client: %.0f' % rate)
