@@ -210,7 +210,7 @@ def _failure_kind(exc):
     """Classify a non-HTTP failure: tls, timeout, connection, config or None."""
     names = set()
     current = exc
-    for _ in range(5):
+    for _depth in range(5):
         if current is None:
             break
         names.add(type(current).__name__)

@@ -19,7 +19,7 @@ description:
     a fact are idempotent.
   - Needs C(create) on C(serviceaccounts/token) in O(namespace).
 author:
-  - mcp.k8s contributors
+  - mcp.k8s contributors (@mcp-k8s)
 requirements:
   - kubernetes >= 31.0.0
   - PyJWT >= 2.6.0
@@ -31,7 +31,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is minted; RV(changed) says whether a token would be minted and RV(token) is null
+      - Nothing is minted; C(changed) says whether a token would be minted and RV(token) is null
         unless O(token) is reused. Set C(check_mode) to V(false) on the task when later tasks need
         a real token even in check mode.
   diff_mode:

@@ -114,7 +114,7 @@ class FakeApi:
         seconds = spec.get('expirationSeconds') or 3600
         headers = {}
         if self.max_seconds and seconds > self.max_seconds:
-            headers['Warning'] = '299 - "requested expiration of %d seconds shortened to %d seconds"' % (
+            headers['Warning'] = '299 - "requested expiration of %s seconds shortened to %s seconds"' % (
                 seconds, self.max_seconds)
             seconds = self.max_seconds
         ref = spec.get('boundObjectRef')

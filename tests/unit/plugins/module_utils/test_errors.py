@@ -1,7 +1,6 @@
 import json
 import socket
 
-import pytest
 import urllib3
 
 from ansible_collections.mcp.k8s.plugins.module_utils import errors
@@ -26,8 +25,9 @@ def test_forbidden_names_user_verb_and_namespace():
 
 
 def test_not_found_names_the_kind():
-    exc = HttpError(404, 'Not Found', {}, status_body(404, 'NotFound', 'serviceaccounts "server" not found',
-                                                    {'name': 'server', 'kind': 'serviceaccounts'}))
+    body = status_body(404, 'NotFound', 'serviceaccounts "server" not found',
+                       {'name': 'server', 'kind': 'serviceaccounts'})
+    exc = HttpError(404, 'Not Found', {}, body)
     error = describe(exc, TOKEN_ACTION)
     assert error.message == ('ServiceAccount "server" does not exist in namespace "mcp"; '
                              'create it first or correct the name.')

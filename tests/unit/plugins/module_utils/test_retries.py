@@ -46,12 +46,12 @@ def test_dropped_connection_is_retried_but_not_tls_or_4xx():
 
 def test_bounded_in_time_and_attempts():
     clock = Clock()
-    errors = [HttpError(503, headers={'Retry-After': '10'}) for _ in range(10)]
+    errors = [HttpError(503, headers={'Retry-After': '10'}) for _attempt in range(10)]
     with pytest.raises(HttpError) as info:
         retries.call(failing(*errors), window=25, sleep=clock.sleep, clock=clock)
     assert info.value.attempts == 3 and clock.now == 20
     clock = Clock()
     with pytest.raises(HttpError) as info:
-        retries.call(failing(*[HttpError(500) for _ in range(20)]), sleep=clock.sleep, clock=clock)
+        retries.call(failing(*[HttpError(500) for _attempt in range(20)]), sleep=clock.sleep, clock=clock)
     assert info.value.attempts == retries.MAX_ATTEMPTS
     assert all(delay <= retries.MAX_DELAY for delay in clock.sleeps)
