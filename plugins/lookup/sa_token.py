@@ -32,6 +32,8 @@ options:
   _terms:
     description:
       - ServiceAccounts to mint tokens for, each V(name) (in O(namespace)) or V(namespace/name).
+      - Lists among the terms are expanded, so C(query('mcp.k8s.sa_token', names)) and
+        C(query('mcp.k8s.sa_token', *names)) are the same.
     type: list
     elements: str
     required: true
@@ -185,7 +187,6 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 display = Display()
 
-MAX_WORKERS = 16
 
 # (cluster key, request key, validate) -> (expires at, result dict). Lives as long as the process.
 _CACHE = {}
@@ -228,6 +229,17 @@ def parse_term(term, namespace):
     return namespace, text
 
 
+def flatten(terms):
+    """The terms with lists in them expanded (``query('mcp.k8s.sa_token', names)`` works like ``*names``)."""
+    flat = []
+    for term in terms:
+        if isinstance(term, (list, tuple)):
+            flat.extend(flatten(term))
+        else:
+            flat.append(term)
+    return flat
+
+
 def clear_cache():
     """Forget every cached token."""
     with _CACHE_LOCK:
@@ -243,14 +255,14 @@ class LookupModule(LookupBase):
 
         output = self.get_option('output')
         use_cache = self.get_option('cache')
-        workers = max(1, min(int(self.get_option('workers') or 1), MAX_WORKERS))
+        workers = max(1, min(int(self.get_option('workers') or 1), core.connection.MAX_CONNECTIONS))
         options = dict((name, self.get_option(name)) for name in TOKEN_OPTIONS)
         auth = dict((name, self.get_option(name)) for name in core.connection.AUTH_ARG_SPEC)
 
         try:
             renew = core.durations.renew_before_seconds(self.get_option('renew_before'), core.tokens.DEFAULT_RENEW_BEFORE)
             specs = []
-            for term in terms:
+            for term in flatten(terms):
                 namespace, name = parse_term(term, options['namespace'])
                 specs.append(core.tokens.TokenSpec(name, namespace, options['audiences'], options['duration'],
                                                    options['bound_object']))

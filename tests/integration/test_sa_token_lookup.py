@@ -128,13 +128,16 @@ def test_output_dict_has_the_module_fields_and_binds_to_a_pod(cluster, run_playb
 
 def test_query_keeps_the_order_of_the_terms(cluster, run_playbook):
     names = ['server', 'other', 'mcp/server', 'other']
-    run = run_playbook(play(fact("query('mcp.k8s.sa_token', *names, namespace='mcp')"), record='minted'),
+    run = run_playbook(play(fact("[query('mcp.k8s.sa_token', *names, namespace='mcp'), "
+                                 "query('mcp.k8s.sa_token', names, namespace='mcp')]"), record='minted'),
                        extra_vars={'names': names})
     assert run.rc == 0, run
-    subs = [claims_of(token)['sub'].rsplit(':', 1)[1] for token in run.results]
+    spread, as_list = run.results
+    subs = [claims_of(token)['sub'].rsplit(':', 1)[1] for token in spread]
     assert subs == ['server', 'other', 'server', 'other']
-    # identical terms are one request (and one token)
-    assert run.results[0] == run.results[2] and run.results[1] == run.results[3]
+    # identical terms are one request (and one token); a list among the terms is expanded
+    assert spread[0] == spread[2] and spread[1] == spread[3]
+    assert as_list == spread
     assert cluster.count('POST', TOKEN_PATH) == 2
 
 
