@@ -18,7 +18,7 @@ import base64
 import copy
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, names
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     K8sTokenError, describe, is_status, register_secret,
 )
@@ -44,9 +44,10 @@ class SecretSpec:
     def __init__(self, service_account, namespace=None, secret_name=None, labels=None, wait_timeout=None):
         if not isinstance(service_account, str) or not service_account.strip():
             raise K8sTokenError('service_account must be the name of a ServiceAccount, not %r.' % (service_account,))
-        self.service_account = service_account.strip()
-        self.namespace = (namespace or 'default').strip()
-        self.name = (secret_name or '').strip() or '%s-token' % self.service_account
+        self.service_account = names.check_name(service_account.strip(), option='service_account')
+        self.namespace = names.check_namespace((namespace or 'default').strip())
+        self.name = names.check_name((secret_name or '').strip() or '%s-token' % self.service_account,
+                                     what='Secret', option='secret_name')
         self.labels = dict((str(k), str(v)) for k, v in (labels or {}).items())
         if wait_timeout is None or wait_timeout == '':
             wait_timeout = DEFAULT_WAIT_TIMEOUT

@@ -227,3 +227,10 @@ def test_module_defaults_group(cluster, run_playbook, ansible_env):
     run = run_playbook(playbook, env={'K8S_AUTH_KUBECONFIG': '/nonexistent'})
     assert run.rc == 0, str(run)
     assert run.results['token'] == stored_token(cluster)
+
+
+def test_invalid_names_fail_before_any_request(cluster, run_playbook):
+    result = _failure(run_playbook, secret_name='Bad/Name')
+    assert result['msg'] == ('secret_name "Bad/Name" is not a valid Secret name; use lowercase letters, digits, "-" '
+                             'and ".", starting and ending with a letter or digit.')
+    assert cluster.requests == []

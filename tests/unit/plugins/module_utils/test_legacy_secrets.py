@@ -65,6 +65,10 @@ def test_spec_options():
     ({'service_account': None}, 'service_account must be the name'),
     ({'service_account': 'app', 'wait_timeout': -1}, 'wait_timeout must not be negative'),
     ({'service_account': 'app', 'wait_timeout': 'soon'}, 'wait_timeout'),
+    ({'service_account': 'App/x'}, 'service_account "App/x" is not a valid ServiceAccount name'),
+    ({'service_account': 'app', 'namespace': 'a.b'}, 'namespace "a.b" is not a valid namespace name'),
+    ({'service_account': 'app', 'secret_name': '../x'}, 'secret_name "../x" is not a valid Secret name'),
+    ({'service_account': 'a' * 250}, 'secret_name .* has 256 characters'),
 ])
 def test_spec_errors(kwargs, match):
     with pytest.raises(K8sTokenError, match=match):
