@@ -270,7 +270,7 @@ class KubeDouble:
         self.port = self._server.server_address[1]
         self.url = 'https://127.0.0.1:%d' % self.port
         self.write_kubeconfig(self.kubeconfig_path)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.05},
                                         name='kube-double-%d' % self.port, daemon=True)
         self._thread.start()
         return self
@@ -552,8 +552,9 @@ class KubeDouble:
         headers = {}
         if status == 429:
             error = ApiError(429, 'TooManyRequests', 'Too many requests, please try again later.',
-                             {'retryAfterSeconds': fault['retry_after']})
-            headers['Retry-After'] = str(fault['retry_after'])
+                             {'retryAfterSeconds': fault['retry_after']} if fault.get('retry_after') is not None else {})
+            if fault.get('retry_after') is not None:
+                headers['Retry-After'] = str(fault['retry_after'])
         elif status == 503:
             error = ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request')
             if fault.get('retry_after'):
@@ -562,6 +563,8 @@ class KubeDouble:
             error = ApiError(500, 'InternalError', 'Internal error occurred: injected fault', {'causes': []})
         elif status == 504:
             error = ApiError(504, 'Timeout', 'The request timed out')
+        elif status == 502:
+            error = ApiError(502, 'InternalError', 'an error on the server ("Bad Gateway") has prevented the request from succeeding')
         else:
             error = ApiError(status, 'InternalError' if status >= 500 else 'BadRequest', 'injected fault')
         return Response(status, error.status(), headers)
