@@ -121,3 +121,17 @@ def test_throughput_of_token_requests(kube_double):
     # several hundred per second on an idle machine (client and server share this process);
     # the bound is loose because the machine is shared with other test runs
     assert rate > 50
+
+
+def test_concurrent_token_requests(kube_double):
+    import concurrent.futures
+    for index in range(8):
+        kube_double.create_service_account('sa%d' % index, 'busy')
+    core = client.CoreV1Api(api_client(kube_double.kubeconfig_path))
+
+    def mint(index):
+        return core.create_namespaced_service_account_token('sa%d' % (index % 8), 'busy', token_request()).status.token
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(mint, range(200)))
+    assert len(set(tokens)) == 200
+    assert kube_double.count(method='POST', path_re='/token$', status=201) == 200
