@@ -506,10 +506,23 @@ def validate(res, obj, old=None):
             errors.append(required_field('spec.selector'))
         if not ((spec.get('template') or {}).get('spec') or {}).get('containers'):
             errors.append(required_field('spec.template.spec.containers'))
-    elif kind == 'Secret':
+    elif kind in ('Secret', 'ConfigMap'):
         for key, value in (obj.get('data') or {}).items():
-            if not isinstance(value, str):
+            if kind == 'Secret' and not isinstance(value, str):
                 errors.append(invalid_field('data[%s]' % key, value, 'must be base64 encoded'))
+        if kind == 'Secret' and obj.get('type') == 'kubernetes.io/service-account-token':
+            annotations = obj['metadata'].get('annotations') or {}
+            if not annotations.get('kubernetes.io/service-account.name'):
+                errors.append(required_field('metadata.annotations[kubernetes.io/service-account.name]'))
+        if old is not None:
+            if kind == 'Secret' and obj.get('type') != old.get('type'):
+                errors.append(invalid_field('type', obj.get('type'), 'field is immutable'))
+            if old.get('immutable'):
+                for field in ('data', 'binaryData', 'stringData'):
+                    if (obj.get(field) or None) != (old.get(field) or None):
+                        errors.append(FieldError('FieldValueForbidden', field, 'field is immutable when `immutable` is set'))
+                if not obj.get('immutable'):
+                    errors.append(FieldError('FieldValueForbidden', 'immutable', 'field is immutable when `immutable` is set'))
     return errors
 
 

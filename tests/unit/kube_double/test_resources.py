@@ -309,3 +309,16 @@ def test_put_creates_rbac_objects_but_not_others(kube_double):
     assert status == 201 and body['metadata']['uid']
     status, _h, body = raw.request('PUT', '/api/v1/namespaces/default/configmaps/nope', {'metadata': {'name': 'nope'}})
     assert status == 404 and body['message'] == 'configmaps "nope" not found'
+
+
+def test_secret_validation(kube_double):
+    raw = Raw(kube_double)
+    path = '/api/v1/namespaces/default/secrets'
+    status, _h, body = raw.post(path, {'metadata': {'name': 't'}, 'type': 'kubernetes.io/service-account-token'})
+    assert status == 422
+    assert body['message'] == ('Secret "t" is invalid: metadata.annotations[kubernetes.io/service-account.name]: Required value')
+    raw.post(path, {'metadata': {'name': 'frozen'}, 'data': {'a': 'YQ=='}, 'immutable': True})
+    status, _h, body = raw.request('PATCH', path + '/frozen', {'data': {'a': 'Yg=='}}, content_type='application/merge-patch+json')
+    assert status == 422 and body['message'] == 'Secret "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set'
+    status, _h, body = raw.request('PATCH', path + '/frozen', {'type': 'other'}, content_type='application/merge-patch+json')
+    assert status == 422 and 'type: Invalid value: "other": field is immutable' in body['message']
