@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -40,7 +41,7 @@ def parse_seconds(value, option='duration'):
     if isinstance(value, int):
         return _in_range(value, option, value)
     if isinstance(value, float):
-        if value != value or value in (float('inf'), float('-inf')):
+        if math.isnan(value) or math.isinf(value):
             raise K8sTokenError('%s must be a number of seconds, not %s.' % (option, value))
         if value != int(value):
             raise K8sTokenError('%s must be whole seconds, not %s.' % (option, value))

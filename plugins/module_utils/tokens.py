@@ -281,8 +281,9 @@ def reusable(token, spec, renew_before, now=None):
         return False, 'not a JWT'
     if info['subject'] != spec.username:
         return False, 'another ServiceAccount'
-    wanted = set(spec.audiences) if spec.audiences else set([info['issuer']])
-    if set(info['audiences']) != wanted:
+    # Empty audiences mean the API server's defaults, which a client cannot know without a
+    # request (often the issuer, but not on EKS, for one): any audiences are taken as those.
+    if spec.audiences and set(info['audiences']) != set(spec.audiences):
         return False, 'other audiences'
     bound = spec.bound_object
     have = info['bound_object']

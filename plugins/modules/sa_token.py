@@ -67,8 +67,9 @@ options:
 notes:
   - The returned token (and the kubeconfig holding it) is a secret; set C(no_log) to V(true) on tasks
     that register it, and keep it in a fact rather than on disk.
-  - With O(audiences) empty, O(token) is reused only when its audience is its issuer, the API
-    server's default unless C(--api-audiences) says otherwise.
+  - With O(audiences) empty (the API server's default audiences, which a client cannot know
+    without a request), O(token) is reused whatever audiences it has; give the same O(audiences) as
+    when it was minted, or set O(validate=true) to have the API server confirm it.
   - API server warnings (for example a duration shortened by the server) are shown as Ansible warnings.
 seealso:
   - name: kubectl create token

@@ -296,3 +296,15 @@ def test_missing_kubernetes_package(cluster, run_playbook, tmp_path):
     run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'), inventory=inventory)
     assert run.results['failed'] is True
     assert run.results['msg'].startswith('Failed to import the required Python library (kubernetes)')
+
+
+@pytest.mark.parametrize('kube_double', [{'issuer': 'https://oidc.example.com/id/0123',
+                                          'api_audiences': ['https://kubernetes.default.svc']}], indirect=True)
+def test_reuse_when_default_audiences_are_not_the_issuer(cluster, run_playbook):
+    run = run_playbook(play(mint('first'), mint('again', token='{{ first.token }}'),
+                            record="{'first': first, 'again': again}"))
+    assert run.rc == 0, run
+    assert run.results['first']['claims']['iss'] == 'https://oidc.example.com/id/0123'
+    assert run.results['first']['audiences'] == ['https://kubernetes.default.svc']
+    assert run.results['again']['reused'] is True and run.results['again']['changed'] is False
+    assert cluster.count('POST', TOKEN_PATH) == 1

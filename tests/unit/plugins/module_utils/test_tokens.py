@@ -169,3 +169,10 @@ def test_concurrent_minting_over_one_client(cluster, fake_api):
     assert clients == {id(cluster)}
     assert [r['service_account']['name'] for r in results] == ['sa%d' % i for i in range(40)]
     assert len(set(r['token'] for r in results)) == 40 and fake_api.count('POST', TOKEN_PATH) == 40
+
+
+def test_empty_audiences_take_any_audiences_as_the_defaults(cluster, fake_api):
+    custom = tokens.ensure_token(cluster, spec(audiences=['api.example']))['token']
+    assert tokens.reusable(custom, spec(), 0) == (True, None)
+    assert tokens.reusable(custom, spec(audiences=['api.example']), 0) == (True, None)
+    assert tokens.reusable(custom, spec(audiences=['api.example', 'other']), 0) == (False, 'other audiences')
