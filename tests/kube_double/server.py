@@ -230,7 +230,8 @@ class KubeDouble:
         self.objects = Store()
         self.store = self.objects
         self.authorizer = Authorizer(self.objects)
-        self.authority = TokenAuthority(self.pki, self.objects, self.issuers, self.api_audiences)
+        self.minor = int(version.lstrip('v').split('.')[1])
+        self.authority = TokenAuthority(self.pki, self.objects, self.issuers, self.api_audiences, self.minor)
         self.requests = []
         self._log_lock = threading.Lock()
         self._faults = []
@@ -1102,6 +1103,9 @@ class KubeDouble:
                     # a missing Node still leaves its name in the claims, without a uid
                     node = self.objects.find('nodes', pod['spec']['nodeName']) or {'metadata': {'name': pod['spec']['nodeName']}}
             elif group == '' and kind == 'Node':
+                if self.minor < 31:   # ServiceAccountTokenNodeBinding: alpha in 1.29, beta (on) from 1.31
+                    raise bad_request('cannot bind token to a Node object as the "ServiceAccountTokenNodeBinding" '
+                                      'feature-gate is disabled')
                 found = self.objects.find('nodes', ref_name)
                 if found is None:
                     raise not_found('nodes', ref_name)

@@ -30,7 +30,8 @@ def _unverified_claims(token):
 class TokenAuthority:
     """Signs and checks tokens with the process-wide RSA key."""
 
-    def __init__(self, pki, store, issuers, api_audiences):
+    def __init__(self, pki, store, issuers, api_audiences, minor=33):
+        self.minor = minor   # jti and the node of Pod-bound tokens from 1.30 (beta)
         self.pki = pki
         self.store = store
         self.issuers = list(issuers)
@@ -48,13 +49,15 @@ class TokenAuthority:
         if bound is not None:
             kind, obj = bound
             info[kind.lower()] = {'name': obj['metadata']['name'], 'uid': obj['metadata']['uid']}
-        if node is not None:
+        if node is not None and (self.minor >= 30 or bound is None or bound[0] == 'Node'):
             info['node'] = {k: v for k, v in (('name', node['metadata']['name']), ('uid', node['metadata'].get('uid'))) if v}
         if warn_after is not None:
             info['warnafter'] = now + warn_after
         claims = {'aud': list(audiences), 'exp': now + (extended_seconds or seconds), 'iat': now,
                   'iss': self.issuers[0], 'jti': str(uuid.uuid4()), 'kubernetes.io': info, 'nbf': now,
                   'sub': 'system:serviceaccount:%s:%s' % (info['namespace'], info['serviceaccount']['name'])}
+        if self.minor < 30:
+            del claims['jti']
         return self._encode(claims), now
 
     def mint_legacy(self, account, secret_name):

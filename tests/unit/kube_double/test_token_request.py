@@ -257,3 +257,16 @@ def test_bound_object_errors_come_before_clamping(kube_double_factory):
     status, headers, _body = Raw(kube).post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {
         'spec': {'expirationSeconds': 7200, 'boundObjectRef': {'kind': 'Pod', 'apiVersion': 'v1', 'name': 'gone'}}})
     assert status == 404 and 'Warning' not in headers
+
+
+def test_feature_gates_follow_the_version(kube_double_factory):
+    kube = kube_double_factory(version='v1.29.0')
+    kube.create_service_account('app', 'ns1')
+    kube.objects.create('nodes', {'metadata': {'name': 'n1'}})
+    raw = Raw(kube)
+    status, _h, body = raw.post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {
+        'spec': {'boundObjectRef': {'kind': 'Node', 'apiVersion': 'v1', 'name': 'n1'}}})
+    assert status == 400
+    assert body['message'] == 'cannot bind token to a Node object as the "ServiceAccountTokenNodeBinding" feature-gate is disabled'
+    status, _h, body = raw.post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {'spec': {}})
+    assert 'jti' not in _claims(body['status']['token'])
