@@ -160,10 +160,14 @@ EXAMPLES = r'''
                            bound_object={'kind': 'Secret', 'name': 'mcp-k8s-server-anchor'}) }}"
   no_log: true
 
-- name: A token that is a real token even in check mode (lookups always mint)
+- name: A fresh token on every read (no cache); lookups mint in check mode too
   ansible.builtin.set_fact:
-    check_token: "{{ lookup('mcp.k8s.sa_token', 'mcp-k8s-server', namespace='mcp', cache=false) }}"
+    fresh_token: "{{ lookup('mcp.k8s.sa_token', 'mcp-k8s-server', namespace='mcp', cache=false) }}"
   no_log: true
+
+- name: Reuse a cached token only while it has more than 30 minutes left
+  ansible.builtin.debug:
+    msg: "{{ lookup('mcp.k8s.sa_token', 'mcp/mcp-k8s-server', duration='2h', renew_before='30m') | length }}"
 '''
 
 RETURN = r'''
