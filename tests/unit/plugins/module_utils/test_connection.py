@@ -121,3 +121,20 @@ def test_with_token_authenticates_with_the_token_only(cluster, fake_api):
     assert fake_api.requests[-1]['headers']['authorization'] == 'Bearer eyJ-some-token-value'
     assert REDACTED in str(__import__('ansible_collections.mcp.k8s.plugins.module_utils.errors',
                                       fromlist=['redact']).redact('x eyJ-some-token-value'))
+
+
+def test_in_cluster_configuration_when_nothing_is_given(tmp_path, monkeypatch):
+    from kubernetes.config import incluster_config
+    token_file, ca_file = tmp_path / 'token', tmp_path / 'ca.crt'
+    token_file.write_text('in-cluster-token-value')
+    ca_file.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    monkeypatch.setattr(incluster_config, 'SERVICE_TOKEN_FILENAME', str(token_file))
+    monkeypatch.setattr(incluster_config, 'SERVICE_CERT_FILENAME', str(ca_file))
+    monkeypatch.setenv('KUBERNETES_SERVICE_HOST', '10.96.0.1')
+    monkeypatch.setenv('KUBERNETES_SERVICE_PORT', '443')
+    monkeypatch.setenv('KUBECONFIG', str(tmp_path / 'missing'))
+    cluster = connection.get_api_client({})
+    assert cluster.server == 'https://10.96.0.1:443'
+    header = cluster._headers()['authorization']  # pylint: disable=protected-access
+    assert header.lower() == 'bearer in-cluster-token-value'  # the client writes 'bearer'
+    assert cluster.ca_data().startswith(b'-----BEGIN CERTIFICATE-----')
