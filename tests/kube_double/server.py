@@ -178,9 +178,11 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.send_header(key, value)
         self.send_header('Content-Length', str(len(payload)))
-        self.end_headers()
+        # headers and body leave in one write (one TLS record, no delayed-ACK wait)
+        self._headers_buffer.append(b'\r\n')
         if self.command != 'HEAD':
-            self.wfile.write(payload)
+            self._headers_buffer.append(payload)
+        self.flush_headers()
 
 
 class Request:
