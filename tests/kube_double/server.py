@@ -869,9 +869,9 @@ class KubeDouble:
         items = items[start:]
         meta = {'resourceVersion': revision}
         if limit and len(items) > limit:
-            items = items[:limit]
             meta['continue'] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
             meta['remainingItemCount'] = len(items) - limit
+            items = items[:limit]
         table = self._maybe_table(request, res, items=items, meta=meta)
         if table.body.get('kind') == 'Table':
             return table

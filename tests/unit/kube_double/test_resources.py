@@ -58,6 +58,7 @@ def test_list_items_have_no_kind_and_paging(kube_double):
     _status, _h, body = raw.get('/api/v1/namespaces/default/configmaps?limit=2')
     assert body['kind'] == 'ConfigMapList' and body['apiVersion'] == 'v1'
     assert 'kind' not in body['items'][0] and len(body['items']) == 2 and body['metadata']['continue']
+    assert body['metadata']['remainingItemCount'] == 3
     names = [i['metadata']['name'] for i in body['items']]
     while body['metadata'].get('continue'):
         _status, _h, body = raw.get('/api/v1/namespaces/default/configmaps?limit=2&continue=%s' % body['metadata']['continue'])
