@@ -21,8 +21,9 @@ description:
     time. When one fails, the lookup fails with a message that names the ServiceAccount.
   - Tokens are cached in the process that runs the lookup. An identical request (same cluster, same
     caller, ServiceAccount, namespace, audiences, duration, bound object and O(validate)) returns the
-    cached token while it stays valid for longer than O(renew_before). See the notes for how long
-    such a process lives.
+    cached token while it stays valid for longer than O(renew_before); a cached token bound to an
+    object named without a uid is returned only while that object keeps its uid (one read of the
+    object, no TokenRequest). See the notes for how long such a process lives.
   - Results are marked unsafe, so a token is never templated again.
   - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
 requirements:
@@ -273,32 +274,12 @@ class LookupModule(LookupBase):
             cluster = core.connection.get_api_client(auth) if specs else None
         except core.error as exc:
             raise AnsibleLookupError(exc.message)
+        if not specs:
+            return []
 
-        validate = bool(options['validate'])
-        keys = [(cluster.key, spec.key(), validate) for spec in specs]
-        results = {}
-        wanted = {}
-        for key, spec in zip(keys, specs):
-            hit = _cached(key, renew) if use_cache else None
-            if hit is not None:
-                results[key] = hit
-            elif key not in wanted:
-                wanted[key] = spec
-
-        minted = _mint_all(core, cluster, wanted, validate, workers, keys)
-        for key, result in minted.items():
-            results[key] = result
-            if use_cache and result.get('expires_in'):
-                with _CACHE_LOCK:
-                    _CACHE[key] = (time.time() + result['expires_in'], result)
-            for warning in result.get('api_warnings') or ():
-                display.warning('%s: %s' % (wanted[key].describe(), warning))
-
-        values = []
-        for key in keys:
-            result = results[key]
-            values.append(result['token'] if output == 'token' else dict(result))
-        return wrap_var(values)
+        results = tokens_for(core, cluster, specs, validate=bool(options['validate']), renew=renew,
+                             use_cache=use_cache, workers=workers)
+        return wrap_var([result['token'] if output == 'token' else dict(result) for result in results])
 
     def _reject_unknown(self, kwargs):
         """Fail on a keyword argument that is no option (a typo would otherwise be ignored)."""
@@ -315,26 +296,55 @@ class LookupModule(LookupBase):
                                      'mcp.k8s.sa_token for its options.' % ', '.join('"%s"' % name for name in unknown))
 
 
-def _mint_all(core, cluster, wanted, validate, workers, order):
-    """Mint a token for each spec in ``wanted`` (key -> spec), ``workers`` at a time."""
+def tokens_for(core, cluster, specs, validate=False, renew=300, use_cache=True, workers=8):
+    """The result dict for each of ``specs``, in order: from the cache, or minted ``workers`` at a time."""
+    keys = [(cluster.key, spec.key(), validate) for spec in specs]
+    results = {}
+    wanted = {}
+    for key, spec in zip(keys, specs):
+        if key in results or key in wanted:
+            continue
+        hit = _cached(key, renew) if use_cache else None
+        if hit is not None and spec.bound_object and not spec.bound_object['uid']:
+            # bound to whatever object has that name now: let the core check the uid (a GET, no TokenRequest)
+            wanted[key] = (spec, hit['token'])
+        elif hit is not None:
+            results[key] = hit
+        else:
+            wanted[key] = (spec, None)
+
+    minted = _mint_all(core, cluster, wanted, validate, renew, workers, keys)
+    for key, result in minted.items():
+        results[key] = result
+        if use_cache and result.get('expires_in'):
+            with _CACHE_LOCK:
+                _CACHE[key] = (time.time() + result['expires_in'], result)
+        for warning in result.get('api_warnings') or ():
+            display.warning('%s: %s' % (wanted[key][0].describe(), warning))
+    return [results[key] for key in keys]
+
+
+def _mint_all(core, cluster, wanted, validate, renew, workers, order):
+    """Mint a token for each (spec, earlier token) in ``wanted`` by key, ``workers`` at a time."""
     if not wanted:
         return {}
 
-    def mint(spec):
-        return core.tokens.ensure_token(cluster, spec, validate=validate)
+    def mint(item):
+        spec, token = item
+        return core.tokens.ensure_token(cluster, spec, token=token, renew_before=renew, validate=validate)
 
     minted = {}
     if len(wanted) == 1 or workers == 1:
-        for key, spec in wanted.items():
+        for key, item in wanted.items():
             try:
-                minted[key] = mint(spec)
+                minted[key] = mint(item)
             except Exception as exc:  # pylint: disable=broad-except
-                raise _lookup_error(core, spec, exc)
+                raise _lookup_error(core, item[0], exc)
         return minted
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(wanted)),
                                                  thread_name_prefix='mcp-k8s-sa-token')
-    futures = dict((pool.submit(mint, spec), key) for key, spec in wanted.items())
+    futures = dict((pool.submit(mint, item), key) for key, item in wanted.items())
     try:
         dummy, pending = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         for future in pending:
@@ -347,7 +357,7 @@ def _mint_all(core, cluster, wanted, validate, workers, order):
     if failed:
         failed.sort(key=lambda item: item[0])
         dummy, key, exc = failed[0]
-        raise _lookup_error(core, wanted[key], exc)
+        raise _lookup_error(core, wanted[key][0], exc)
     for future, key in futures.items():
         minted[key] = future.result()
     return minted

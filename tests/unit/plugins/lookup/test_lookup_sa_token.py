@@ -47,23 +47,23 @@ def test_parse_term_rejects(term):
 
 
 def wanted(cluster, *names):
-    return dict(((cluster.key, tokens.TokenSpec(name, 'mcp').key(), False), tokens.TokenSpec(name, 'mcp'))
+    return dict(((cluster.key, tokens.TokenSpec(name, 'mcp').key(), False), (tokens.TokenSpec(name, 'mcp'), None))
                 for name in names)
 
 
 def test_mint_all_mints_each_once_with_bounded_workers(core, cluster, kube_double):
     specs = wanted(cluster, *['sa-%d' % index for index in range(20)])
-    minted = sa_token._mint_all(core, cluster, specs, False, 4, list(specs))
+    minted = sa_token._mint_all(core, cluster, specs, False, 300, 4, list(specs))
     assert len(minted) == 20
     for key, result in minted.items():
-        assert result['claims']['sub'] == 'system:serviceaccount:mcp:%s' % specs[key].name
+        assert result['claims']['sub'] == 'system:serviceaccount:mcp:%s' % specs[key][0].name
     assert kube_double.count('POST', TOKEN_PATH) == 20
 
 
 def test_mint_all_names_the_first_failing_term(core, cluster):
     specs = wanted(cluster, 'sa-1', 'missing-b', 'sa-2', 'missing-a')
     with pytest.raises(AnsibleLookupError) as failed:
-        sa_token._mint_all(core, cluster, specs, False, 8, list(specs))
+        sa_token._mint_all(core, cluster, specs, False, 300, 8, list(specs))
     assert str(failed.value) == ('ServiceAccount "missing-b" does not exist in namespace "mcp"; create it first or '
                                  'correct the name.')
 
@@ -72,7 +72,7 @@ def test_errors_that_do_not_name_the_account_are_led_by_it(core, cluster, kube_d
     kube_double.inject_fault(TOKEN_PATH, status=403, count=1)
     specs = wanted(cluster, 'sa-3')
     with pytest.raises(AnsibleLookupError) as failed:
-        sa_token._mint_all(core, cluster, specs, False, 8, list(specs))
+        sa_token._mint_all(core, cluster, specs, False, 300, 8, list(specs))
     assert str(failed.value).startswith('Cannot mint a token for ServiceAccount "mcp/sa-3": The caller may not create '
                                         'serviceaccounts/token in namespace "mcp" (403 Forbidden)')
 
@@ -81,9 +81,39 @@ def test_errors_that_name_the_account_are_kept(core, cluster, kube_double):
     kube_double.inject_fault(TOKEN_PATH, status=400, count=1)
     specs = wanted(cluster, 'sa-3')
     with pytest.raises(AnsibleLookupError) as failed:
-        sa_token._mint_all(core, cluster, specs, False, 8, list(specs))
+        sa_token._mint_all(core, cluster, specs, False, 300, 8, list(specs))
     assert str(failed.value).startswith('The API server refused to create serviceaccounts/token for ServiceAccount '
                                         '"mcp/sa-3" (400 Bad Request)')
+
+
+def test_tokens_for_serves_identical_requests_from_the_cache(core, cluster, kube_double):
+    specs = [tokens.TokenSpec(name, 'mcp') for name in ('sa-1', 'sa-2', 'sa-1')]
+    first = sa_token.tokens_for(core, cluster, specs)
+    assert [result['service_account']['name'] for result in first] == ['sa-1', 'sa-2', 'sa-1']
+    assert first[0]['token'] == first[2]['token'] and first[0]['reused'] is False
+    again = sa_token.tokens_for(core, cluster, specs[:1])
+    assert again[0]['token'] == first[0]['token'] and again[0]['reused'] is True
+    assert kube_double.count('POST', TOKEN_PATH) == 2
+    fresh = sa_token.tokens_for(core, cluster, specs[:1], use_cache=False)
+    renewed = sa_token.tokens_for(core, cluster, specs[:1], renew=3600)
+    assert len({first[0]['token'], fresh[0]['token'], renewed[0]['token']}) == 3
+    assert kube_double.count('POST', TOKEN_PATH) == 4
+
+
+def test_a_cached_token_bound_by_name_is_checked_against_the_object(core, cluster, kube_double):
+    pod = {'metadata': {'name': 'web'}, 'spec': {'serviceAccountName': 'sa-1', 'containers': [{'name': 'c', 'image': 'x'}]}}
+    kube_double.objects.create('pods', dict(pod), namespace='mcp')
+    spec = tokens.TokenSpec('sa-1', 'mcp', bound_object={'kind': 'Pod', 'name': 'web'})
+    first = sa_token.tokens_for(core, cluster, [spec])[0]
+    same = sa_token.tokens_for(core, cluster, [spec])[0]
+    assert same['token'] == first['token'] and same['reused'] is True
+    assert kube_double.count('POST', TOKEN_PATH) == 1
+    kube_double.objects.delete('pods', 'web', namespace='mcp')
+    kube_double.objects.create('pods', dict(pod), namespace='mcp')
+    replaced = sa_token.tokens_for(core, cluster, [spec])[0]
+    assert replaced['token'] != first['token']
+    assert replaced['bound_object']['uid'] == kube_double.objects.get('pods', 'web', namespace='mcp')['metadata']['uid']
+    assert kube_double.count('POST', TOKEN_PATH) == 2
 
 
 def test_cache_returns_a_copy_until_renew_before(monkeypatch):
