@@ -83,7 +83,12 @@ class TokenAuthority:
         if not isinstance(claims, dict):
             raise AuthError('invalid bearer token')
         if claims.get('iss') == LEGACY_ISSUER:
-            return self._legacy(token), accepted
+            # legacy tokens carry no audience: they are good for the API audiences only
+            granted = [a for a in accepted if a in self.api_audiences]
+            if not granted:
+                raise AuthError('[invalid bearer token, token audiences %s is invalid for the target audiences %s]'
+                                % (json.dumps(self.api_audiences), json.dumps(accepted)))
+            return self._legacy(token), granted
         if claims.get('iss') not in self.issuers:
             raise AuthError('invalid bearer token')
         try:

@@ -122,6 +122,11 @@ def test_legacy_secret_token_controller(kube_double):
     assert claims['kubernetes.io/serviceaccount/service-account.uid'] == account['metadata']['uid']
     status, body = _whoami(kube_double, token)
     assert status == 201 and body['status']['userInfo']['username'] == 'system:serviceaccount:ns1:legacy'
+    auth = client.AuthenticationV1Api(api_client(kube_double.kubeconfig_path))
+    review = auth.create_token_review(client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token)))
+    assert review.status.authenticated is True and review.status.audiences == kube_double.api_audiences
+    review = auth.create_token_review(client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token, audiences=['vault'])))
+    assert not review.status.authenticated
     used = core.read_namespaced_secret('legacy-token', 'ns1').metadata.labels['kubernetes.io/legacy-token-last-used']
     assert used == time.strftime('%Y-%m-%d', time.gmtime())
     # deleting the ServiceAccount deletes its token Secrets and the token stops working
