@@ -267,8 +267,8 @@ def ms(seconds):
 
 def spread(entry, scale=1.0, unit='ms'):
     factor = 1000 * scale if unit == 'ms' else scale
-    return '%.1f %s (%.1f–%.1f, n=%d)' % (entry['median'] * factor, unit, entry['min'] * factor,
-                                         entry['max'] * factor, entry['n'])
+    values = (entry['median'] * factor, unit, entry['min'] * factor, entry['max'] * factor, entry['n'])
+    return '%.1f %s (%.1f-%.1f, n=%d)' % values
 
 
 def goals(results):
