@@ -331,6 +331,26 @@ def test_check_mode_and_diff(kube_double, run_playbook, tmp_path):
     assert recap_changed(run.stdout) >= 1
 
 
+def test_check_mode_into_a_new_namespace_and_no_takeover(kube_double, run_playbook):
+    """Check mode with a namespace still to create dry-runs what it can; a ClusterRole of the
+    same name that belongs to another account (another namespace) is never taken over."""
+    role_vars = {'mcp_k8s_server_namespace': 'brand-new', 'mcp_k8s_server_create_namespace': True}
+    run = run_playbook([role_play('check', role_vars)], check=True, diff=True)
+    assert_ok(run)
+    assert kube_double.objects.find('namespaces', 'brand-new') is None
+    assert rbac_objects(kube_double) == set() and real_writes(kube_double) == []
+    assert 'skipping: [localhost] => (item=ServiceAccount brand-new/mcp-k8s-server)' in run.stdout
+
+    kube_double.objects.create('clusterroles', {
+        'metadata': {'name': SA, 'annotations': {'mcp.k8s/service-account': 'tools/' + SA}}, 'rules': []})
+    run = run_playbook([role_play('take over', role_vars)])
+    assert run.rc != 0
+    assert ('ClusterRole mcp-k8s-server belongs to the ServiceAccount tools/mcp-k8s-server. Remove that account first'
+            in run.stdout), run.stdout
+    assert get(kube_double, 'clusterroles')['rules'] == []
+    assert kube_double.objects.find('namespaces', 'brand-new') is None  # refused before anything changed
+
+
 def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_playbook):
     # 1. someone else granted the account secrets: the role applies its own objects, but the
     #    account can do more than read-only allows
