@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from conftest import ROOT, ansible_command
+from conftest import ansible_command
 
 PLUGIN_TYPES = {'modules': 'module', 'lookup': 'lookup', 'filter': 'filter'}
 
