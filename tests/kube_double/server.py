@@ -887,6 +887,8 @@ class KubeDouble:
         field_match = core.parse_field_selector(res, request.param('fieldSelector')) if request.param('fieldSelector') else None
         timeout = min(float(request.param('timeoutSeconds') or 300), 1800)
         since = request.param('resourceVersion') or ''
+        if since and not since.isdigit():
+            raise bad_request('resourceVersion: Invalid value: "%s": must be a number' % since)
         store = self.objects
 
         def wanted(obj):
@@ -912,19 +914,20 @@ class KubeDouble:
 
         def stream():
             deadline = time.time() + timeout
+            gone = None
             with store.lock:
                 if since in ('', '0'):
                     position = store.revision
-                    initial = [o for o in store.data[res.plural].values() if wanted(o)]
-                    initial = [copy.deepcopy(o) for o in initial]
+                    initial = [copy.deepcopy(o) for o in store.data[res.plural].values() if wanted(o)]
                 else:
                     position = int(since)
                     oldest = store.events[0][0] if store.events else store.revision
                     initial = None
                     if position < oldest - 1 and position < store.revision:
                         gone = ApiError(410, 'Expired', 'too old resource version: %s (%d)' % (since, oldest)).status()
-                        yield _json_bytes({'type': 'ERROR', 'object': gone}) + b'\n'
-                        return
+            if gone is not None:
+                yield _json_bytes({'type': 'ERROR', 'object': gone}) + b'\n'
+                return
             for obj in initial or []:
                 yield event('ADDED', obj)
             while not self._stopping and time.time() < deadline:
