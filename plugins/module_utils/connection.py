@@ -21,11 +21,11 @@ import json
 import os
 import re
 import threading
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 from ansible_collections.mcp.k8s.plugins.module_utils import retries
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    Action, HttpError, describe, register_secret,
+    Action, HttpError, describe, failure_kind, register_secret,
 )
 
 try:
@@ -34,6 +34,7 @@ try:
     from kubernetes.client import rest as kube_rest
     from kubernetes.client.exceptions import ApiException
     import urllib3
+    import yaml
     from urllib3._collections import HTTPHeaderDict
     HAS_K8S = True
     K8S_IMPORT_ERROR = None
@@ -240,10 +241,14 @@ def _load_configuration(options):
             except kube_config.ConfigException:
                 _load_kubeconfig(options, configuration)
     except Exception as exc:  # every loader failure becomes one sentence
+        if failure_kind(exc) is None and not getattr(exc, 'filename', None):
+            # whatever the client tripped over while reading it, the configuration is unusable
+            exc = kube_config.ConfigException('the kubeconfig cannot be read: %s' % exc)
         raise describe(exc, action)
 
     if options.get('host'):
         configuration.host = options['host'].rstrip('/')
+    _check_host(configuration.host, action)
     if options.get('api_key'):
         configuration.api_key = {'authorization': 'Bearer %s' % options['api_key']}
         configuration.api_key_prefix = {}
@@ -291,9 +296,45 @@ def _load_kubeconfig(options, configuration):
         if kubeconfig is None:
             raise kube_config.ConfigException('no kubeconfig at %s and not running inside a pod' % where)
         raise kube_config.ConfigException('kubeconfig %s does not exist' % where)
+    for path in paths:
+        if os.path.isfile(path):
+            _check_kubeconfig_file(path)
     kubeconfig = os.pathsep.join(paths)
     kube_config.load_kube_config(config_file=kubeconfig, context=context,
                                  client_configuration=configuration, persist_config=False)
+
+
+def _check_kubeconfig_file(path):
+    """A ConfigException naming what is wrong with a kubeconfig file that is not a kubeconfig."""
+    try:
+        with open(path, 'rb') as handle:
+            raw = handle.read()
+    except (IOError, OSError) as exc:
+        raise kube_config.ConfigException('cannot read kubeconfig %s: %s' % (path, exc.strerror or exc))
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise kube_config.ConfigException('kubeconfig %s is not UTF-8 text' % path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = ' (line %d)' % (mark.line + 1) if mark is not None else ''
+        raise kube_config.ConfigException('kubeconfig %s is not valid YAML%s' % (path, where))
+    if data is not None and not isinstance(data, dict):
+        raise kube_config.ConfigException('kubeconfig %s is not a mapping of clusters, users and contexts' % path)
+
+
+def _check_host(host, action):
+    """One sentence for a configuration without a usable API server URL."""
+    if not host:
+        problem = 'the cluster of the kubeconfig has no server'
+    else:
+        parsed = urlparse(host)
+        if parsed.scheme in ('http', 'https') and parsed.hostname and not re.search(r'\s', host):
+            return
+        problem = 'host "%s" is not a URL such as https://203.0.113.10:6443' % host
+    raise describe(kube_config.ConfigException(problem), action)
 
 
 class Response:

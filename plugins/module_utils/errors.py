@@ -179,9 +179,18 @@ def _describe_other(exc, action):
     text = _clause(_root_text(exc))
     kind = _failure_kind(exc)
     if kind == 'tls':
+        refused = _CLIENT_CERT_ALERT.search(text)
+        if refused:
+            return ('The API server at %s refused the client certificate in the TLS handshake (%s); renew or '
+                    'replace the client certificate in the kubeconfig or client_cert.'
+                    % (server, refused.group(1).lower().replace('_', ' ')))
         detail = re.search(r'certificate verify failed: ([^(\]\)]*)', text)
-        return ('TLS verification of the API server at %s failed (%s); give the cluster CA with '
-                'ca_cert or in the kubeconfig.' % (server, _clause(detail.group(1)) if detail else text))
+        if detail or 'CERTIFICATE_VERIFY_FAILED' in text:
+            return ('TLS verification of the API server at %s failed (%s); give the cluster CA with '
+                    'ca_cert or in the kubeconfig.' % (server, _clause(detail.group(1)) if detail else text))
+        return ('The TLS handshake with the API server at %s failed (%s); check the client certificate and CA '
+                'in the kubeconfig, and that the address serves the Kubernetes API over HTTPS.'
+                % (server, _ssl_clause(text)))
     if kind == 'timeout':
         return ('The API server at %s did not answer in time while trying to %s; check the address '
                 'or raise request_timeout.' % (server, action.describe()))
@@ -194,6 +203,18 @@ def _describe_other(exc, action):
     if isinstance(exc, (IOError, OSError)) and getattr(exc, 'filename', None):
         return 'Cannot read %s (%s); check the path.' % (exc.filename, exc.strerror or text)
     return 'Failed to %s: %s.' % (action.describe(), text or type(exc).__name__)
+
+
+# TLS alerts by which a server refuses the client's certificate.
+_CLIENT_CERT_ALERT = re.compile(r'ALERT_(CERTIFICATE_EXPIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REVOKED|'
+                                r'CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REQUIRED)')
+
+
+def _ssl_clause(text):
+    """An ssl error without the class name and the C source position."""
+    text = re.sub(r'^(SSLError|SSLEOFError|SSLZeroReturnError)[(: ]*', '', text)
+    text = re.sub(r'\s*\(_ssl\.c:\d+\)', '', text)
+    return _clause(text.strip(' ()\'"')) or 'no reason given'
 
 
 def _root_text(exc):
