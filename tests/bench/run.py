@@ -377,6 +377,7 @@ def main():
     started = time.perf_counter()
     results = run(args)
     chart = os.path.splitext(args.output)[0] + '.png'
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     write_chart(results, chart)
     write_report(results, args.output, os.path.basename(chart), time.perf_counter() - started)
     for text, shown, met in goals(results):
