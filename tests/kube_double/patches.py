@@ -26,7 +26,7 @@ def merge_patch(target, patch):
     return result
 
 
-def _merge_key(field, items):
+def merge_key(field, items):
     if field == 'ports':
         sample = next((i for i in items if isinstance(i, dict)), {})
         if 'containerPort' in sample:
@@ -81,7 +81,7 @@ def _merge_list(current, patch, field):
             if item not in merged:
                 merged.append(item)
         return merged
-    key = _merge_key(field, patch + list(current or []))
+    key = merge_key(field, patch + list(current or []))
     if not key or not isinstance(current, list) or not all(isinstance(i, dict) for i in patch):
         return [strategic_merge(None, i) if isinstance(i, dict) else copy.deepcopy(i) for i in patch
                 if not (isinstance(i, dict) and i.get('$patch') == 'delete')]

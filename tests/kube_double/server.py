@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from . import core, discovery, fields, patches, protobuf
+from . import core, discovery, fields, ownership, patches, protobuf
 from .core import ApiError, Store, bad_request, invalid, invalid_field, not_found, rfc3339
 from .pki import get_pki
 from .rbac import Attributes, Authorizer, UserInfo, aggregate_cluster_roles, bootstrap_objects
@@ -239,6 +239,7 @@ class KubeDouble:
         self._faults = []
         self._applied = {}
         self._aggregating = False
+        self.ownership = ownership.Ownership()
         self._port = port
         self._server = None
         self._thread = None
@@ -777,6 +778,8 @@ class KubeDouble:
             if res.namespaced and not namespace:
                 raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
             created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
+            if not request.dry_run:
+                self.ownership.record_update(None, obj, created, ownership.manager_of(request), res.api_version)
             return Response(201, created)
         if method == 'PUT':
             obj = self._decode(request, res.kind)
@@ -794,7 +797,10 @@ class KubeDouble:
             if current is None:
                 raise not_found(res, info.name)
             obj = self._keep_status(res, obj, current)
+            before = copy.deepcopy(current)
             updated = self.objects.update(res, obj, info.name, namespace, dry_run=request.dry_run)
+            if not request.dry_run:
+                self.ownership.record_update(before, obj, updated, ownership.manager_of(request), res.api_version)
             return Response(200, updated)
         if method == 'PATCH':
             return self._patch(request, res, info, namespace)
@@ -988,13 +994,16 @@ class KubeDouble:
             self._check_body(res, patch)
             self._check_fields(request, res, patch, patch=True, name=info.name, namespace=namespace)
             key = (res.plural, namespace, info.name, manager)
+            force = str(request.param('force', 'false')).lower() == 'true'
             if old is None:
                 obj = copy.deepcopy(patch)
                 obj.setdefault('metadata', {})['name'] = info.name
                 created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
                 if not request.dry_run:
                     self._applied[key] = copy.deepcopy(patch)
+                    self.ownership.record_apply(created, patch, None, manager, res.api_version, force)
                 return Response(201, created)
+            self.ownership.check_apply(old, patch, manager, force)
             live = copy.deepcopy(old)
             live = patches.removed_by_apply(self._applied.get(key), patch, live)
             merged = patches.strategic_merge(live, patch)
@@ -1002,6 +1011,7 @@ class KubeDouble:
                 merged = self._keep_status(res, merged, old)
             updated = self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run)
             if not request.dry_run:
+                self.ownership.record_apply(updated, patch, self._applied.get(key), manager, res.api_version, force)
                 self._applied[key] = copy.deepcopy(patch)
             return Response(200, updated)
         if old is None:
@@ -1033,7 +1043,11 @@ class KubeDouble:
             merged = self._keep_status(res, merged, old)
         if patched_rv == old['metadata']['resourceVersion']:
             merged['metadata'].pop('resourceVersion', None)
-        return Response(200, self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run))
+        before = copy.deepcopy(old)
+        updated = self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run)
+        if not request.dry_run and not status_only:
+            self.ownership.record_update(before, merged, updated, ownership.manager_of(request), res.api_version)
+        return Response(200, updated)
 
     def _subresource(self, request, res, info, namespace):
         if res.plural == 'serviceaccounts' and info.subresource == 'token':

@@ -323,3 +323,35 @@ def test_secret_validation(kube_double):
     assert status == 422 and body['message'] == 'Secret "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set'
     status, _h, body = raw.request('PATCH', path + '/frozen', {'type': 'other'}, content_type='application/merge-patch+json')
     assert status == 422 and 'type: Invalid value: "other": field is immutable' in body['message']
+
+
+def test_server_side_apply_conflicts(kube_double):
+    raw = Raw(kube_double)
+    base = '/api/v1/namespaces/default/configmaps'
+    raw.post(base + '?fieldManager=creator', {'metadata': {'name': 'owned'}, 'data': {'a': '1', 'b': '2'}})
+    manifest = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\ndata:\n  a: "1"\n  c: "3"\n'
+    status, _h, body = raw.request('PATCH', base + '/owned?fieldManager=mine', manifest, content_type='application/apply-patch+yaml')
+    assert status == 200 and body['data'] == {'a': '1', 'b': '2', 'c': '3'}   # same value: no conflict
+    changed = manifest.replace('a: "1"', 'a: "9"')
+    status, _h, body = raw.request('PATCH', base + '/owned?fieldManager=mine', changed, content_type='application/apply-patch+yaml')
+    assert status == 409 and body['reason'] == 'Conflict'
+    assert body['message'].startswith('Apply failed with 1 conflict: conflict with "creator" using v1 at ')
+    assert body['message'].endswith(': .data.a')
+    assert body['details']['causes'][0]['reason'] == 'FieldManagerConflict' and body['details']['causes'][0]['field'] == '.data.a'
+    status, _h, body = raw.request('PATCH', base + '/owned?fieldManager=mine&force=true', changed,
+                                   content_type='application/apply-patch+yaml')
+    assert status == 200 and body['data']['a'] == '9'
+    # now "mine" owns .data.a: the creator's update takes it back, the next apply conflicts with it
+    raw.request('PATCH', base + '/owned?fieldManager=creator', {'data': {'a': '5'}}, content_type='application/merge-patch+json')
+    status, _h, body = raw.request('PATCH', base + '/owned?fieldManager=mine', changed, content_type='application/apply-patch+yaml')
+    assert status == 409
+    deployment = ('apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector:\n    matchLabels: {app: d}\n'
+                  '  template:\n    metadata:\n      labels: {app: d}\n    spec:\n      containers:\n      - name: c1\n        image: one\n')
+    path = '/apis/apps/v1/namespaces/default/deployments/d?fieldManager=%s'
+    assert raw.request('PATCH', path % 'a', deployment, content_type='application/apply-patch+yaml')[0] == 201
+    other = deployment.replace('- name: c1\n        image: one\n', '- name: c2\n        image: two\n')
+    assert raw.request('PATCH', path % 'b', other, content_type='application/apply-patch+yaml')[0] == 200  # another element
+    status, _h, body = raw.request('PATCH', path % 'b', deployment.replace('image: one', 'image: three'),
+                                   content_type='application/apply-patch+yaml')
+    assert status == 409 and body['message'] == ('Apply failed with 1 conflict: conflict with "a": '
+                                                 '.spec.template.spec.containers[name="c1"].image')
