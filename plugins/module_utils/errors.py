@@ -167,9 +167,9 @@ def _describe_http(exc, action):
             return ('%s "%s" does not exist%s; %s.'
                     % (kind, details['name'], where, hint or 'create it first or correct the name'))
     if status in (429, 500, 502, 503, 504):
-        return ('The API server at %s kept answering %s %s to %s after %d attempts in %.0f seconds; '
+        return ('The API server at %s kept answering %s %s to %s after %d attempt%s in %.0f seconds; '
                 'try again later.' % (action.server or 'the cluster', status, exc.reason,
-                                      action.describe(), exc.attempts, exc.elapsed))
+                                      action.describe(), exc.attempts, '' if exc.attempts == 1 else 's', exc.elapsed))
     return ('The API server refused to %s (%s %s): %s%s.'
             % (action.describe(), status, exc.reason, server_text, '; ' + hint if hint else ''))
 
