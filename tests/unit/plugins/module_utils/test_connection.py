@@ -4,10 +4,10 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, errors
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, REDACTED
 
-from fake_api import ADMIN_TOKEN
+SELF = '/apis/authentication.k8s.io/v1/selfsubjectreviews'
 
 
 @pytest.fixture(autouse=True)
@@ -17,14 +17,24 @@ def clean_env(monkeypatch):
             monkeypatch.delenv(name)
 
 
-def kubeconfig_dict(url, token=ADMIN_TOKEN, ca_data=None):
-    cluster = {'server': url}
-    if ca_data:
-        cluster['certificate-authority-data'] = base64.b64encode(ca_data).decode()
-    return {'apiVersion': 'v1', 'kind': 'Config', 'current-context': 'fake',
-            'clusters': [{'name': 'fake', 'cluster': cluster}],
-            'users': [{'name': 'admin', 'user': {'token': token}}],
-            'contexts': [{'name': 'fake', 'context': {'cluster': 'fake', 'user': 'admin'}}]}
+@pytest.fixture
+def admin_token(kube):
+    """A token of a ServiceAccount that may do anything (cluster-admin)."""
+    kube.create_service_account('admin', 'mcp')
+    kube.grant('system:serviceaccount:mcp:admin', ['*'], ['*'], api_groups=['*'])
+    return kube.mint_token('admin', 'mcp')
+
+
+def kubeconfig_dict(kube, token):
+    """The double's admin kubeconfig with ``token`` as the user."""
+    with open(kube.write_kubeconfig(token=token), encoding='utf-8') as handle:
+        return yaml.safe_load(handle)
+
+
+def user_of(cluster):
+    """Who the API server takes the caller of ``cluster`` for (SelfSubjectReview)."""
+    answer = cluster.post(SELF, {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'SelfSubjectReview'})
+    return answer.data['status']['userInfo']
 
 
 def test_auth_options_aliases_and_environment(monkeypatch):
@@ -38,16 +48,18 @@ def test_auth_options_aliases_and_environment(monkeypatch):
     assert connection.auth_options({'host': 'https://given'})['host'] == 'https://given'
 
 
-def test_client_cached_per_configuration(fake_api):
-    first = connection.get_api_client({'host': fake_api.url, 'api_key': ADMIN_TOKEN})
-    assert connection.get_api_client({'host': fake_api.url + '/', 'api_key': ADMIN_TOKEN}) is not first
-    assert connection.get_api_client({'host': fake_api.url, 'api_key': ADMIN_TOKEN}) is first
-    assert connection.get_api_client({'host': fake_api.url, 'api_key': 'other-token'}) is not first
+def test_client_cached_per_configuration(kube, admin_token):
+    first = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
+    assert connection.get_api_client({'host': kube.url + '/', 'api_key': admin_token,
+                                      'ca_cert': kube.ca_path}) is not first
+    assert connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path}) is first
+    assert connection.get_api_client({'host': kube.url, 'api_key': 'other-token', 'ca_cert': kube.ca_path}) is not first
     assert first.get('/api/v1/namespaces/mcp')['metadata']['name'] == 'mcp'
+    assert kube.requests[-1]['user'] == 'system:serviceaccount:mcp:admin'
 
 
-def test_kubeconfig_dict_file_and_list(fake_api, tmp_path):
-    config = kubeconfig_dict(fake_api.url)
+def test_kubeconfig_dict_file_and_list(kube, admin_token, tmp_path):
+    config = kubeconfig_dict(kube, admin_token)
     assert connection.get_api_client({'kubeconfig': config}).get('/api/v1/namespaces/mcp')
     path = tmp_path / 'config'
     path.write_text(yaml.safe_dump(config))
@@ -56,12 +68,13 @@ def test_kubeconfig_dict_file_and_list(fake_api, tmp_path):
         {'name': 'unused', 'cluster': {'server': 'https://unused:6443'}}]}))
     for value in (str(path), [str(other), str(path)]):
         cluster = connection.get_api_client({'kubeconfig': value})
-        assert cluster.server == fake_api.url and cluster.get('/api/v1/namespaces/mcp')
-    assert fake_api.requests[-1]['headers']['authorization'] == 'Bearer ' + ADMIN_TOKEN
+        assert cluster.server == kube.url and cluster.get('/api/v1/namespaces/mcp')
+    # every request authenticated with the kubeconfig's token
+    assert [r['user'] for r in kube.requests] == ['system:serviceaccount:mcp:admin'] * 3
 
 
-def test_kubeconfig_secrets_are_listed_and_redacted(fake_api):
-    config = kubeconfig_dict(fake_api.url, token='kubeconfig-secret-token')
+def test_kubeconfig_secrets_are_listed_and_redacted(kube):
+    config = kubeconfig_dict(kube, 'kubeconfig-secret-token')
     options = connection.auth_options({'kubeconfig': config, 'api_key': 'api-key-secret'})
     assert connection.secret_values(options) == {'kubeconfig-secret-token', 'api-key-secret'}
     config['contexts'][0]['context']['cluster'] = 'missing kubeconfig-secret-token'
@@ -79,19 +92,18 @@ def test_no_configuration(tmp_path, monkeypatch):
     assert info.value.message.startswith('No usable Kubernetes configuration (')
 
 
-def test_missing_ca_file(fake_api, tmp_path):
+def test_missing_ca_file(kube, tmp_path):
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client({'host': fake_api.url, 'api_key': 'x' * 8, 'ca_cert': str(tmp_path / 'ca.pem')})
+        connection.get_api_client({'host': kube.url, 'api_key': 'x' * 8, 'ca_cert': str(tmp_path / 'ca.pem')})
     assert info.value.message == 'Cannot read %s (no such file); check the path.' % (tmp_path / 'ca.pem')
 
 
-def test_impersonation_headers(fake_api):
-    cluster = connection.get_api_client({'host': fake_api.url, 'api_key': ADMIN_TOKEN, 'impersonate_user': 'bob',
+def test_impersonation_headers(kube):
+    cluster = connection.get_api_client({'kubeconfig': kube.kubeconfig_path, 'impersonate_user': 'bob',
                                          'impersonate_groups': ['g1', 'g2']})
-    cluster.get('/api/v1/namespaces/mcp')
-    headers = fake_api.requests[-1]['headers']
-    assert headers['impersonate-user'] == 'bob'
-    assert fake_api.requests[-1]['groups'] == ['g1', 'g2']
+    user = user_of(cluster)
+    assert user['username'] == 'bob'
+    assert user['groups'][:2] == ['g1', 'g2']
 
 
 def test_warning_headers_are_parsed():
@@ -101,40 +113,39 @@ def test_warning_headers_are_parsed():
         'requested expiration of 86400 seconds shortened to 3600 seconds', 'a "quoted" one']
 
 
-def test_kubeconfig_for_token_embeds_ca(fake_api, tmp_path):
-    ca = b'-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
-    ca_path = tmp_path / 'ca.pem'
-    ca_path.write_bytes(ca)
-    cluster = connection.get_api_client({'host': fake_api.url, 'api_key': ADMIN_TOKEN, 'ca_cert': str(ca_path)})
-    config = cluster.kubeconfig_for_token('tok', 'mcp', 'system:serviceaccount:mcp:server')
+def test_kubeconfig_for_token_embeds_ca(kube, admin_token):
+    with open(kube.ca_path, 'rb') as handle:
+        ca = handle.read()
+    cluster = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
+    config = cluster.kubeconfig_for_token(admin_token, 'mcp', 'system:serviceaccount:mcp:admin')
     assert base64.b64decode(config['clusters'][0]['cluster']['certificate-authority-data']) == ca
-    assert config['users'][0]['user'] == {'token': 'tok'}
+    assert config['users'][0]['user'] == {'token': admin_token}
     assert config['contexts'][0]['context']['namespace'] == 'mcp'
     assert config['current-context'] == config['contexts'][0]['name']
-    insecure = connection.get_api_client({'host': fake_api.url, 'api_key': ADMIN_TOKEN, 'validate_certs': False})
+    # the kubeconfig works as it is
+    assert user_of(connection.get_api_client({'kubeconfig': config}))['username'] == 'system:serviceaccount:mcp:admin'
+    insecure = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'validate_certs': False})
     assert insecure.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['insecure-skip-tls-verify'] is True
 
 
-def test_with_token_authenticates_with_the_token_only(cluster, fake_api):
-    other = cluster.with_token('eyJ-some-token-value')
-    other.get('/api/v1/namespaces/mcp')
-    assert fake_api.requests[-1]['headers']['authorization'] == 'Bearer eyJ-some-token-value'
-    assert REDACTED in str(__import__('ansible_collections.mcp.k8s.plugins.module_utils.errors',
-                                      fromlist=['redact']).redact('x eyJ-some-token-value'))
+def test_with_token_authenticates_with_the_token_only(cluster, kube):
+    token = kube.mint_token('server', 'mcp')
+    other = cluster.with_token(token)
+    assert user_of(other)['username'] == 'system:serviceaccount:mcp:server'    # not the admin certificate
+    assert REDACTED in errors.redact('x %s' % token)
 
 
-def test_in_cluster_configuration_when_nothing_is_given(tmp_path, monkeypatch):
+def test_in_cluster_configuration_when_nothing_is_given(kube, tmp_path, monkeypatch):
+    # kubernetes' in-cluster loader reads fixed paths under /var/run/secrets: point them at files
     from kubernetes.config import incluster_config
-    token_file, ca_file = tmp_path / 'token', tmp_path / 'ca.crt'
-    token_file.write_text('in-cluster-token-value')
-    ca_file.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    token_file = tmp_path / 'token'
+    token_file.write_text(kube.mint_token('server', 'mcp'))
     monkeypatch.setattr(incluster_config, 'SERVICE_TOKEN_FILENAME', str(token_file))
-    monkeypatch.setattr(incluster_config, 'SERVICE_CERT_FILENAME', str(ca_file))
-    monkeypatch.setenv('KUBERNETES_SERVICE_HOST', '10.96.0.1')
-    monkeypatch.setenv('KUBERNETES_SERVICE_PORT', '443')
+    monkeypatch.setattr(incluster_config, 'SERVICE_CERT_FILENAME', kube.ca_path)
+    monkeypatch.setenv('KUBERNETES_SERVICE_HOST', '127.0.0.1')
+    monkeypatch.setenv('KUBERNETES_SERVICE_PORT', str(kube.port))
     monkeypatch.setenv('KUBECONFIG', str(tmp_path / 'missing'))
     cluster = connection.get_api_client({})
-    assert cluster.server == 'https://10.96.0.1:443'
-    header = cluster._headers()['authorization']  # pylint: disable=protected-access
-    assert header.lower() == 'bearer in-cluster-token-value'  # the client writes 'bearer'
+    assert cluster.server == 'https://127.0.0.1:%d' % kube.port
+    assert user_of(cluster)['username'] == 'system:serviceaccount:mcp:server'
     assert cluster.ca_data().startswith(b'-----BEGIN CERTIFICATE-----')

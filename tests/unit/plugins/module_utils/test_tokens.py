@@ -1,12 +1,12 @@
 import time
 
+import jwt
 import pytest
 
-from ansible_collections.mcp.k8s.plugins.module_utils import reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
-from fake_api import ISSUER
-
+ISSUER = 'https://kubernetes.default.svc.cluster.local'  # the double's issuer and default audience
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 
 
@@ -14,6 +14,16 @@ def spec(**kwargs):
     options = {'name': 'server', 'namespace': 'mcp'}
     options.update(kwargs)
     return tokens.token_spec(options)
+
+
+def add_pod(kube, name, service_account, namespace='mcp'):
+    """Create (or recreate, with a new uid) a Pod running as ``service_account``; its uid."""
+    if kube.objects.find('pods', name, namespace) is not None:
+        kube.objects.delete('pods', name, namespace)
+    pod = kube.objects.create('pods', {'metadata': {'name': name}, 'spec': {
+        'serviceAccountName': service_account, 'containers': [{'name': 'c', 'image': 'busybox'}]}},
+        namespace=namespace)
+    return pod['metadata']['uid']
 
 
 def test_spec_validation_before_any_request():
@@ -29,57 +39,58 @@ def test_spec_validation_before_any_request():
         assert fragment in info.value.message
 
 
-def test_mint_returns_claims_expiry_and_kubeconfig(cluster, fake_api):
+def test_mint_returns_claims_expiry_and_kubeconfig(cluster, kube):
     result = tokens.ensure_token(cluster, spec(audiences=['mcp'], duration='2h'))
     claims = result['claims']
+    # what was asked for (audiences, expirationSeconds) is what the double granted and signed
     assert claims['sub'] == 'system:serviceaccount:mcp:server' and claims['aud'] == ['mcp']
     assert claims['exp'] - claims['iat'] == 7200 == result['duration']
     assert result['reused'] is False and result['audiences'] == ['mcp']
     assert 7190 < result['expires_in'] <= 7200
     assert result['expiration_timestamp'].endswith('Z') and result['jwt_expiration_timestamp'] is None
     assert result['service_account'] == {'namespace': 'mcp', 'name': 'server',
-                                         'uid': fake_api.service_accounts[('mcp', 'server')]}
+                                         'uid': kube.objects.get('serviceaccounts', 'server', 'mcp')['metadata']['uid']}
     assert result['kubeconfig']['users'][0]['user']['token'] == result['token']
-    sent = fake_api.requests[-1]['body']
-    assert sent['spec'] == {'audiences': ['mcp'], 'expirationSeconds': 7200}
+    assert kube.count('POST', TOKEN_PATH) == 1 == len(kube.requests)
     assert set(result) == set(tokens.RESULT_KEYS)
 
 
-def test_reuse_makes_no_request(cluster, fake_api):
+def test_reuse_makes_no_request(cluster, kube):
     first = tokens.ensure_token(cluster, spec())
-    fake_api.requests.clear()
+    kube.clear_requests()
     again = tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='10m')
-    assert again['reused'] is True and again['token'] == first['token'] and fake_api.requests == []
+    assert again['reused'] is True and again['token'] == first['token'] and kube.requests == []
     assert again['audiences'] == [ISSUER] and again['duration'] == 3600
     for other in (spec(name='default', namespace='default'), spec(audiences=['x']), spec(duration='2h')):
         fits = tokens.reusable(first['token'], other, 0)
         assert fits[0] is (other.seconds == 7200)  # the duration is not part of the identity
     assert tokens.reusable(first['token'], spec(), 3600) == (False, 'expires within renew_before')
     renewed = tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='1h')
-    assert renewed['reused'] is False and fake_api.count('POST', TOKEN_PATH) == 1
+    assert renewed['reused'] is False and kube.count('POST', TOKEN_PATH) == 1
 
 
-def test_check_mode_mints_nothing(cluster, fake_api):
+def test_check_mode_mints_nothing(cluster, kube):
     result = tokens.ensure_token(cluster, spec(), check_mode=True)
-    assert result['token'] is None and result['reused'] is False and fake_api.requests == []
+    assert result['token'] is None and result['reused'] is False and kube.requests == []
     assert result['duration'] == 3600
 
 
-def test_bound_object_reads_uid_and_reuse_checks_it(cluster, fake_api):
-    uid = fake_api.add_pod('mcp', 'p', 'server')
+def test_bound_object_reads_uid_and_reuse_checks_it(cluster, kube):
+    uid = add_pod(kube, 'p', 'server')
     result = tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p'}))
     assert result['bound_object'] == {'kind': 'Pod', 'name': 'p', 'uid': uid}
-    assert fake_api.requests[-1]['body']['spec']['boundObjectRef'] == {
-        'apiVersion': 'v1', 'kind': 'Pod', 'name': 'p', 'uid': uid}
+    # the double binds to the boundObjectRef sent: the token names the Pod and its uid
+    assert result['claims']['kubernetes.io']['pod'] == {'name': 'p', 'uid': uid}
+    assert kube.count('GET', r'/pods/p$') == 1
     again = tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p'}), token=result['token'])
     assert again['reused'] is True
-    fake_api.add_pod('mcp', 'p', 'server')    # recreated: another uid
+    add_pod(kube, 'p', 'server')    # recreated: another uid
     renewed = tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p'}), token=result['token'])
     assert renewed['reused'] is False and renewed['bound_object']['uid'] != uid
 
 
-def test_bound_object_errors(cluster, fake_api):
-    fake_api.add_pod('mcp', 'other', 'default')
+def test_bound_object_errors(cluster, kube):
+    add_pod(kube, 'other', 'default')
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'other'}))
     assert info.value.message == ('Pod "mcp/other" runs as ServiceAccount "default", not "server"; a token can '
@@ -87,13 +98,13 @@ def test_bound_object_errors(cluster, fake_api):
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'gone'}))
     assert info.value.message.startswith('Pod "gone" does not exist in namespace "mcp"; create it first')
-    fake_api.add_pod('mcp', 'p', 'server')
+    add_pod(kube, 'p', 'server')
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(cluster, spec(bound_object={'kind': 'Pod', 'name': 'p', 'uid': 'old-uid'}))
     assert info.value.message.endswith('omit bound_object.uid to bind to its current uid.')
 
 
-def test_missing_service_account_namespace_and_forbidden(cluster, fake_api):
+def test_missing_service_account_namespace_and_forbidden(cluster, kube):
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(cluster, spec(name='nobody'))
     assert info.value.message == ('ServiceAccount "nobody" does not exist in namespace "mcp"; create it first '
@@ -101,21 +112,24 @@ def test_missing_service_account_namespace_and_forbidden(cluster, fake_api):
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(cluster, spec(namespace='nowhere'))
     assert info.value.message.startswith('Namespace "nowhere" does not exist;')
-    fake_api.forbidden = True
+    alice = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='alice')})  # no grants
     with pytest.raises(K8sTokenError) as info:
-        tokens.ensure_token(cluster, spec())
+        tokens.ensure_token(alice, spec())
     assert info.value.message.startswith('User "alice" may not create serviceaccounts/token in namespace "mcp"')
 
 
-def test_retries_count_requests(cluster, fake_api):
-    fake_api.inject_fault(TOKEN_PATH, status=429, count=2, retry_after=0)
-    fake_api.inject_fault(TOKEN_PATH, drop=True, count=1)
+def test_retries_count_requests(cluster, kube):
+    kube.inject_fault(TOKEN_PATH, status=429, count=2, retry_after=0)
+    kube.inject_fault(TOKEN_PATH, drop=True, count=1)
     assert tokens.ensure_token(cluster, spec())['token']
-    assert fake_api.count('POST', TOKEN_PATH) == 4
+    assert kube.count('POST', TOKEN_PATH) == 4
 
 
-def test_warnings_and_validate(cluster, fake_api):
-    fake_api.max_seconds = 3600
+def test_warnings_and_validate(kube_double_factory, monkeypatch):
+    monkeypatch.delenv('K8S_AUTH_KUBECONFIG', raising=False)
+    kube = kube_double_factory(max_token_expiration=3600)
+    kube.create_service_account('server', 'mcp')
+    cluster = connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
     result = tokens.ensure_token(cluster, spec(duration='24h'), validate=True)
     assert result['api_warnings'] == ['requested expiration of 86400 seconds shortened to 3600 seconds']
     assert result['duration'] == 3600
@@ -123,22 +137,25 @@ def test_warnings_and_validate(cluster, fake_api):
     assert result['review']['user']['username'] == 'system:serviceaccount:mcp:server'
 
 
-def test_reviews_with_the_token(cluster, fake_api):
+def test_reviews_with_the_token(cluster, kube):
     token = tokens.ensure_token(cluster, spec())['token']
+    account = 'system:serviceaccount:mcp:server'
+    kube.grant(account, ['list'], ['pods'], namespace='mcp')
+    kube.grant(account, ['get'], ['pods/log'])
+    # allowed only when the core splits "deployments.apps/scale" into resource, group and subresource
+    kube.grant(account, ['patch'], ['deployments/scale'], api_groups=['apps'])
     as_token = cluster.with_token(token)
     checks = reviews.access_reviews(as_token, [{'verb': 'list', 'resource': 'pods', 'namespace': 'mcp'},
                                                {'verb': 'get', 'resource': 'secrets'},
                                                {'verb': 'get', 'resource': 'pods/log'},
                                                {'verb': 'patch', 'resource': 'deployments.apps/scale'}])
     assert [c['allowed'] for c in checks] == [True, False, True, True]
-    assert fake_api.requests[-1]['body']['spec']['resourceAttributes'] == {
-        'verb': 'patch', 'resource': 'deployments', 'group': 'apps', 'subresource': 'scale'}
-    assert fake_api.requests[-1]['headers']['authorization'] == 'Bearer ' + token
+    assert kube.requests[-1]['path'].endswith('/selfsubjectaccessreviews')
+    assert kube.requests[-1]['user'] == account    # sent with the token
 
 
 def test_inspect_token_extended_expiry():
     now = int(time.time())
-    import jwt
     token = jwt.encode({'iss': ISSUER, 'sub': 'system:serviceaccount:mcp:server', 'aud': [ISSUER], 'iat': now,
                         'exp': now + 365 * 86400, 'kubernetes.io': {
                             'namespace': 'mcp', 'serviceaccount': {'name': 'server', 'uid': 'u'},
@@ -151,27 +168,27 @@ def test_inspect_token_extended_expiry():
     assert 'not-a-token' not in error.value.message
 
 
-def test_not_a_jwt_is_not_reused(cluster, fake_api):
+def test_not_a_jwt_is_not_reused(cluster, kube):
     result = tokens.ensure_token(cluster, spec(), token='garbage-token')
     assert result['reused'] is False
 
 
-def test_concurrent_minting_over_one_client(cluster, fake_api):
+def test_concurrent_minting_over_one_client(cluster, kube):
     from concurrent.futures import ThreadPoolExecutor
-    from ansible_collections.mcp.k8s.plugins.module_utils import connection
     for i in range(40):
-        fake_api.service_accounts[('mcp', 'sa%d' % i)] = 'uid-%d' % i
-    options = {'host': fake_api.url, 'api_key': cluster.options['api_key']}
+        kube.create_service_account('sa%d' % i, 'mcp')
+    kube.clear_requests()
+    options = {'kubeconfig': kube.kubeconfig_path}
     with ThreadPoolExecutor(8) as pool:
         clients = set(pool.map(lambda _i: id(connection.get_api_client(options)), range(16)))
         results = list(pool.map(lambda i: tokens.ensure_token(connection.get_api_client(options),
                                                               spec(name='sa%d' % i)), range(40)))
     assert clients == {id(cluster)}
     assert [r['service_account']['name'] for r in results] == ['sa%d' % i for i in range(40)]
-    assert len(set(r['token'] for r in results)) == 40 and fake_api.count('POST', TOKEN_PATH) == 40
+    assert len(set(r['token'] for r in results)) == 40 and kube.count('POST', TOKEN_PATH) == 40
 
 
-def test_empty_audiences_take_any_audiences_as_the_defaults(cluster, fake_api):
+def test_empty_audiences_take_any_audiences_as_the_defaults(cluster, kube):
     custom = tokens.ensure_token(cluster, spec(audiences=['api.example']))['token']
     assert tokens.reusable(custom, spec(), 0) == (True, None)
     assert tokens.reusable(custom, spec(audiences=['api.example']), 0) == (True, None)
