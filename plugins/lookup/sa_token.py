@@ -19,11 +19,11 @@ description:
   - C(lookup) returns the token of one term; C(query) returns a list in the order of the terms.
   - Many terms are minted concurrently over one client and connection pool, at most O(workers) at a
     time. When one fails, the lookup fails with a message that names the ServiceAccount.
-  - Tokens are cached in the process that runs the lookup. An identical request (same cluster, same
-    caller, ServiceAccount, namespace, audiences, duration, bound object and O(validate)) returns the
-    cached token while it stays valid for longer than O(renew_before); a cached token bound to an
-    object named without a uid is returned only while that object keeps its uid (one read of the
-    object, no TokenRequest). See the notes for how long such a process lives.
+  - Tokens are cached for the rest of the C(ansible-playbook) run, across tasks, hosts and forks. An
+    identical request (same cluster, same caller, ServiceAccount, namespace, audiences, duration, bound
+    object and O(validate)) returns the cached token while it stays valid for longer than
+    O(renew_before); a cached token bound to an object named without a uid is returned only while that
+    object keeps its uid (one read of the object, no TokenRequest). See the notes for where the cache lives.
   - Results are marked unsafe, so a token is never templated again.
   - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
 requirements:
@@ -50,8 +50,9 @@ options:
     default: token
   cache:
     description:
-      - Reuse a token minted earlier in the same process for an identical request while it stays
-        valid for longer than O(renew_before). V(false) mints a new token on every call.
+      - Reuse a token minted earlier in the same C(ansible-playbook) run for an identical request while
+        it stays valid for longer than O(renew_before). V(false) mints a new token on every call and keeps
+        nothing.
     type: bool
     default: true
   renew_before:
@@ -69,11 +70,15 @@ options:
     default: 8
 notes:
   - B(Lazy templating.) Ansible templates a variable each time it is read, so a lookup in C(vars),
-    C(module_defaults) or a role default runs again on every read. The process cache turns repeated
-    reads into one TokenRequest for as long as the process lives. Ansible runs each task (with all its
-    loop items) in its own worker process, so reads within one task share one token, but each task that
-    reads the variable mints once. To use one token across tasks, mint it once with
+    C(module_defaults) or a role default runs again on every read, in every task and for every host. The
+    run's cache turns all those reads into one TokenRequest for as long as the token stays valid for
+    longer than O(renew_before). With O(cache=false) every read mints a new token; then mint once with
     C(ansible.builtin.set_fact) (or M(mcp.k8s.sa_token) and C(register)) and read the fact.
+  - B(Where the cache lives.) Ansible runs each task in a worker process forked from the controller, so
+    the cache is a file, mode 0600, in the run's private temporary directory (C(ansible-local-*) under
+    C(ANSIBLE_LOCAL_TEMP), mode 0700, which Ansible also uses for its module cache and deletes when the
+    run ends). Every use holds a lock, so hosts templated at the same time (C(forks)) mint an identical
+    token once. Use O(cache=false) where no token may touch the controller's disk.
   - B(Check mode.) Lookups run on the controller while the task is templated, so the lookup mints tokens
     in check mode too (tokens are stateless; nothing in the cluster changes). M(mcp.k8s.sa_token) mints
     nothing in check mode.
@@ -182,20 +187,15 @@ _raw:
 '''
 
 import concurrent.futures
-import threading
-import time
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
+from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import TokenCache
 
 display = Display()
 
-
-# (cluster key, request key, validate) -> (expires at, result dict). Lives as long as the process.
-_CACHE = {}
-_CACHE_LOCK = threading.Lock()
 
 TOKEN_OPTIONS = ('namespace', 'audiences', 'duration', 'bound_object', 'validate')
 
@@ -245,10 +245,15 @@ def flatten(terms):
     return flat
 
 
+def _run_cache():
+    """The cache of this ansible-playbook run (see plugin_utils/token_cache.py)."""
+    from ansible import constants as C
+    return TokenCache(C.DEFAULT_LOCAL_TMP)
+
+
 def clear_cache():
-    """Forget every cached token."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget every cached token of this run."""
+    _run_cache().clear()
 
 
 class LookupModule(LookupBase):
@@ -297,14 +302,25 @@ class LookupModule(LookupBase):
 
 
 def tokens_for(core, cluster, specs, validate=False, renew=300, use_cache=True, workers=8):
-    """The result dict for each of ``specs``, in order: from the cache, or minted ``workers`` at a time."""
+    """The result dict for each of ``specs``, in order: from the run's cache, or minted ``workers`` at a time.
+
+    With the cache, the whole decision (read, mint what is missing, write) holds the cache's lock, so
+    concurrent task workers asking for the same token mint it once.
+    """
+    if not use_cache:
+        return _resolve(core, cluster, specs, validate, renew, workers, None)
+    with _run_cache().open() as entries:
+        return _resolve(core, cluster, specs, validate, renew, workers, entries)
+
+
+def _resolve(core, cluster, specs, validate, renew, workers, entries):
     keys = [(cluster.key, spec.key(), validate) for spec in specs]
     results = {}
     wanted = {}
     for key, spec in zip(keys, specs):
         if key in results or key in wanted:
             continue
-        hit = _cached(key, renew) if use_cache else None
+        hit = entries.get(key, renew) if entries is not None else None
         if hit is not None and spec.bound_object and not spec.bound_object['uid']:
             # bound to whatever object has that name now: let the core check the uid (a GET, no TokenRequest)
             wanted[key] = (spec, hit['token'])
@@ -316,9 +332,8 @@ def tokens_for(core, cluster, specs, validate=False, renew=300, use_cache=True, 
     minted = _mint_all(core, cluster, wanted, validate, renew, workers, keys)
     for key, result in minted.items():
         results[key] = result
-        if use_cache and result.get('expires_in'):
-            with _CACHE_LOCK:
-                _CACHE[key] = (time.time() + result['expires_in'], result)
+        if entries is not None:
+            entries.put(key, result)
         for warning in result.get('api_warnings') or ():
             display.warning('%s: %s' % (wanted[key][0].describe(), warning))
     return [results[key] for key in keys]
@@ -361,21 +376,6 @@ def _mint_all(core, cluster, wanted, validate, renew, workers, order):
     for future, key in futures.items():
         minted[key] = future.result()
     return minted
-
-
-def _cached(key, renew):
-    """The cached result for ``key`` when it stays valid for longer than ``renew`` seconds."""
-    with _CACHE_LOCK:
-        entry = _CACHE.get(key)
-    if entry is None:
-        return None
-    expires_at, result = entry
-    remaining = expires_at - time.time()
-    if remaining <= renew:
-        return None
-    result = dict(result)
-    result.update(reused=True, expires_in=int(remaining), api_warnings=[])
-    return result
 
 
 def _lookup_error(core, spec, exc):

@@ -237,17 +237,28 @@ def test_returned_kubeconfig_works_with_kubernetes_core_and_module_defaults(clus
 LAZY = "lookup('mcp.k8s.sa_token', 'mcp/server')"
 
 
-def test_a_variable_read_50_times_in_a_task_makes_one_token_request(cluster, run_playbook):
+def test_a_variable_read_50_times_across_tasks_makes_one_token_request(cluster, run_playbook):
     tasks = [{'name': 'Read the variable in 50 loop items', 'ansible.builtin.debug': {'msg': '{{ lazy }}'},
               'loop': '{{ range(50) | list }}', 'register': 'reads', 'no_log': True},
              {'name': 'Read it 50 times in one template', 'ansible.builtin.set_fact': {
-                 'lengths': '{% for i in range(50) %}{{ lazy | length }} {% endfor %}'}}]
+                 'lengths': '{% for i in range(50) %}{{ lazy | length }} {% endfor %}'}},
+             {'name': 'Read it in another task', 'ansible.builtin.set_fact': {'again': '{{ lazy }}'}, 'no_log': True}]
     run = run_playbook(play(*tasks, play_vars={'lazy': '{{ %s }}' % LAZY},
-                            record="reads.results | map(attribute='msg') | unique"))
+                            record="reads.results | map(attribute='msg') | union([again]) | unique"))
     assert run.rc == 0, run
     assert len(run.results) == 1 and claims_of(run.results[0])['sub'] == 'system:serviceaccount:mcp:server'
-    # one per task: each task runs in its own worker process, whose cache starts empty
+    # every task runs in its own worker process; the run's cache is shared by all of them
+    assert cluster.count('POST', TOKEN_PATH) == 1
+
+
+def test_the_cache_ends_with_the_run_and_leaves_no_file(cluster, run_playbook, tmp_path):
+    first = run_playbook(play(fact(LAZY, no_log=True), record='minted'))
+    second = run_playbook(play(fact(LAZY, no_log=True), record='minted'))
+    assert first.rc == 0 and second.rc == 0, (first, second)
+    assert first.results != second.results
     assert cluster.count('POST', TOKEN_PATH) == 2
+    leftovers = [str(path) for path in (tmp_path / 'ansible-tmp').rglob('*') if 'mcp_k8s' in path.name]
+    assert leftovers == []
 
 
 def test_identical_requests_share_the_cache_and_different_ones_do_not(cluster, run_playbook):

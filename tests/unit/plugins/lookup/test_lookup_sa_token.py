@@ -3,7 +3,6 @@
 Options and templating are exercised through ansible-playbook in tests/integration; here the
 helpers of the plugin run in-process on the shared core and a real double.
 """
-import time
 
 import pytest
 
@@ -114,21 +113,6 @@ def test_a_cached_token_bound_by_name_is_checked_against_the_object(core, cluste
     assert replaced['token'] != first['token']
     assert replaced['bound_object']['uid'] == kube_double.objects.get('pods', 'web', namespace='mcp')['metadata']['uid']
     assert kube_double.count('POST', TOKEN_PATH) == 2
-
-
-def test_cache_returns_a_copy_until_renew_before(monkeypatch):
-    key = ('cluster', ('mcp', 'x', (), 3600, None), False)
-    result = {'token': 'a.b.c', 'expires_in': 3600, 'reused': False, 'api_warnings': ['w']}
-    sa_token._CACHE[key] = (time.time() + 3600, result)
-    hit = sa_token._cached(key, 300)
-    assert hit['token'] == 'a.b.c' and hit['reused'] is True and hit['api_warnings'] == []
-    assert 3598 <= hit['expires_in'] <= 3600 and result['reused'] is False
-    assert sa_token._cached(key, 3600) is None
-    now = time.time()
-    monkeypatch.setattr(sa_token.time, 'time', lambda: now + 3301)
-    assert sa_token._cached(key, 300) is None
-    sa_token.clear_cache()
-    assert sa_token._cached(key, 0) is None
 
 
 def test_missing_library_sentence():
