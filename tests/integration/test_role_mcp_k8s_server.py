@@ -383,6 +383,17 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
     assert 'list apps/deployments in (all): expected allowed, got denied' in clean.stdout
 
 
+def test_token_for_other_audiences_is_verified_with_an_api_server_token(kube_double, run_playbook):
+    """A token for the MCP server's proxy (not the API server) is registered as asked; the
+    verify step asks with a short-lived token of the API server's audiences."""
+    run = run_playbook([role_play('provision', {'mcp_k8s_server_token_audiences': ['mcp-proxy']})])
+    assert_ok(run)
+    assert run.results['claims']['aud'] == ['mcp-proxy']
+    assert all(check['ok'] for check in run.results['verification']['checks'])
+    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/mcp-k8s-server/token$') == 2
+    assert token_review(kube_double, run.results['token']).authenticated is not True  # not for the API server
+
+
 def test_kubeconfig_works_with_kubectl_and_only_its_rights(kube_double, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     assert_ok(run_playbook([role_play('provision', {'mcp_k8s_server_kubeconfig_path': kubeconfig})]))
