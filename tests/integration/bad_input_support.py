@@ -1,0 +1,121 @@
+"""Credentials and files that are wrong in one way each, for the bad-input and TLS tests.
+
+Certificates are made with ``cryptography``: an expired client certificate signed by the
+double's own CA (``kube_double.pki``), one signed by a CA the double does not trust, and a
+CA bundle that does not verify the double's serving certificate.
+"""
+import base64
+import datetime
+import os
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _name(common_name, organizations=()):
+    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attrs)
+
+
+def _pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _key_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def make_ca(common_name='foreign-ca'):
+    """A self-signed CA: (key, certificate)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(common_name)
+    now = _now()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def client_certificate(ca_key, ca_cert, user, groups=(), expired=False):
+    """(certificate PEM, key PEM) for ``user``, signed by ``ca_key``; ``expired`` ended yesterday."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = _now()
+    if expired:
+        start, end = now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)
+    else:
+        start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
+    cert = (x509.CertificateBuilder().subject_name(_name(user, groups)).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return _pem(cert), _key_pem(key)
+
+
+def _b64(data):
+    return base64.b64encode(data).decode('ascii')
+
+
+class BadFiles:
+    """Paths of broken kubeconfigs and CA bundles next to a working double, and their secrets."""
+
+    def __init__(self, kube, directory):
+        self.kube = kube
+        self.dir = str(directory)
+        os.makedirs(self.dir, exist_ok=True)
+        with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+            self.admin = yaml.safe_load(handle)
+        self.secrets = {self.admin['users'][0]['user']['client-key-data'],
+                        _b64(kube.pki.admin_key_pem), kube.pki.admin_key_pem.decode().split('\n')[1]}
+        foreign_key, foreign_cert = make_ca()
+        self.foreign_ca = self._write('foreign-ca.pem', _pem(foreign_cert))
+
+        wrong_ca = self._admin_copy()
+        wrong_ca['clusters'][0]['cluster']['certificate-authority-data'] = _b64(_pem(foreign_cert))
+        self.wrong_ca = self._dump('wrong-ca.kubeconfig', wrong_ca)
+
+        cert, key = client_certificate(kube.pki.ca_key, kube.pki.ca_cert, 'kubernetes-admin', ('system:masters',),
+                                       expired=True)
+        self.expired = self._dump('expired-cert.kubeconfig', self._with_client(cert, key))
+        cert, key = client_certificate(foreign_key, foreign_cert, 'kubernetes-admin', ('system:masters',))
+        self.untrusted_client = self._dump('untrusted-client.kubeconfig', self._with_client(cert, key))
+
+        self.malformed = self._write('malformed.kubeconfig', b'apiVersion: v1\nclusters: [ {name: x\n  users: :::\n')
+        self.not_a_mapping = self._write('list.kubeconfig', b'- apiVersion\n- v1\n')
+        self.binary = self._write('binary.kubeconfig', bytes(range(256)) * 4)
+        self.empty = self._write('empty.kubeconfig', b'')
+        self.directory = os.path.join(self.dir, 'a-directory')
+        os.makedirs(self.directory, exist_ok=True)
+        no_server = self._admin_copy()
+        del no_server['clusters'][0]['cluster']['server']
+        self.no_server = self._dump('no-server.kubeconfig', no_server)
+
+    def _admin_copy(self):
+        return yaml.safe_load(yaml.safe_dump(self.admin))
+
+    def _with_client(self, cert, key):
+        config = self._admin_copy()
+        config['users'][0]['user'] = {'client-certificate-data': _b64(cert), 'client-key-data': _b64(key)}
+        self.secrets.add(_b64(key))
+        return config
+
+    def _write(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, 'wb') as handle:
+            handle.write(data)
+        return path
+
+    def _dump(self, name, config):
+        return self._write(name, yaml.safe_dump(config).encode('utf-8'))

@@ -1,0 +1,336 @@
+"""A corpus of bad input across the module, the lookup, sa_token_info and the role's variables.
+
+Every case is one inventory host (``ansible_connection=local``) in one ``ansible-playbook`` run
+with the JSON callback, so the whole corpus costs one process start while each case still fails
+on its own: the case's task must fail (not crash, not be unreachable), with one clear sentence,
+no traceback and no secret, and the run must end with rc 2 as any failed task makes it.
+The table of cases and their sentences is docs/bad-input.md.
+"""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from bad_input_support import BadFiles
+from conftest import PYTHON, ansible_command
+from kube_double import KubeDouble
+
+TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+LOOKUP_MARKER = "The lookup plugin 'mcp.k8s.sa_token' failed: "
+
+NAME_RULE = ('is not a valid ServiceAccount name; use lowercase letters, digits, "-" and ".", starting and ending '
+             'with a letter or digit.')
+NS_RULE = ('is not a valid namespace name; use lowercase letters, digits and "-", starting and ending with a letter '
+           'or digit.')
+LONG = 'a' * 254
+BELOW = 'is below the minimum of 10 minutes (600 seconds) that the API server accepts; use "10m" or longer.'
+NOT_DURATION = 'is not a duration; use kubectl\'s form such as "10m", "1h30m", "3600s" or a number of seconds.'
+ABOVE = 'is above the maximum of 2^32 seconds (4294967296) that the API server accepts; use a shorter duration.'
+NO_CONFIG = ('; set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run inside a pod.')
+TLS_FIX = '; give the cluster CA with ca_cert or in the kubeconfig.'
+
+# case id -> (surface, input, expected sentence: exact, or (start, end) fragments)
+# Placeholders in inputs: {files.NAME} a path of BadFiles, {url} the double, {token} a real token.
+CASES = {
+    # ------------------------------------------------------------- the module: durations
+    'module-duration-5m': ('module', {'duration': '5m'}, 'duration "5m" (300 seconds) ' + BELOW),
+    'module-duration-negative': ('module', {'duration': '-1h'}, 'duration "-1h" (-3600 seconds) ' + BELOW),
+    'module-duration-fraction': ('module', {'duration': '1.5s'}, 'duration must be whole seconds; "1.5s" is 1.5 seconds.'),
+    'module-duration-abc': ('module', {'duration': 'abc'}, 'duration "abc" ' + NOT_DURATION),
+    'module-duration-zero': ('module', {'duration': '0'}, 'duration "0" (0 seconds) ' + BELOW),
+    'module-duration-2^33': ('module', {'duration': 2 ** 33}, 'duration 8589934592 (8589934592 seconds) ' + ABOVE),
+    'module-duration-unit': ('module', {'duration': '2d'}, 'duration "2d" ' + NOT_DURATION),
+    'module-renew-before-bad': ('module', {'renew_before': 'later'}, 'renew_before "later" ' + NOT_DURATION),
+    # ------------------------------------------------------------- the module: names
+    'module-name-capitals': ('module', {'name': 'MyServer'}, 'name "MyServer" ' + NAME_RULE),
+    'module-name-underscore': ('module', {'name': 'my_server'}, 'name "my_server" ' + NAME_RULE),
+    'module-name-254': ('module', {'name': LONG},
+                        'name "aaaaaaaaaaaaaaaaaaaa...aaaaaaaa" has 254 characters, more than the 253 a ServiceAccount '
+                        'name may have; use a shorter name.'),
+    'module-namespace-dots': ('module', {'namespace': 'team.a'}, 'namespace "team.a" ' + NS_RULE),
+    'module-bound-name': ('module', {'bound_object': {'kind': 'Pod', 'name': 'Web_1'}},
+                          'bound_object.name "Web_1" is not a valid Pod name; use lowercase letters, digits, "-" and ".", '
+                          'starting and ending with a letter or digit.'),
+    # ------------------------------------------------------------- the module: request content
+    'module-empty-audience': ('module', {'audiences': ['']},
+                              "audiences must be non-empty strings; leave the list empty for the API server's default "
+                              "audiences (got '')."),
+    'module-unknown-kind': ('module', {'bound_object': {'kind': 'Deployment', 'name': 'web'}},
+                            'value of kind must be one of: Pod, Secret, Node, got: Deployment found in bound_object'),
+    'module-bound-without-name': ('module', {'bound_object': {'kind': 'Secret'}},
+                                  'missing required arguments: name found in bound_object'),
+    'module-missing-account': ('module', {'name': 'ghost'},
+                               'ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct '
+                               'the name.'),
+    'module-missing-namespace': ('module', {'namespace': 'nowhere'},
+                                 'Namespace "nowhere" does not exist; create it and the ServiceAccount "server" first or '
+                                 'correct namespace.'),
+    # ------------------------------------------------------------- the module: connection
+    'module-kubeconfig-malformed': ('module', {'kubeconfig': '{files.malformed}'},
+                                    ('No usable Kubernetes configuration (kubeconfig {files.malformed} is not valid YAML '
+                                     '(line 3))', NO_CONFIG)),
+    'module-kubeconfig-list': ('module', {'kubeconfig': '{files.not_a_mapping}'},
+                               ('No usable Kubernetes configuration (kubeconfig {files.not_a_mapping} is not a mapping of '
+                                'clusters, users and contexts)', NO_CONFIG)),
+    'module-kubeconfig-binary': ('module', {'kubeconfig': '{files.binary}'},
+                                 ('No usable Kubernetes configuration (kubeconfig {files.binary} is not UTF-8 text)',
+                                  NO_CONFIG)),
+    'module-kubeconfig-empty': ('module', {'kubeconfig': '{files.empty}'},
+                                ('No usable Kubernetes configuration (Invalid kube-config', NO_CONFIG)),
+    'module-kubeconfig-directory': ('module', {'kubeconfig': '{files.directory}'},
+                                    ('No usable Kubernetes configuration (kubeconfig {files.directory} does not exist)',
+                                     NO_CONFIG)),
+    'module-kubeconfig-no-server': ('module', {'kubeconfig': '{files.no_server}'},
+                                    'No usable Kubernetes configuration (the cluster of the kubeconfig has no server)'
+                                    + NO_CONFIG),
+    'module-context-missing': ('module', {'context': 'nope'},
+                               ('No usable Kubernetes configuration (Invalid kube-config file. Expected object with name '
+                                'nope in ', NO_CONFIG)),
+    'module-wrong-ca': ('module', {'kubeconfig': '{files.wrong_ca}'},
+                        ('TLS verification of the API server at {url} failed (', TLS_FIX)),
+    'module-wrong-ca-option': ('module', {'host': '{url}', 'api_key': 'sekrit-api-key-1', 'ca_cert': '{files.foreign_ca}'},
+                               ('TLS verification of the API server at {url} failed (', TLS_FIX)),
+    'module-ca-missing-file': ('module', {'host': '{url}', 'api_key': 'sekrit-api-key-2', 'ca_cert': '/nonexistent/ca.pem'},
+                               ('Cannot read /nonexistent/ca.pem', 'check the path.')),
+    'module-expired-client-cert': ('module', {'kubeconfig': '{files.expired}'},
+                                   'The API server at {url} refused the client certificate in the TLS handshake '
+                                   '(certificate expired); renew or replace the client certificate in the kubeconfig '
+                                   'or client_cert.'),
+    # the double refuses with an "unknown ca" alert, or closes the connection before sending it
+    'module-untrusted-client-cert': ('module', {'kubeconfig': '{files.untrusted_client}'}, re.compile(
+        r'The API server at {url} refused the client certificate in the TLS handshake \(unknown ca\); renew or '
+        r'replace the client certificate in the kubeconfig or client_cert\.|The TLS handshake with the API server at '
+        r'{url} failed \([^;]*\); check the client certificate and CA in the kubeconfig, and that the address '
+        r'serves the Kubernetes API over HTTPS\.')),
+    'module-api-key-not-a-jwt': ('module', {'host': '{url}', 'api_key': 'sekrit-not-a-jwt', 'ca_cert': '{ca}'},
+                                 'The API server at {url} rejected the credentials (401 Unauthorized); check the '
+                                 'kubeconfig, api_key or client certificate.'),
+    'module-host-not-a-url': ('module', {'host': 'not a url', 'api_key': 'sekrit-api-key-3'},
+                              'No usable Kubernetes configuration (host "not a url" is not a URL such as '
+                              'https://203.0.113.10:6443)' + NO_CONFIG),
+    # ------------------------------------------------------------- the lookup
+    'lookup-duration-negative': ('lookup', {'kwargs': {'duration': '-1h'}}, 'duration "-1h" (-3600 seconds) ' + BELOW),
+    'lookup-duration-abc': ('lookup', {'kwargs': {'duration': 'abc'}}, 'duration "abc" ' + NOT_DURATION),
+    'lookup-duration-zero': ('lookup', {'kwargs': {'duration': 0}}, 'duration 0 (0 seconds) ' + BELOW),
+    'lookup-duration-2^33': ('lookup', {'kwargs': {'duration': 2 ** 33}}, 'duration 8589934592 (8589934592 seconds) ' + ABOVE),
+    'lookup-name-capitals': ('lookup', {'term': 'mcp/Server'}, 'name "Server" ' + NAME_RULE),
+    'lookup-name-underscore': ('lookup', {'term': 'mcp/mcp_server'}, 'name "mcp_server" ' + NAME_RULE),
+    'lookup-name-254': ('lookup', {'term': 'mcp/' + LONG},
+                        'name "aaaaaaaaaaaaaaaaaaaa...aaaaaaaa" has 254 characters, more than the 253 a ServiceAccount '
+                        'name may have; use a shorter name.'),
+    'lookup-namespace-capitals': ('lookup', {'term': 'MCP/server'}, 'namespace "MCP" ' + NS_RULE),
+    'lookup-empty-audience': ('lookup', {'kwargs': {'audiences': ['mcp', '']}},
+                              "audiences must be non-empty strings; leave the list empty for the API server's default "
+                              "audiences (got '')."),
+    'lookup-unknown-kind': ('lookup', {'kwargs': {'bound_object': {'kind': 'Node2', 'name': 'n'}}},
+                            'bound_object.kind "Node2" is not supported; a token can be bound to a Pod, Secret or Node.'),
+    'lookup-missing-account': ('lookup', {'term': 'mcp/ghost'},
+                               'ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct '
+                               'the name.'),
+    'lookup-kubeconfig-malformed': ('lookup', {'kwargs': {'kubeconfig': '{files.malformed}'}},
+                                    ('No usable Kubernetes configuration (kubeconfig {files.malformed} is not valid YAML',
+                                     NO_CONFIG)),
+    'lookup-wrong-ca': ('lookup', {'kwargs': {'kubeconfig': '{files.wrong_ca}'}},
+                        ('Cannot mint a token for ServiceAccount "mcp/server": TLS verification of the API server at '
+                         '{url} failed (', TLS_FIX)),
+    'lookup-expired-client-cert': ('lookup', {'kwargs': {'kubeconfig': '{files.expired}'}},
+                                   'Cannot mint a token for ServiceAccount "mcp/server": The API server at {url} refused '
+                                   'the client certificate in the TLS handshake (certificate expired); renew or replace '
+                                   'the client certificate in the kubeconfig or client_cert.'),
+    'lookup-empty-term': ('lookup', {'term': ''}, 'The term \'\' is not a ServiceAccount; give "name" or "namespace/name".'),
+    # ------------------------------------------------------------- sa_token_info
+    'info-not-a-jwt': ('info', {'token': 'sekrit-not-a-jwt'},
+                       'The given token is not a JWT (three base64url parts with a JSON payload).'),
+    'info-three-parts-not-json': ('info', {'token': 'c2Vrcml0.c2Vrcml0.c2Vrcml0'},
+                                  'The given token is not a JWT (three base64url parts with a JSON payload).'),
+    'info-empty-token': ('info', {'token': ''}, 'token must be a ServiceAccount token (a JWT), not an empty value.'),
+    'info-review-wrong-ca': ('info', {'token': '{token}', 'review': True, 'kubeconfig': '{files.wrong_ca}'},
+                             ('TLS verification of the API server at {url} failed (', TLS_FIX)),
+    'info-review-malformed-kubeconfig': ('info', {'token': '{token}', 'review': True, 'kubeconfig': '{files.binary}'},
+                                         ('No usable Kubernetes configuration (kubeconfig {files.binary} is not UTF-8 '
+                                          'text)', NO_CONFIG)),
+    'info-can-i-without-verb': ('info', {'token': '{token}', 'can_i': [{'resource': 'pods'}]},
+                                'missing required arguments: verb found in can_i'),
+    # ------------------------------------------------------------- the role's variables
+    'role-duration-5m': ('role', {'mcp_k8s_server_token_duration': '5m'}, 'duration "5m" (300 seconds) ' + BELOW),
+    'role-duration-abc': ('role', {'mcp_k8s_server_token_duration': 'abc'}, 'duration "abc" ' + NOT_DURATION),
+    'role-account-underscore': ('role', {'mcp_k8s_server_service_account': 'mcp_server'}, 'name "mcp_server" ' + NAME_RULE),
+    'role-namespace-capitals': ('role', {'mcp_k8s_server_namespace': 'Tools'}, 'namespace "Tools" ' + NS_RULE),
+    'role-empty-audience': ('role', {'mcp_k8s_server_token_audiences': ['']},
+                            "audiences must be non-empty strings; leave the list empty for the API server's default "
+                            "audiences (got '')."),
+    # ansible-core's own format for argument_specs: a heading line, then the sentence
+    'role-unknown-access': ('role', {'mcp_k8s_server_access': 'admin'},
+                            ('Validation of arguments failed:\n', 'value of mcp_k8s_server_access must be one of: '
+                             'read-only, operator, upstream, custom, got: admin')),
+    'role-unknown-state': ('role', {'mcp_k8s_server_state': 'gone'},
+                           ('Validation of arguments failed:\n', 'value of mcp_k8s_server_state must be one of: '
+                            'present, absent, got: gone')),
+    'role-malformed-kubeconfig': ('role', {'mcp_k8s_server_auth_kubeconfig': '{files.not_a_mapping}'},
+                                  ('No usable Kubernetes configuration (kubeconfig {files.not_a_mapping} is not a mapping',
+                                   NO_CONFIG)),
+}
+
+SURFACE_TASKS = {
+    'module': {'name': 'Case', 'mcp.k8s.sa_token': {
+        'name': "{{ case.name | default('server') }}",
+        'namespace': "{{ case.namespace | default('mcp') }}",
+        **{option: '{{ case.%s | default(omit) }}' % option for option in (
+            'duration', 'audiences', 'bound_object', 'renew_before', 'kubeconfig', 'context', 'host', 'api_key',
+            'ca_cert', 'validate_certs')}}},
+    'lookup': {'name': 'Case', 'ansible.builtin.debug': {
+        'msg': "{{ lookup('mcp.k8s.sa_token', case.term | default('mcp/server'), **(case.kwargs | default({}))) | length }}"}},
+    'info': {'name': 'Case', 'mcp.k8s.sa_token_info': {
+        'token': '{{ case.token }}',
+        **{option: '{{ case.%s | default(omit) }}' % option for option in (
+            'review', 'verify_signature', 'can_i', 'kubeconfig')}}},
+    'role': {'name': 'Case', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'}},
+}
+
+
+def render(value, files, kube, token):
+    if isinstance(value, str):
+        text = re.sub(r'\{files\.(\w+)\}', lambda m: getattr(files, m.group(1)), value)
+        return text.replace('{url}', kube.url).replace('{ca}', kube.ca_path).replace('{token}', token)
+    if isinstance(value, dict):
+        return {k: render(v, files, kube, token) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, files, kube, token) for v in value]
+    return value
+
+
+def module_env(collections_path, tmp_path, kube):
+    """The harness's environment (conftest.ansible_env) for a double started here."""
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(('K8S_AUTH_', 'ANSIBLE_')):
+            del env[name]
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': str(collections_path),
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_RETRY_FILES_ENABLED': '0',
+        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-tmp'),
+        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-tmp'),
+        'ANSIBLE_DEPRECATION_WARNINGS': '0',
+        'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
+        'K8S_AUTH_KUBECONFIG': kube.kubeconfig_path,
+        'PATH': os.path.dirname(PYTHON) + os.pathsep + env.get('PATH', ''),
+    })
+    return env
+
+
+@pytest.fixture(scope='module')
+def corpus(collections_path, tmp_path_factory):
+    """Run every case once, each on its own host; the JSON report per case, the run, the double."""
+    tmp_path = tmp_path_factory.mktemp('bad-input')
+    kube = KubeDouble(str(tmp_path / 'double')).start()
+    try:
+        kube.create_service_account('server', 'mcp')
+        files = BadFiles(kube, tmp_path / 'files')
+        token = kube.mint_token('server', 'mcp')
+        inventory = {'all': {'children': {}}}
+        for case, (surface, options, _expected) in CASES.items():
+            group = inventory['all']['children'].setdefault(surface, {'hosts': {}})
+            host_vars = {'ansible_connection': 'local', 'ansible_python_interpreter': PYTHON}
+            rendered = render(options, files, kube, token)
+            if surface == 'role':
+                host_vars.update(rendered)
+                host_vars.setdefault('mcp_k8s_server_verify', False)
+            else:
+                host_vars['case'] = rendered
+            group['hosts'][case] = host_vars
+        # A play ends the whole run when every host in it failed: a host with no case keeps it going.
+        inventory['all']['children']['anchor'] = {'hosts': {'anchor': {'ansible_connection': 'local',
+                                                                        'ansible_python_interpreter': PYTHON}}}
+        plays = [{'name': surface, 'hosts': '%s:anchor' % surface, 'gather_facts': False,
+                  'tasks': [dict(task, when="inventory_hostname != 'anchor'")]}
+                 for surface, task in SURFACE_TASKS.items()]
+        (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+        (tmp_path / 'corpus.yml').write_text(yaml.safe_dump(plays, sort_keys=False))
+        env = module_env(collections_path, tmp_path, kube)
+        env.update({'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json', 'ANSIBLE_FORKS': '8'})
+        kube.clear_requests()
+        proc = subprocess.run([ansible_command('ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'),
+                               str(tmp_path / 'corpus.yml')], capture_output=True, text=True, env=env,
+                              cwd=str(tmp_path), timeout=600, check=False)
+        report = json.loads(proc.stdout[proc.stdout.index('{'):]) if '{' in proc.stdout else {}
+        results = {}
+        for play in report.get('plays', ()):
+            for task in play['tasks']:
+                for host, result in task['hosts'].items():
+                    if result.get('failed') and host not in results:
+                        results[host] = result
+        yield {'proc': proc, 'report': report, 'results': results, 'kube': kube, 'files': files, 'token': token}
+    finally:
+        kube.stop()
+
+
+def sentence_of(surface, result):
+    """The plugin's own sentence in a failed result."""
+    msg = result.get('msg', '')
+    if surface == 'lookup':
+        assert LOOKUP_MARKER in msg, msg
+        msg = msg.split(LOOKUP_MARKER, 1)[1]
+    return msg
+
+
+def test_the_run_fails_with_rc_2_and_no_traceback(corpus):
+    proc = corpus['proc']
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Traceback (most recent call last)' not in proc.stdout + proc.stderr
+    stats = corpus['report']['stats']
+    assert {host for host, stat in stats.items() if stat['failures'] == 1} == set(CASES), stats
+    assert all(stat['unreachable'] == 0 for stat in stats.values()) and stats['anchor']['failures'] == 0
+
+
+def test_no_secret_in_any_output(corpus):
+    output = corpus['proc'].stdout + corpus['proc'].stderr
+    secrets = set(corpus['files'].secrets) | {corpus['token'], 'sekrit'}
+    for secret in secrets:
+        assert secret not in output
+
+
+def test_only_cases_that_need_the_server_reach_it(corpus):
+    """Options are checked before any request: only the missing objects and the rejected
+    credentials reach the TokenRequest endpoint, and no token is minted."""
+    asked = sorted((entry['path'], entry['status']) for entry in corpus['kube'].requests
+                   if entry['method'] == 'POST' and re.search(TOKEN_PATH, entry['path']))
+    assert asked == [('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
+                     ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
+                     ('/api/v1/namespaces/mcp/serviceaccounts/server/token', 401),
+                     ('/api/v1/namespaces/nowhere/serviceaccounts/server/token', 404)], asked
+
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_case_fails_with_one_clear_sentence(corpus, case):
+    surface, _options, expected = CASES[case]
+    result = corpus['results'].get(case)
+    assert result is not None, 'case %s did not fail' % case
+    message = sentence_of(surface, result)
+    print('%s: %s' % (case, message))
+    def fill(text):
+        return render(text, corpus['files'], corpus['kube'], corpus['token'])
+
+    if isinstance(expected, re.Pattern):
+        assert re.fullmatch(expected.pattern.replace('{url}', re.escape(corpus['kube'].url)), message), message
+    elif isinstance(expected, tuple):
+        start, end = expected
+        assert message.startswith(fill(start)), message
+        assert message.endswith(fill(end)), message
+        message = message[len('Validation of arguments failed:\n'):] if start.endswith('\n') else message
+    else:
+        assert message == fill(expected)
+    assert '\n' not in message.strip() and message.strip(), message
+    assert 'Traceback' not in json.dumps(result)
+    assert result.get('exception', '(traceback unavailable)') == '(traceback unavailable)', result['exception']
+
+
+def test_the_docs_table_lists_every_case():
+    with open(os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'bad-input.md'), encoding='utf-8') as handle:
+        table = handle.read()
+    assert len(CASES) >= 40
+    for case in CASES:
+        assert '| `%s` |' % case in table, case
