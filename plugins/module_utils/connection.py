@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlparse
 
 from ansible_collections.mcp.k8s.plugins.module_utils import retries
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    Action, HttpError, describe, failure_kind, register_secret,
+    Action, HttpError, describe, failure_kind, is_status, register_secret,
 )
 
 try:
@@ -373,8 +373,9 @@ class Cluster:
     Safe to share between threads.
     """
 
-    def __init__(self, configuration, options, key):
+    def __init__(self, configuration, options, key, token_only=False):
         self.configuration = configuration
+        self.token_only = token_only    # authenticates with a token given to with_token
         self.options = options
         self.key = key
         self.server = configuration.host
@@ -391,30 +392,34 @@ class Cluster:
 
     def action(self, verb, resource, namespace=None, subject=None, hints=None):
         """An :class:`errors.Action` on this cluster, for error messages."""
-        return Action(verb, resource, namespace=namespace, subject=subject, server=self.server, hints=hints)
+        return Action(verb, resource, namespace=namespace, subject=subject, server=self.server, hints=hints,
+                      token_only=self.token_only)
 
-    def request(self, method, path, body=None, query=None, action=None, retry=True):
+    def request(self, method, path, body=None, query=None, action=None, retry=True, content_type=None):
         """Send one JSON request (retried on 429, 5xx and dropped connections when ``retry``).
 
-        Returns a :class:`Response`. Failures raise :class:`errors.K8sTokenError` described
-        with ``action``, or :class:`errors.HttpError` when ``action`` is None.
+        ``content_type`` defaults to ``application/json``; a PATCH gives its patch type, such as
+        ``application/merge-patch+json``. Returns a :class:`Response`. Failures raise
+        :class:`errors.K8sTokenError` described with ``action``, or :class:`errors.HttpError`
+        when ``action`` is None.
         """
         url = self.server + path
         if query:
             url += '?' + urlencode(query, doseq=True)
+        content_type = content_type or 'application/json'
         try:
             if retry:
-                return retries.call(lambda: self._send(method, url, body))
-            return self._send(method, url, body)
+                return retries.call(lambda: self._send(method, url, body, content_type))
+            return self._send(method, url, body, content_type)
         except Exception as exc:
             if action is None and isinstance(exc, HttpError):
                 raise
             raise describe(exc, action or self.action(method.lower(), path))
 
-    def _headers(self):
+    def _headers(self, content_type='application/json'):
         headers = HTTPHeaderDict()
         headers['Accept'] = 'application/json'
-        headers['Content-Type'] = 'application/json'
+        headers['Content-Type'] = content_type
         headers['User-Agent'] = USER_AGENT
         with self._auth_lock:  # may run an exec plugin or refresh a token file
             settings = self.configuration.auth_settings()
@@ -427,9 +432,9 @@ class Cluster:
             headers.add(name, value)
         return headers
 
-    def _send(self, method, url, body):
+    def _send(self, method, url, body, content_type='application/json'):
         try:
-            response = self._rest.request(method, url, headers=self._headers(), body=body,
+            response = self._rest.request(method, url, headers=self._headers(content_type), body=body,
                                           _request_timeout=self.timeout)
         except ApiException as exc:
             if not exc.status:       # the client's wrapping of a TLS failure
@@ -449,6 +454,14 @@ class Cluster:
     def post(self, path, body, action=None, retry=True):
         return self.request('POST', path, body=body, action=action, retry=retry)
 
+    def namespace_exists(self, namespace):
+        """Whether ``namespace`` exists; True when that cannot be told (no permission to read it)."""
+        try:
+            self.request('GET', '/api/v1/namespaces/%s' % namespace, action=None)
+        except Exception as exc:  # any other failure: do not claim the namespace is missing
+            return not is_status(exc, 404)
+        return True
+
     def with_token(self, token):
         """A new, uncached :class:`Cluster` for the same server that authenticates with ``token``
         (no client certificate, no impersonation)."""
@@ -461,7 +474,7 @@ class Cluster:
         configuration.api_key = {'authorization': 'Bearer %s' % token}
         options = dict((k, v) for k, v in self.options.items()
                        if k in ('validate_certs', 'ca_cert', 'proxy', 'no_proxy', 'request_timeout'))
-        return Cluster(configuration, options, self.key + ':token')
+        return Cluster(configuration, options, self.key + ':token', token_only=True)
 
     @property
     def api_client(self):

@@ -5,14 +5,18 @@
 
 ``parse_seconds`` accepts ``10m``, ``1h30m``, ``3600s``, ``1.5h``, an integer or a string of
 digits (seconds) and returns whole seconds. ``token_duration`` adds the TokenRequest limits.
+``rfc3339`` and ``epoch`` convert between seconds since the epoch and the API's timestamps.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import math
 import re
+import time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
@@ -149,3 +153,22 @@ def format_seconds(seconds):
 
 def _quote(value):
     return _shown(value)
+
+
+def rfc3339(seconds):
+    """The RFC 3339 UTC timestamp (``2026-11-28T18:00:00Z``) of ``seconds`` since the epoch; None stays None."""
+    if seconds is None:
+        return None
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(seconds)))
+
+
+def epoch(timestamp):
+    """Seconds since the epoch of an RFC 3339 timestamp such as the API server writes."""
+    text = str(timestamp).strip().replace('Z', '+00:00')
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = datetime.strptime(text[:19], '%Y-%m-%dT%H:%M:%S')
+    if moment.tzinfo is None:
+        return calendar.timegm(moment.timetuple())
+    return moment.timestamp()

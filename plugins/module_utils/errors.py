@@ -81,13 +81,14 @@ class Action:
     status to the fix to suggest for it.
     """
 
-    def __init__(self, verb, resource, namespace=None, subject=None, server=None, hints=None):
+    def __init__(self, verb, resource, namespace=None, subject=None, server=None, hints=None, token_only=False):
         self.verb = verb
         self.resource = resource
         self.namespace = namespace
         self.subject = subject
         self.server = server
         self.hints = hints or {}
+        self.token_only = token_only    # the caller authenticates with a token it was given
 
     def describe(self):
         text = '%s %s' % (self.verb, self.resource)
@@ -149,6 +150,10 @@ def _describe_http(exc, action):
     status = exc.status
     server_text = _clause(exc.message) or '%s %s' % (status, exc.reason)
     hint = action.hints.get(status)
+    if status == 401 and action.token_only:
+        return ('The API server at %s rejected the token (401 Unauthorized) when asked to %s; the token has '
+                'expired, been revoked (its Secret, ServiceAccount or bound object deleted) or is for another '
+                'cluster.' % (action.server or 'the cluster', action.describe()))
     if status == 401:
         return ('The API server at %s rejected the credentials (401 Unauthorized); check the '
                 'kubeconfig, api_key or client certificate.' % (action.server or 'the cluster'))

@@ -107,18 +107,10 @@ def read_service_account(cluster, spec):
     try:
         return cluster.request('GET', path, action=None).data or {}
     except Exception as exc:
-        if is_status(exc, 404) and not _namespace_exists(cluster, spec.namespace):
+        if is_status(exc, 404) and not cluster.namespace_exists(spec.namespace):
             raise K8sTokenError('Namespace "%s" does not exist; create it and the %s first or correct namespace.'
                                 % (spec.namespace, spec.describe_account()), status=404)
         raise describe(exc, action)
-
-
-def _namespace_exists(cluster, namespace):
-    try:
-        cluster.request('GET', '/api/v1/namespaces/%s' % namespace, action=None)
-    except Exception as exc:
-        return not is_status(exc, 404)
-    return True
 
 
 def secret_data(secret):
@@ -262,6 +254,7 @@ def _create(cluster, spec):
 
 
 def _update(cluster, spec, secret):
+    # A PUT (RBAC "update", as documented) with the resourceVersion read: 409 when the Secret changed.
     action = cluster.action('update', 'secrets', spec.namespace, spec.describe(), hints={
         409: 'the Secret changed while the module ran; run it again'})
     try:

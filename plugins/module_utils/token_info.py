@@ -15,11 +15,8 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import jwks, reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, jwks, reviews, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
-
-LEGACY_ISSUER = 'kubernetes/serviceaccount'
-_LEGACY = 'kubernetes.io/serviceaccount/'
 
 # Result keys, all present in every result (None when not known or not asked for).
 RESULT_KEYS = ('claims', 'header', 'issuer', 'subject', 'service_account', 'audiences', 'bound_object',
@@ -27,42 +24,26 @@ RESULT_KEYS = ('claims', 'header', 'issuer', 'subject', 'service_account', 'audi
                'signature', 'can_i', 'all_allowed')
 
 
-def _rfc3339(epoch):
-    if epoch is None:
-        return None
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(epoch)))
-
-
 def describe_claims(token, now=None):
     """The offline part of the result: claims and what they say. No request is made."""
     register_secret(token)
     now = time.time() if now is None else now
     info = tokens.inspect_token(token, now=now)
-    claims = info['claims']
-    account = dict(info['service_account'] or {})
-    secret = None
-    legacy = claims.get('iss') == LEGACY_ISSUER or any(str(k).startswith(_LEGACY) for k in claims)
-    if legacy:
-        account['namespace'] = account.get('namespace') or claims.get(_LEGACY + 'namespace')
-        account['name'] = account.get('name') or claims.get(_LEGACY + 'service-account.name')
-        account['uid'] = account.get('uid') or claims.get(_LEGACY + 'service-account.uid')
-        if claims.get(_LEGACY + 'secret.name'):
-            secret = {'namespace': account['namespace'], 'name': claims.get(_LEGACY + 'secret.name')}
     expires_at = info['expires_at']
     return {
-        'claims': claims,
+        'claims': info['claims'],
         'header': dict((k, v) for k, v in jwks.token_header(token).items() if k in ('alg', 'kid', 'typ')),
         'issuer': info['issuer'],
         'subject': info['subject'] or None,
-        'service_account': account,
+        'service_account': info['service_account'],
         'audiences': info['audiences'],
         'bound_object': info['bound_object'],
-        'secret': secret,
-        'issued_at': _rfc3339(info['issued_at']),
-        'expires_at': _rfc3339(expires_at),
+        'secret': info['secret'],
+        'issued_at': durations.rfc3339(info['issued_at']),
+        'expires_at': durations.rfc3339(expires_at),
         'expires_in': info['expires_in'],
         'expired': bool(expires_at) and expires_at <= now,
-        'legacy': bool(legacy or info['legacy']),
+        'legacy': info['legacy'],
     }
 
 
@@ -84,15 +65,7 @@ def access_checks(cluster, token, checks):
     Returns the list of ``{verb, resource, group, namespace, name, allowed, denied, reason,
     evaluation_error}``, in the order of ``checks``.
     """
-    as_token = cluster.with_token(token)
-    try:
-        return reviews.access_reviews(as_token, checks)
-    except K8sTokenError as exc:
-        if exc.status == 401:
-            raise K8sTokenError('The API server at %s does not accept the given token (401 Unauthorized), so '
-                                'can_i cannot be checked with it; the token may have expired or been revoked '
-                                '(review: true says why).' % cluster.server, status=401)
-        raise
+    return reviews.access_reviews(cluster.with_token(token), checks)
 
 
 def token_info(token, cluster_for=None, review=False, audiences=None, verify_signature=False, can_i=None,

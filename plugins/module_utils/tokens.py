@@ -13,9 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import calendar
 import time
-from datetime import datetime
 
 from ansible_collections.mcp.k8s.plugins.module_utils import durations, names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
@@ -31,6 +29,10 @@ except ImportError as e:  # reported by the plugins with missing_required_lib / 
     JWT_IMPORT_ERROR = e
 
 DEFAULT_RENEW_BEFORE = '5m'
+
+# Legacy tokens (from Secrets of type kubernetes.io/service-account-token): issuer and claim prefix.
+LEGACY_ISSUER = 'kubernetes/serviceaccount'
+LEGACY_CLAIM = 'kubernetes.io/serviceaccount/'
 
 # Kinds a token can be bound to: Kind -> (resource, namespaced).
 BOUND_KINDS = {'Pod': ('pods', True), 'Secret': ('secrets', True), 'Node': ('nodes', False)}
@@ -159,7 +161,7 @@ def mint(cluster, spec, now=None):
     try:
         response = cluster.post(path, body, action=action)
     except K8sTokenError as exc:
-        if exc.status == 404 and not _namespace_exists(cluster, spec.namespace):
+        if exc.status == 404 and not cluster.namespace_exists(spec.namespace):
             raise K8sTokenError('Namespace "%s" does not exist; create it and the ServiceAccount "%s" first '
                                 'or correct namespace.' % (spec.namespace, spec.name), status=404)
         raise
@@ -205,14 +207,6 @@ def _bound_uid(cluster, spec):
     return (obj.get('metadata') or {}).get('uid')
 
 
-def _namespace_exists(cluster, namespace):
-    try:
-        cluster.request('GET', '/api/v1/namespaces/%s' % namespace, action=None)
-    except Exception as exc:
-        return not is_status(exc, 404)
-    return True
-
-
 def _empty_result(spec):
     result = dict((key, None) for key in RESULT_KEYS)
     result.update(reused=False, audiences=list(spec.audiences), duration=spec.seconds, api_warnings=[],
@@ -235,17 +229,31 @@ def decode_claims(token):
 
 
 def inspect_token(token, now=None):
-    """What a Kubernetes ServiceAccount JWT says: claims, expiry, account, audiences, bound object."""
+    """What a Kubernetes ServiceAccount JWT says: claims, expiry, account, audiences, bound object.
+
+    Legacy Secret tokens (issuer ``kubernetes/serviceaccount``) name their account and Secret
+    in ``kubernetes.io/serviceaccount/...`` claims and have no expiry: ``legacy`` is True and
+    ``secret`` names the Secret.
+    """
     claims = decode_claims(token)
     now = time.time() if now is None else now
     k8s = claims.get('kubernetes.io') or {}
     account = k8s.get('serviceaccount') or {}
     namespace = k8s.get('namespace')
     name = account.get('name')
+    uid = account.get('uid')
     sub = claims.get('sub') or ''
     if (not namespace or not name) and sub.startswith('system:serviceaccount:'):
         parts = sub.split(':')
         namespace, name = (parts[2], parts[3]) if len(parts) == 4 else (namespace, name)
+    legacy = claims.get('iss') == LEGACY_ISSUER or any(str(key).startswith(LEGACY_CLAIM) for key in claims)
+    secret = None
+    if legacy:
+        namespace = namespace or claims.get(LEGACY_CLAIM + 'namespace')
+        name = name or claims.get(LEGACY_CLAIM + 'service-account.name')
+        uid = uid or claims.get(LEGACY_CLAIM + 'service-account.uid')
+        if claims.get(LEGACY_CLAIM + 'secret.name'):
+            secret = {'namespace': namespace, 'name': claims.get(LEGACY_CLAIM + 'secret.name')}
     bound = None
     for kind in ('Pod', 'Secret', 'Node'):  # a Pod-bound token also names the Pod's node
         entry = k8s.get(kind.lower())
@@ -262,13 +270,14 @@ def inspect_token(token, now=None):
         'issuer': claims.get('iss'),
         'subject': sub,
         'audiences': audiences or [],
-        'service_account': {'namespace': namespace, 'name': name, 'uid': account.get('uid')},
+        'service_account': {'namespace': namespace, 'name': name, 'uid': uid},
         'bound_object': bound,
+        'secret': secret,
         'issued_at': claims.get('iat'),
         'expires_at': effective,
         'jwt_expires_at': exp,
         'expires_in': int(effective - now) if effective else None,
-        'legacy': exp is None,
+        'legacy': legacy or exp is None,
     }
 
 
@@ -301,19 +310,19 @@ def describe_token(cluster, token, namespace, reused, now=None, status_expiratio
     """The result dict for ``token`` (a new or a reused one)."""
     now = time.time() if now is None else now
     info = inspect_token(token, now=now)
-    expires_at = _epoch(status_expiration) if status_expiration else info['expires_at']
+    expires_at = durations.epoch(status_expiration) if status_expiration else info['expires_at']
     jwt_expiry = info['jwt_expires_at']
     account = info['service_account']
     result = dict((key, None) for key in RESULT_KEYS)
     result.update({
         'token': token,
-        'expiration_timestamp': status_expiration or _rfc3339(expires_at),
+        'expiration_timestamp': status_expiration or durations.rfc3339(expires_at),
         'expires_in': int(expires_at - now) if expires_at else None,
         'duration': int(expires_at - info['issued_at']) if expires_at and info['issued_at'] else None,
         'audiences': info['audiences'],
-        'issued_at': _rfc3339(info['issued_at']),
+        'issued_at': durations.rfc3339(info['issued_at']),
         'claims': info['claims'],
-        'jwt_expiration_timestamp': _rfc3339(jwt_expiry) if jwt_expiry and jwt_expiry != expires_at else None,
+        'jwt_expiration_timestamp': durations.rfc3339(jwt_expiry) if jwt_expiry and jwt_expiry != expires_at else None,
         'service_account': account,
         'bound_object': info['bound_object'],
         'reused': reused,
@@ -324,20 +333,3 @@ def describe_token(cluster, token, namespace, reused, now=None, status_expiratio
     })
     return result
 
-
-def _rfc3339(epoch):
-    if epoch is None:
-        return None
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(epoch)))
-
-
-def _epoch(timestamp):
-    """Seconds since the epoch of an RFC 3339 timestamp such as the API server writes."""
-    text = str(timestamp).strip().replace('Z', '+00:00')
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = datetime.strptime(text[:19], '%Y-%m-%dT%H:%M:%S')
-    if moment.tzinfo is None:
-        return calendar.timegm(moment.timetuple())
-    return moment.timestamp()

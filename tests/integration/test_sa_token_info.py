@@ -162,9 +162,9 @@ def test_legacy_token_and_revocation(cluster, run_playbook):
     assert after['review']['authenticated'] is False
     assert 'server-token not found' in after['review']['error']
     assert denied['failed'] is True
-    assert denied['msg'] == ('The API server at %s does not accept the given token (401 Unauthorized), so can_i '
-                             'cannot be checked with it; the token may have expired or been revoked (review: true '
-                             'says why).' % cluster.url)
+    assert denied['msg'] == ('The API server at %s rejected the token (401 Unauthorized) when asked to create '
+                             'selfsubjectaccessreviews for list pods; the token has expired, been revoked (its Secret, '
+                             'ServiceAccount or bound object deleted) or is for another cluster.' % cluster.url)
 
 
 def test_review_with_audiences(cluster, run_playbook):

@@ -149,3 +149,30 @@ def test_in_cluster_configuration_when_nothing_is_given(kube, tmp_path, monkeypa
     assert cluster.server == 'https://127.0.0.1:%d' % kube.port
     assert user_of(cluster)['username'] == 'system:serviceaccount:mcp:server'
     assert cluster.ca_data().startswith(b'-----BEGIN CERTIFICATE-----')
+
+
+def test_merge_patch_and_namespace_exists(cluster, kube):
+    path = '/api/v1/namespaces/mcp/serviceaccounts/server'
+    answer = cluster.request('PATCH', path, body={'metadata': {'labels': {'a': 'b'}}},
+                             content_type='application/merge-patch+json')
+    assert answer.data['metadata']['labels'] == {'a': 'b'}
+    assert kube.requests[-1]['content_type'] == 'application/merge-patch+json'
+    assert cluster.namespace_exists('mcp') is True and cluster.namespace_exists('nowhere') is False
+    bob = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='bob')})
+    assert bob.namespace_exists('nowhere') is True    # 403: cannot tell, so not called missing
+
+
+def test_a_rejected_token_is_named_as_such(cluster, kube):
+    token = kube.mint_token('server', 'mcp')
+    kube.objects.delete('serviceaccounts', 'server', 'mcp')    # revokes the token
+    with pytest.raises(K8sTokenError) as info:
+        as_token = cluster.with_token(token)
+        as_token.get('/api/v1/namespaces/mcp', action=as_token.action('get', 'namespaces', subject='"mcp"'))
+    assert info.value.status == 401
+    assert info.value.message == (
+        'The API server at %s rejected the token (401 Unauthorized) when asked to get namespaces for "mcp"; '
+        'the token has expired, been revoked (its Secret, ServiceAccount or bound object deleted) or is for '
+        'another cluster.' % kube.url)
+    bad = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(token=token)})
+    with pytest.raises(K8sTokenError, match='rejected the credentials .*; check the kubeconfig'):
+        bad.get('/api/v1/namespaces/mcp', action=bad.action('get', 'namespaces'))

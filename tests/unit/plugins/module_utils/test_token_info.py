@@ -174,8 +174,9 @@ def test_can_i_with_a_revoked_token(kube):
     with pytest.raises(K8sTokenError) as raised:
         token_info.token_info(token, lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])
     assert raised.value.message == (
-        'The API server at %s does not accept the given token (401 Unauthorized), so can_i cannot be checked '
-        'with it; the token may have expired or been revoked (review: true says why).' % kube.url)
+        'The API server at %s rejected the token (401 Unauthorized) when asked to create selfsubjectaccessreviews '
+        'for get pods; the token has expired, been revoked (its Secret, ServiceAccount or bound object deleted) '
+        'or is for another cluster.' % kube.url)
 
 
 def test_review_forbidden(kube):

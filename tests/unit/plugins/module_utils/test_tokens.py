@@ -193,3 +193,16 @@ def test_empty_audiences_take_any_audiences_as_the_defaults(cluster, kube):
     assert tokens.reusable(custom, spec(), 0) == (True, None)
     assert tokens.reusable(custom, spec(audiences=['api.example']), 0) == (True, None)
     assert tokens.reusable(custom, spec(audiences=['api.example', 'other']), 0) == (False, 'other audiences')
+
+
+def test_inspect_legacy_token():
+    token = jwt.encode({'iss': tokens.LEGACY_ISSUER, 'sub': 'system:serviceaccount:mcp:server',
+                        'kubernetes.io/serviceaccount/namespace': 'mcp',
+                        'kubernetes.io/serviceaccount/secret.name': 'server-token',
+                        'kubernetes.io/serviceaccount/service-account.name': 'server',
+                        'kubernetes.io/serviceaccount/service-account.uid': 'sa-uid'}, 'k' * 32, algorithm='HS256')
+    info = tokens.inspect_token(token)
+    assert info['legacy'] is True and info['expires_in'] is None and info['audiences'] == []
+    assert info['service_account'] == {'namespace': 'mcp', 'name': 'server', 'uid': 'sa-uid'}
+    assert info['secret'] == {'namespace': 'mcp', 'name': 'server-token'}
+    assert tokens.reusable(token, spec(), 0) == (False, 'expires within renew_before')
