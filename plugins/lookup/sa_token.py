@@ -281,6 +281,8 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError(exc.message)
         if not specs:
             return []
+        for warning in cluster.warnings:
+            display.warning(warning)
 
         results = tokens_for(core, cluster, specs, validate=bool(options['validate']), renew=renew,
                              use_cache=use_cache, workers=workers)

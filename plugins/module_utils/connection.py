@@ -28,6 +28,11 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     Action, HttpError, describe, failure_kind, is_status, register_secret,
 )
 
+try:  # a module's warnings (AnsibleModule returns them); the lookup shows Cluster.warnings itself
+    from ansible.module_utils.common.warnings import warn as module_warn
+except ImportError:  # pragma: no cover
+    module_warn = None
+
 try:
     from kubernetes import config as kube_config
     from kubernetes.client.configuration import Configuration
@@ -181,7 +186,17 @@ def get_api_client(options):
             if cluster is None:
                 cluster = Cluster(_load_configuration(options), options, key)
                 _clients[key] = cluster
+                for text in cluster.warnings:
+                    if module_warn is not None:
+                        module_warn(text)
     return cluster
+
+
+def insecure_warning(server):
+    """The warning for a connection that does not verify the API server's certificate."""
+    return ('TLS verification of the API server at %s is off (validate_certs is false or the kubeconfig sets '
+            'insecure-skip-tls-verify), so the connection and the token can be intercepted; give the cluster CA '
+            'with ca_cert or in the kubeconfig instead.' % server)
 
 
 def clear_clients():
@@ -379,6 +394,8 @@ class Cluster:
         self.options = options
         self.key = key
         self.server = configuration.host
+        # warnings about this configuration, for the plugins to show
+        self.warnings = [] if configuration.verify_ssl else [insecure_warning(self.server)]
         self.timeout = float(options.get('request_timeout') or DEFAULT_REQUEST_TIMEOUT)
         self._rest = kube_rest.RESTClientObject(configuration)
         self._auth_lock = threading.Lock()
