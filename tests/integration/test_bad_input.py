@@ -243,8 +243,8 @@ def corpus(collections_path, tmp_path_factory):
                 host_vars['case'] = rendered
             group['hosts'][case] = host_vars
         # A play ends the whole run when every host in it failed: a host with no case keeps it going.
-        inventory['all']['children']['anchor'] = {'hosts': {'anchor': {'ansible_connection': 'local',
-                                                                        'ansible_python_interpreter': PYTHON}}}
+        anchor = {'ansible_connection': 'local', 'ansible_python_interpreter': PYTHON}
+        inventory['all']['children']['anchor'] = {'hosts': {'anchor': anchor}}
         plays = [{'name': surface, 'hosts': '%s:anchor' % surface, 'gather_facts': False,
                   'tasks': [dict(task, when="inventory_hostname != 'anchor'")]}
                  for surface, task in SURFACE_TASKS.items()]
@@ -311,6 +311,7 @@ def test_case_fails_with_one_clear_sentence(corpus, case):
     assert result is not None, 'case %s did not fail' % case
     message = sentence_of(surface, result)
     print('%s: %s' % (case, message))
+
     def fill(text):
         return render(text, corpus['files'], corpus['kube'], corpus['token'])
 

@@ -214,7 +214,7 @@ def test_role_failed_halfway_completes_when_run_again_through_transient_faults(k
     again = run_playbook([role_play('run again', role_vars)])
     assert again.rc == 0, str(again)
     for plural, namespace in (('serviceaccounts', 'default'), ('clusterroles', None), ('clusterrolebindings', None)):
-        items, _ = kube_double.objects.list(plural, namespace)
+        items = kube_double.objects.list(plural, namespace)[0]
         assert [obj['metadata']['name'] for obj in items].count(SA) == 1, plural
     binding = kube_double.objects.get('clusterrolebindings', SA)
     assert binding['subjects'] == [{'kind': 'ServiceAccount', 'name': SA, 'namespace': 'default'}]

@@ -71,8 +71,8 @@ def test_verification_on_by_default_wrong_ca_fails_and_off_works_with_a_warning(
               " 'lookup_default': lookup_default.msg | default(''),"
               " 'lookup_off': lookup_off_claims.sub | default(lookup_off.msg | default(''))}")
     run = run_playbook([{'name': 'tls', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks + [
-        {'name': 'Record results', 'ansible.builtin.copy': {'content': '{{ %s | to_json }}' % record,
-                                                           'dest': '{{ results_file }}', 'mode': '0600'}}]}])
+        {'name': 'Record results', 'ansible.builtin.copy': {
+            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'}}]}])
     assert run.rc == 0, run
     results = run.results
     url = cluster.url
