@@ -20,7 +20,7 @@ import time
 
 from ansible_collections.mcp.k8s.plugins.module_utils import durations, names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    K8sTokenError, is_status, register_secret,
+    K8sTokenError, register_secret,
 )
 
 DEFAULT_RENEW_BEFORE = '5m'
@@ -357,4 +357,3 @@ def describe_token(cluster, token, namespace, reused, now=None, status_expiratio
         'api_warnings': [],
     })
     return result
-

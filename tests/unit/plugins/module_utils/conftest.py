@@ -19,4 +19,3 @@ def kube(kube_double, monkeypatch):
 def cluster(kube):
     """The core's client on the double, as its admin (client certificate)."""
     return connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
-
