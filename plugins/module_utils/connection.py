@@ -452,7 +452,8 @@ class Cluster:
     def _send(self, method, url, body, content_type='application/json'):
         try:
             response = self._rest.request(method, url, headers=self._headers(content_type), body=body,
-                                          _request_timeout=self.timeout)
+                                          # (connect, read): clients before 36 ignore a float
+                                          _request_timeout=(self.timeout, self.timeout))
         except ApiException as exc:
             if not exc.status:       # the client's wrapping of a TLS failure
                 raise
