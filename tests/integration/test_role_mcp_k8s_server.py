@@ -222,8 +222,11 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
     with open(kubeconfig, encoding='utf-8') as handle:
         written = yaml.safe_load(handle)
-    assert written['users'][0]['user']['token'] == results['token']
-    assert written == results['kubeconfig']
+    # (compared as booleans so that a failure does not print tokens)
+    same_token = written['users'][0]['user']['token'] == results['token']
+    assert same_token, 'the kubeconfig file holds another token than the fact'
+    same_kubeconfig = written == results['kubeconfig']
+    assert same_kubeconfig, 'the kubeconfig file differs from the kubeconfig fact'
 
     versions = resource_versions(kube_double)
     kube_double.clear_requests()
@@ -231,7 +234,8 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     assert_ok(again)
     assert recap_changed(again.stdout) == 0, again.stdout
     assert kube_double.count(method='POST', path_re=r'/token$') == 0
-    assert again.results['token'] == results['token']
+    reused = again.results['token'] == results['token']
+    assert reused, 'the token was not reused'
     # server-side apply sends its PATCH every time; nothing may change
     assert resource_versions(kube_double) == versions
     assert kube_double.count(method='DELETE') == 0 and kube_double.count(method='PUT') == 0
@@ -460,11 +464,12 @@ def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
     first = run_playbook([role_play('mint', role_vars, record=False), role_play('reuse', role_vars)], verbosity=3)
     assert_ok(first)
     tokens = {first.results['token']}
-    again = run_playbook([role_play('reuse from file', dict(role_vars, mcp_k8s_server_token_renew_before='59m'))],
+    # renew_before = the whole duration: the file's token is read, then replaced
+    again = run_playbook([role_play('renew from file', dict(role_vars, mcp_k8s_server_token_renew_before='1h'))],
                          verbosity=3)
     assert_ok(again)
     tokens.add(again.results['token'])
-    assert len(tokens) == 2  # renew_before 59m: the file's token was replaced
+    assert len(tokens) == 2, 'the token was not renewed'
     kube_double.grant(USER, ['get'], ['secrets'])
     failed = run_playbook([role_play('tampered', dict(role_vars, mcp_k8s_server_verify_retries=0))], verbosity=3)
     assert failed.rc != 0
