@@ -23,6 +23,8 @@ description:
     O(mcp.k8s.sa_token_info#module:review=true) asks the API server whether the token is valid.
   - Leading and trailing white space (for example the newline at the end of a token file) is ignored.
   - A value that is not a JWT fails the template with one sentence; the value itself is never shown.
+requirements:
+  - PyJWT
 positional: _input
 options:
   _input:

@@ -22,6 +22,7 @@ author:
   - mcp.k8s contributors (@mcp-k8s)
 requirements:
   - kubernetes >= 31.0.0
+  - PyJWT >= 2.6.0
 extends_documentation_fragment:
   - mcp.k8s.connection
   - mcp.k8s.token_request
@@ -186,7 +187,7 @@ issued_at:
   type: str
   sample: "2026-11-28T17:21:11Z"
 claims:
-  description: The token's payload, decoded (the signature is not verified).
+  description: The token's payload, decoded with PyJWT (the signature is not verified).
   returned: unless check mode mints nothing
   type: dict
   sample:
@@ -313,6 +314,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not connection.HAS_K8S:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+    if not tokens.HAS_JWT:
+        module.fail_json(msg=missing_required_lib('PyJWT'), exception=tokens.JWT_IMPORT_ERROR)
     params = module.params
     module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
 

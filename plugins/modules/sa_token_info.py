@@ -164,7 +164,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 claims:
-  description: The token's payload, decoded (the signature is not verified here).
+  description: The token's payload, decoded with PyJWT (the signature is not verified here).
   returned: always
   type: dict
   sample:
@@ -376,7 +376,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks, token_info
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks, token_info, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 
@@ -402,8 +402,8 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    if not jwks.HAS_JWT:
-        module.fail_json(msg=missing_required_lib('PyJWT'), exception=jwks.JWT_IMPORT_ERROR)
+    if not tokens.HAS_JWT or not jwks.HAS_JWT:
+        module.fail_json(msg=missing_required_lib('PyJWT'), exception=tokens.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR)
     needs_cluster = params['review'] or params['verify_signature'] or params['can_i']
     if needs_cluster and not connection.HAS_K8S:
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
