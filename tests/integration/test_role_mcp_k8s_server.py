@@ -128,7 +128,7 @@ def rbac_objects(kube):
     found = set()
     for plural, kind in (('clusterroles', 'ClusterRole'), ('clusterrolebindings', 'ClusterRoleBinding'),
                          ('roles', 'Role'), ('rolebindings', 'RoleBinding')):
-        items, _ = kube.objects.list(plural)
+        items = kube.objects.list(plural)[0]
         for obj in items:
             if obj['metadata']['name'] == SA:
                 found.add((kind, obj['metadata'].get('namespace', ''), SA))

@@ -22,15 +22,13 @@ def leaf_paths(value, prefix=(), field=None):
                 continue
             if prefix == ('metadata',) and key not in ('labels', 'annotations'):
                 continue
-            for pair in leaf_paths(item, prefix + (key,), key):
-                yield pair
+            yield from leaf_paths(item, prefix + (key,), key)
         return
     if isinstance(value, list) and value and all(isinstance(i, dict) for i in value):
         key = merge_key(field, value)
         if key and all(key in i for i in value):
             for item in value:
-                for pair in leaf_paths(item, prefix + ((key, item[key]),), None):
-                    yield pair
+                yield from leaf_paths(item, prefix + ((key, item[key]),), None)
             return
     yield prefix, value
 
