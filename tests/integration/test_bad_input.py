@@ -10,13 +10,28 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 from bad_input_support import BadFiles
-from conftest import PYTHON, ansible_command
 from kube_double import KubeDouble
+
+
+def _bin_dir():
+    """The environment whose ansible-playbook and python the tests use (as conftest.py decides;
+    not imported from it: with tests/unit in the same session, ``conftest`` is another module)."""
+    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
+    return os.path.join(os.path.abspath(venv), 'bin') if venv else os.path.dirname(sys.executable)
+
+
+PYTHON = os.path.join(_bin_dir(), 'python')
+
+
+def ansible_command(name):
+    return os.path.join(_bin_dir(), name)
+
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 LOOKUP_MARKER = "The lookup plugin 'mcp.k8s.sa_token' failed: "
