@@ -56,10 +56,12 @@ units: venv
 	@echo "--- unit tests again with the older kubernetes client ($(OLD_VENV))"
 	$(OLD_VENV)/bin/python -m pytest tests/unit -q
 
+# Two workers (one per core); a test file stays on one worker, so its playbooks run in order.
+INTEGRATION_WORKERS ?= 2
 integration: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile
 	@echo "--- module and lookup integration tests with the older kubernetes client ($(OLD_VENV))"
-	PATH="$(CURDIR)/$(OLD_VENV)/bin:$$PATH" $(OLD_VENV)/bin/python -m pytest tests/integration -q -m both_clients
+	PATH="$(CURDIR)/$(OLD_VENV)/bin:$$PATH" $(OLD_VENV)/bin/python -m pytest tests/integration -q -m both_clients -n $(INTEGRATION_WORKERS) --dist loadfile
 
 # Sanity runs on a copy of the tracked tree placed where ansible-test wants it. Every test
 # ansible-test offers runs, in its own virtual environments (--venv); pip in those comes
