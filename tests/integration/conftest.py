@@ -49,6 +49,27 @@ class PlaybookRun:
         return 'rc=%d\n--- stdout\n%s\n--- stderr\n%s' % (self.rc, self.stdout[-6000:], self.stderr[-4000:])
 
 
+@pytest.fixture
+def kube_double(kube_double_factory, request):
+    """The double; a test parametrized indirectly on ``kube_double`` passes KubeDouble options."""
+    return kube_double_factory(**getattr(request, 'param', {}))
+
+
+@pytest.fixture
+def cluster(kube_double):
+    """Namespace ``mcp`` with ServiceAccounts ``server`` and ``other`` and a Pod running as ``server``.
+
+    Test files that need other objects define their own ``cluster``."""
+    store = kube_double.objects
+    store.create('namespaces', {'metadata': {'name': 'mcp'}})
+    for name in ('server', 'other'):
+        store.create('serviceaccounts', {'metadata': {'name': name}}, namespace='mcp')
+    store.create('pods', {'metadata': {'name': 'web'}, 'spec': {
+        'serviceAccountName': 'server', 'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace='mcp')
+    kube_double.clear_requests()
+    return kube_double
+
+
 @pytest.fixture(scope='session')
 def collections_path(tmp_path_factory):
     """Build the collection tarball and install it, as a user installs a release."""

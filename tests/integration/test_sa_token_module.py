@@ -12,25 +12,6 @@ pytestmark = pytest.mark.both_clients
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 
 
-@pytest.fixture
-def kube_double(kube_double_factory, request):
-    """The double; indirect parametrization passes KubeDouble options."""
-    return kube_double_factory(**getattr(request, 'param', {}))
-
-
-@pytest.fixture
-def cluster(kube_double):
-    """Namespace ``mcp`` with ServiceAccounts ``server`` and ``other`` and a Pod running as ``server``."""
-    store = kube_double.objects
-    store.create('namespaces', {'metadata': {'name': 'mcp'}})
-    for name in ('server', 'other'):
-        store.create('serviceaccounts', {'metadata': {'name': name}}, namespace='mcp')
-    store.create('pods', {'metadata': {'name': 'web'}, 'spec': {
-        'serviceAccountName': 'server', 'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace='mcp')
-    kube_double.clear_requests()
-    return kube_double
-
-
 def play(*tasks, record='{}'):
     """A playbook on localhost running ``tasks`` and recording ``record`` (a Jinja expression)."""
     return [{
