@@ -152,7 +152,7 @@ token:
   description: The token (a JWT). Null in check mode unless O(token) is reused.
   returned: always
   type: str
-  sample: eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhdWQiOls...
+  sample: "<compact JWT: header.payload.signature>"
 reused:
   description: Whether O(token) was returned instead of a new token.
   returned: always

@@ -134,7 +134,7 @@ token:
   description: The token (a JWT that never expires). Null in check mode when the Secret would be created.
   returned: when O(state=present)
   type: str
-  sample: eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Ii...
+  sample: "<compact JWT: header.payload.signature, legacy claims>"
 ca_crt:
   description: The cluster CA certificate (PEM) the token controller put in the Secret.
   returned: when O(state=present)

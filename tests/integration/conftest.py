@@ -8,29 +8,14 @@ which runs a playbook against the test's own API server double (``kube_double``)
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 
 import pytest
 import yaml
 
+from harness import PYTHON, ansible_command, playbook_env
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _bin_dir():
-    """The virtual environment whose ansible-playbook and python the tests use."""
-    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
-    if venv:
-        return os.path.join(os.path.abspath(venv), 'bin')
-    return os.path.dirname(sys.executable)
-
-
-BIN = _bin_dir()
-PYTHON = os.path.join(BIN, 'python')
-
-
-def ansible_command(name):
-    return os.path.join(BIN, name)
 
 
 @dataclass
@@ -90,23 +75,8 @@ def collections_path(tmp_path_factory):
 
 @pytest.fixture
 def ansible_env(collections_path, tmp_path, kube_double):
-    """Environment for ansible-* commands: the installed collection and the double's kubeconfig."""
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith(('K8S_AUTH_', 'ANSIBLE_')):
-            del env[name]
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': str(collections_path),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-tmp'),
-        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-tmp'),
-        'ANSIBLE_DEPRECATION_WARNINGS': '0',
-        'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
-        'K8S_AUTH_KUBECONFIG': kube_double.kubeconfig_path,
-        'PATH': BIN + os.pathsep + env.get('PATH', ''),
-    })
-    return env
+    """playbook_env for this test's double."""
+    return playbook_env(collections_path, tmp_path, kube_double.kubeconfig_path)
 
 
 @pytest.fixture

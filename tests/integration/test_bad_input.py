@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -19,18 +18,7 @@ from bad_input_support import BadFiles
 from kube_double import KubeDouble
 
 
-def _bin_dir():
-    """The environment whose ansible-playbook and python the tests use (as conftest.py decides;
-    not imported from it: with tests/unit in the same session, ``conftest`` is another module)."""
-    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
-    return os.path.join(os.path.abspath(venv), 'bin') if venv else os.path.dirname(sys.executable)
-
-
-PYTHON = os.path.join(_bin_dir(), 'python')
-
-
-def ansible_command(name):
-    return os.path.join(_bin_dir(), name)
+from harness import PYTHON, ansible_command, playbook_env
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
@@ -220,26 +208,6 @@ def render(value, files, kube, token):
     return value
 
 
-def module_env(collections_path, tmp_path, kube):
-    """The harness's environment (conftest.ansible_env) for a double started here."""
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith(('K8S_AUTH_', 'ANSIBLE_')):
-            del env[name]
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': str(collections_path),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-tmp'),
-        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-tmp'),
-        'ANSIBLE_DEPRECATION_WARNINGS': '0',
-        'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
-        'K8S_AUTH_KUBECONFIG': kube.kubeconfig_path,
-        'PATH': os.path.dirname(PYTHON) + os.pathsep + env.get('PATH', ''),
-    })
-    return env
-
-
 @pytest.fixture(scope='module')
 def corpus(collections_path, tmp_path_factory):
     """Run every case once, each on its own host; the JSON report per case, the run, the double."""
@@ -268,7 +236,7 @@ def corpus(collections_path, tmp_path_factory):
                  for surface, task in SURFACE_TASKS.items()]
         (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
         (tmp_path / 'corpus.yml').write_text(yaml.safe_dump(plays, sort_keys=False))
-        env = module_env(collections_path, tmp_path, kube)
+        env = playbook_env(collections_path, tmp_path, kube.kubeconfig_path)
         env.update({'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json', 'ANSIBLE_FORKS': '8'})
         kube.clear_requests()
         proc = subprocess.run([ansible_command('ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'),

@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from conftest import ansible_command
+from harness import ansible_command
 
 PLUGIN_TYPES = {'modules': 'module', 'lookup': 'lookup', 'filter': 'filter'}
 

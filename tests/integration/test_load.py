@@ -8,21 +8,12 @@ read six times on each of 50 hosts, makes one TokenRequest; a per-host lookup re
 makes one per host; the module mints once per host and reuses the registered token with no
 request at all. The double's request log must show exactly 1 + 50 + 50 TokenRequests.
 """
-import os
 import re
-import sys
 
 import pytest
 
 
-def _bin_dir():
-    """The environment whose ansible-playbook and python the tests use (as conftest.py decides;
-    not imported from it: with tests/unit in the same session, ``conftest`` is another module)."""
-    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
-    return os.path.join(os.path.abspath(venv), 'bin') if venv else os.path.dirname(sys.executable)
-
-
-PYTHON = os.path.join(_bin_dir(), 'python')
+from harness import PYTHON
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'

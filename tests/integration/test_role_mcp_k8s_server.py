@@ -12,18 +12,12 @@ import os
 import re
 import stat
 import subprocess
-import sys
 
 import pytest
 import yaml
 
 
-def _bin_dir():
-    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
-    return os.path.join(os.path.abspath(venv), 'bin') if venv else os.path.dirname(sys.executable)
-
-
-BIN = _bin_dir()
+from harness import BIN
 # The role applies objects with kubernetes.core, which comes with the `ansible` package of
 # .venv; an ansible-core-only environment (the old-client run) cannot run it.
 HAS_KUBERNETES_CORE = bool(glob.glob(os.path.join(

@@ -462,7 +462,7 @@ def test_missing_python_package(cluster, run_playbook, tmp_path, package, senten
 
 
 def test_docs_render_and_show_the_plugin_options(collections_path):
-    from conftest import ansible_command
+    from harness import ansible_command
     env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_')}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_NOCOLOR='1')
     proc = subprocess.run([ansible_command('ansible-doc'), '-t', 'lookup', '--json', 'mcp.k8s.sa_token'],

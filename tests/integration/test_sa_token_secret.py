@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import BIN
+from harness import BIN
 
 pytestmark = pytest.mark.both_clients
 

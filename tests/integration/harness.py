@@ -1,0 +1,41 @@
+"""What the integration tests share outside fixtures: the test environment's commands and the
+environment for ansible-* runs. A module of its own name, so tests import it safely (``conftest``
+names several modules when tests/unit and tests/integration run in one session)."""
+import os
+import sys
+
+
+def _bin_dir():
+    """The virtual environment whose ansible-playbook and python the tests use."""
+    venv = os.environ.get('MCP_K8S_TEST_PYTHON')
+    if venv:
+        return os.path.join(os.path.abspath(venv), 'bin')
+    return os.path.dirname(sys.executable)
+
+
+BIN = _bin_dir()
+PYTHON = os.path.join(BIN, 'python')
+
+
+def ansible_command(name):
+    return os.path.join(BIN, name)
+
+
+def playbook_env(collections_path, tmp_path, kubeconfig_path):
+    """Environment for ansible-* commands: the installed collection and the double's kubeconfig."""
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(('K8S_AUTH_', 'ANSIBLE_')):
+            del env[name]
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': str(collections_path),
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_RETRY_FILES_ENABLED': '0',
+        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-tmp'),
+        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-tmp'),
+        'ANSIBLE_DEPRECATION_WARNINGS': '0',
+        'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
+        'K8S_AUTH_KUBECONFIG': kubeconfig_path,
+        'PATH': BIN + os.pathsep + env.get('PATH', ''),
+    })
+    return env
