@@ -51,6 +51,17 @@ def start_double():
     raise SystemExit('The API server double exited before it was ready (code %s).' % proc.wait())
 
 
+def show_with_kubectl(kubeconfig, args):
+    """Run kubectl as the account and print what it answers (a denial is the point of the second)."""
+    if not shutil.which('kubectl'):
+        print('    (kubectl is not installed; skipped: kubectl %s)' % ' '.join(args))
+        return
+    proc = subprocess.run(['kubectl', '--kubeconfig', kubeconfig] + args, capture_output=True, text=True, check=False)
+    print('    $ kubectl %s' % ' '.join(args))
+    for line in (proc.stdout + proc.stderr).strip().splitlines() or ['(no output)']:
+        print('    %s' % line)
+
+
 def main():
     if os.path.isdir(DEMO):
         shutil.rmtree(DEMO)
@@ -69,9 +80,9 @@ def main():
                                  '-e', 'mcp_k8s_server_kubeconfig_path=%s' % written], env=env, check=False)
         if result.returncode:
             return result.returncode
-        step('Done. Try the account with its own rights:')
-        print('    kubectl --kubeconfig %s get pods -A' % os.path.relpath(written, ROOT))
-        print('    kubectl --kubeconfig %s get secrets   # Forbidden: read-only access' % os.path.relpath(written, ROOT))
+        step('The account, with only its own rights (kubectl --kubeconfig .demo/mcp-k8s-server.kubeconfig)')
+        show_with_kubectl(written, ['get', 'pods', '--all-namespaces'])
+        show_with_kubectl(written, ['get', 'secrets'])
         return 0
     finally:
         if double is not None:
