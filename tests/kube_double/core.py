@@ -363,6 +363,18 @@ def _b64(text):
 _ALNUM = 'bcdfghjklmnpqrstvwxz2456789'
 
 
+def default_containers(pod_spec):
+    """Container defaults of a PodSpec, for Pods and pod templates alike (as kube-apiserver's PodSpec defaulting)."""
+    for container in pod_spec.get('containers') or []:
+        container.setdefault('terminationMessagePath', '/dev/termination-log')
+        container.setdefault('terminationMessagePolicy', 'File')
+        image = str(container.get('image', ''))
+        container.setdefault('imagePullPolicy', 'Always' if image.endswith(':latest') or ':' not in image else 'IfNotPresent')
+        container.setdefault('resources', {})
+        for port in container.get('ports') or []:
+            port.setdefault('protocol', 'TCP')
+
+
 def apply_defaults(res, obj, namespace_name=None):
     """Fill in what kube-apiserver's defaulting fills for the kinds the double stores."""
     meta = obj.setdefault('metadata', {})
@@ -397,14 +409,7 @@ def apply_defaults(res, obj, namespace_name=None):
         spec.setdefault('enableServiceLinks', True)
         spec.setdefault('preemptionPolicy', 'PreemptLowerPriority')
         spec.setdefault('priority', 0)
-        for container in spec.get('containers') or []:
-            container.setdefault('terminationMessagePath', '/dev/termination-log')
-            container.setdefault('terminationMessagePolicy', 'File')
-            container.setdefault('imagePullPolicy', 'Always' if str(container.get('image', '')).endswith(':latest')
-                                 or ':' not in str(container.get('image', '')) else 'IfNotPresent')
-            container.setdefault('resources', {})
-            for port in container.get('ports') or []:
-                port.setdefault('protocol', 'TCP')
+        default_containers(spec)
         obj.setdefault('status', {}).setdefault('phase', 'Pending')
         obj['status'].setdefault('qosClass', 'BestEffort')
     elif kind == 'Service':
@@ -438,14 +443,7 @@ def apply_defaults(res, obj, namespace_name=None):
         template_spec.setdefault('terminationGracePeriodSeconds', 30)
         template_spec.setdefault('schedulerName', 'default-scheduler')
         template_spec.setdefault('securityContext', {})
-        for container in template_spec.get('containers') or []:
-            container.setdefault('terminationMessagePath', '/dev/termination-log')
-            container.setdefault('terminationMessagePolicy', 'File')
-            container.setdefault('imagePullPolicy', 'Always' if str(container.get('image', '')).endswith(':latest')
-                                 or ':' not in str(container.get('image', '')) else 'IfNotPresent')
-            container.setdefault('resources', {})
-            for port in container.get('ports') or []:
-                port.setdefault('protocol', 'TCP')
+        default_containers(template_spec)
     elif kind in ('RoleBinding', 'ClusterRoleBinding'):
         for subject in obj.get('subjects') or []:
             if subject.get('kind') in ('User', 'Group'):
