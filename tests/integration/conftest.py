@@ -48,6 +48,8 @@ def pytest_generate_tests(metafunc):
     backends = ['double']
     if real_tier_enabled() and metafunc.definition.get_closest_marker('double_only') is None:
         backends.append('real')
+    if metafunc.definition.get_closest_marker('real_only') is not None:
+        backends = ['real'] if real_tier_enabled() else []
     metafunc.parametrize('kube_backend', backends, scope='function')
 
 
