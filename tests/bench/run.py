@@ -390,8 +390,8 @@ def write_report(results, path, chart_name, elapsed):
                            ('bare', 'bare kubernetes client loop, one process'),
                            ('lookup', "one `query('mcp.k8s.sa_token', ...)` task")):
             per = real['batch'][key]['median'] / n
-            lines.append('| %s | %s | %s | %.2fx |' % (label, spread(real['batch'][key], unit='s'), ms(per),
-                                                         per / real_lookup))
+            row = (label, spread(real['batch'][key], unit='s'), ms(per), per / real_lookup)
+            lines.append('| %s | %s | %s | %.2fx |' % row)
         lines += ['', '| one token in a playbook | time |', '|---|---|',
                   '| `mcp.k8s.sa_token` module | %s |' % spread(real['one_token']['module']),
                   '| `ansible.builtin.command: kubectl create token` | %s |' % spread(real['one_token']['kubectl']), '']

@@ -6,7 +6,6 @@
     python -m kube_real build      # only build (or find) the binaries and print their folder
 """
 import argparse
-import os
 import signal
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from .control_plane import ControlPlane
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog='python -m kube_real', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m kube_real', description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('command', nargs='?', choices=['run', 'build'], default='run')
     parser.add_argument('--state-dir', help='where certificates, etcd data, logs and the kubeconfig go '
                                             '(default: a new temporary folder, removed on exit)')
@@ -50,8 +49,8 @@ def main(argv=None):
         sys.stderr.write('Interrupted.\n')
         return 130
     try:
-        print('kube-real ready url=%s kubeconfig=%s (started in %.1f s)' % (plane.url, plane.kubeconfig_path,
-                                                                          plane.started_in), flush=True)
+        print('kube-real ready url=%s kubeconfig=%s (started in %.1f s)'
+              % (plane.url, plane.kubeconfig_path, plane.started_in), flush=True)
         print('  try: KUBECONFIG=%s kubectl get namespaces' % plane.kubeconfig_path)
         print('  audit log: %s; component logs: %s/*.log' % (plane.audit_log_path, state_dir))
         print('  Ctrl-C stops etcd, kube-apiserver and kube-controller-manager.', flush=True)

@@ -185,7 +185,8 @@ class ControlPlane:
             '--unsafe-no-fsync', '--quota-backend-bytes', str(2 * 1024 ** 3)])
 
     def _start_apiserver(self):
-        path = lambda name: os.path.join(self.state_dir, name)  # noqa: E731
+        def path(name):
+            return os.path.join(self.state_dir, name)
         args = [
             '--etcd-servers', self.etcd_url, '--bind-address', '127.0.0.1', '--secure-port', str(self.port),
             '--advertise-address', '127.0.0.1', '--endpoint-reconciler-type', 'none',
@@ -278,8 +279,8 @@ class ControlPlane:
                 'clusters': [{'name': 'kube-real', 'cluster': {
                     'server': self.url, 'certificate-authority-data': _b64(self.pki.ca_pem)}}],
                 'users': [{'name': user_name, 'user': credentials}],
-                'contexts': [{'name': 'kube-real', 'context': {'cluster': 'kube-real', 'user': user_name,
-                                                              'namespace': namespace}}],
+                'contexts': [{'name': 'kube-real',
+                              'context': {'cluster': 'kube-real', 'user': user_name, 'namespace': namespace}}],
                 'current-context': 'kube-real'}
 
     def write_kubeconfig(self, path=None, user=None, groups=(), token=None, namespace='default'):
@@ -348,7 +349,7 @@ class ControlPlane:
             spec = {'groups': [subject['name']], 'user': 'probe'}
         else:
             spec = {'user': subject['name']}
-        sub, _, subresource = resource.partition('/')
+        sub, subresource = (resource.split('/', 1) + [''])[:2]
         spec['resourceAttributes'] = {'verb': verb, 'resource': sub, 'subresource': subresource,
                                       'group': '' if group == '*' else group, 'namespace': namespace or ''}
         body = {'apiVersion': 'authorization.k8s.io/v1', 'kind': 'SubjectAccessReview', 'spec': spec}
@@ -362,7 +363,7 @@ class ControlPlane:
         status, user, verb (and ``extra``, the user's extra attributes)."""
         entries = []
         for event in self._audit_events(self._audit_offset):
-            path, _, query = event.get('requestURI', '').partition('?')
+            path, query = (event.get('requestURI', '').split('?', 1) + [''])[:2]
             entries.append({'method': METHODS.get(event.get('verb'), event.get('verb', '').upper()),
                             'path': path, 'query': query, 'verb': event.get('verb'),
                             'status': (event.get('responseStatus') or {}).get('code'),
