@@ -7,6 +7,7 @@ three were built, so an interrupted or failed build never leaves a cache a later
 
     python -m kube_real.build            # build if needed, print the bin folder
 """
+import fcntl
 import os
 import re
 import shutil
@@ -66,14 +67,25 @@ def find_go():
 
 
 def ensure_binaries(out=sys.stderr):
-    """Return the folder holding the three binaries, building them first if needed."""
+    """Return the folder holding the three binaries, building them first if needed.
+
+    Concurrent callers (pytest workers) wait on a lock file: one builds, the others then find
+    the finished cache."""
     version = kubernetes_version()
     target = bin_dir(version)
     if _complete(target):
         return target
-    go = find_go()
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
+    with open(os.path.join(parent, '.build.lock'), 'w', encoding='utf-8') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _complete(target):
+            return target
+        return _build(version, target, parent, out)
+
+
+def _build(version, target, parent, out):
+    go = find_go()
     staging = tempfile.mkdtemp(prefix='.bin-building-', dir=parent)
     env = dict(os.environ, CGO_ENABLED='0')
     env.setdefault('GOFLAGS', '-buildvcs=false')
