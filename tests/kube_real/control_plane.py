@@ -13,6 +13,7 @@ Everything started is stopped on ``stop()``, at interpreter exit, and on SIGTERM
 import atexit
 import base64
 import copy
+import datetime
 import json
 import os
 import re
@@ -364,7 +365,9 @@ class ControlPlane:
         entries = []
         for event in self._audit_events(self._audit_offset):
             path, query = (event.get('requestURI', '').split('?', 1) + [''])[:2]
-            entries.append({'method': METHODS.get(event.get('verb'), event.get('verb', '').upper()),
+            received = _epoch(event.get('requestReceivedTimestamp'))
+            entries.append({'time': received, 'duration': _epoch(event.get('stageTimestamp')) - received,
+                            'method': METHODS.get(event.get('verb'), event.get('verb', '').upper()),
                             'path': path, 'query': query, 'verb': event.get('verb'),
                             'status': (event.get('responseStatus') or {}).get('code'),
                             'user': (event.get('user') or {}).get('username'),
@@ -458,6 +461,13 @@ class ControlPlane:
         """What a test may want to know about the server's options."""
         return copy.deepcopy({'issuers': self.issuers, 'api_audiences': self.api_audiences,
                               'max_token_expiration': self.max_token_expiration})
+
+
+def _epoch(stamp):
+    """Seconds since the epoch of an audit timestamp (RFC 3339 with microseconds)."""
+    if not stamp:
+        return 0.0
+    return datetime.datetime.strptime(stamp.replace('Z', '+0000'), '%Y-%m-%dT%H:%M:%S.%f%z').timestamp()
 
 
 def _b64(data):
