@@ -316,25 +316,21 @@ def tokens_for(core, cluster, specs, validate=False, renew=300, use_cache=True, 
 
 
 def _resolve(core, cluster, specs, validate, renew, workers, entries):
-    keys = [(cluster.key, spec.key(), validate) for spec in specs]
-    results = {}
+    # keyed by cluster (API server URL, CA and the caller's configuration), never only by names
+    keys = [(cluster.identity, spec.key(), validate) for spec in specs]
     wanted = {}
     for key, spec in zip(keys, specs):
-        if key in results or key in wanted:
-            continue
-        hit = entries.get(key, renew) if entries is not None else None
-        if hit is not None and spec.bound_object and not spec.bound_object['uid']:
-            # bound to whatever object has that name now: let the core check the uid (a GET, no TokenRequest)
-            wanted[key] = (spec, hit['token'])
-        elif hit is not None:
-            results[key] = hit
-        else:
-            wanted[key] = (spec, None)
+        if key not in wanted:
+            # a cached result goes back through ensure_token, which returns it only while the
+            # ServiceAccount (and a bound object named without uid) is still the one it was minted
+            # for: one read, no TokenRequest
+            wanted[key] = (spec, entries.get(key, renew) if entries is not None else None)
 
+    results = {}
     minted = _mint_all(core, cluster, wanted, validate, renew, workers, keys)
     for key, result in minted.items():
         results[key] = result
-        if entries is not None:
+        if entries is not None and not result['reused']:
             entries.put(key, result)
         for warning in result.get('api_warnings') or ():
             display.warning('%s: %s' % (wanted[key][0].describe(), warning))
@@ -342,13 +338,13 @@ def _resolve(core, cluster, specs, validate, renew, workers, entries):
 
 
 def _mint_all(core, cluster, wanted, validate, renew, workers, order):
-    """Mint a token for each (spec, earlier token) in ``wanted`` by key, ``workers`` at a time."""
+    """Mint a token for each (spec, cached result or None) in ``wanted`` by key, ``workers`` at a time."""
     if not wanted:
         return {}
 
     def mint(item):
-        spec, token = item
-        return core.tokens.ensure_token(cluster, spec, token=token, renew_before=renew, validate=validate)
+        spec, previous = item
+        return core.tokens.ensure_token(cluster, spec, previous=previous, renew_before=renew, validate=validate)
 
     minted = {}
     if len(wanted) == 1 or workers == 1:
