@@ -431,15 +431,24 @@ def _proxy_credentials(configuration):
 
 
 def _strip_bearer(configuration):
-    """A bearer token read from a token file loses the whitespace around it, as kubectl trims it."""
+    """A bearer token read from a token file loses the whitespace around it, as kubectl trims it
+    (also when the client reads the file again before a request)."""
+    hook = getattr(configuration, 'refresh_api_key_hook', None)
+    if hook is not None and not getattr(hook, 'strips', False):
+        def refresh(config):
+            hook(config)
+            _strip_bearer(config)
+        refresh.strips = True
+        configuration.refresh_api_key_hook = refresh
     api_key = getattr(configuration, 'api_key', None) or {}
-    value = api_key.get('authorization')
-    if isinstance(value, str):
-        register_secret(value)
-        scheme, _space, token = value.partition(' ')
-        register_secret(token)
-        if token != token.strip():
-            api_key['authorization'] = '%s %s' % (scheme, token.strip())
+    for name in ('authorization', 'BearerToken'):   # clients before 36 and after
+        value = api_key.get(name)
+        if isinstance(value, str):
+            register_secret(value)
+            scheme, _space, token = value.partition(' ')
+            register_secret(token)
+            if token != token.strip():
+                api_key[name] = '%s %s' % (scheme, token.strip())
 
 
 def _load_kubeconfig(options, configuration):
