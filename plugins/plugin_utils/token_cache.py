@@ -99,7 +99,8 @@ def run_owner(directory):
     """The controller process of the run whose local temporary directory is ``directory``:
     ``{pid, started}`` (ansible-core names it ``ansible-local-<controller pid>...``; ``started`` is
     None when that process is gone), or None for another directory."""
-    match = re.match(r'ansible-local-(\d+)', os.path.basename(os.path.normpath(directory)))
+    # tempfile.mkdtemp(prefix='ansible-local-<pid>') adds 8 random letters, digits or "_"
+    match = re.match(r'ansible-local-(\d+)[a-z0-9_]{8}$', os.path.basename(os.path.normpath(directory)))
     if not match:
         return None
     pid = int(match.group(1))

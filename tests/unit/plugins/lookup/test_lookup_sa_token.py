@@ -144,6 +144,8 @@ def test_the_cache_is_keyed_by_cluster(core, cluster, kube_double, kube_double_f
     theirs = sa_token.tokens_for(core, other_cluster, [spec])[0]
     assert theirs['reused'] is False and theirs['token'] != mine['token']
     assert other.count('POST', TOKEN_PATH) == 1
+    again = sa_token.tokens_for(core, cluster, [spec])[0]
+    assert again['reused'] is True and again['token'] == mine['token']
 
 
 def test_missing_library_sentence():

@@ -84,7 +84,7 @@ def test_concurrent_processes_mint_once(tmp_path):
 
 def _run_dir(parent, pid):
     """A directory named as ansible-core names a run's local temporary directory."""
-    path = parent / ('ansible-local-%dxyz' % pid)
+    path = parent / ('ansible-local-%d1a2b3c_d' % pid)     # mkdtemp's 8 random characters may start with digits
     path.mkdir()
     return path
 
