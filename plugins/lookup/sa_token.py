@@ -22,8 +22,10 @@ description:
   - Tokens are cached for the rest of the C(ansible-playbook) run, across tasks, hosts and forks. An
     identical request (same cluster, same caller, ServiceAccount, namespace, audiences, duration, bound
     object and O(validate)) returns the cached token while it stays valid for longer than
-    O(renew_before); a cached token bound to an object named without a uid is returned only while that
-    object keeps its uid (one read of the object, no TokenRequest). See the notes for where the cache lives.
+    O(renew_before) and its ServiceAccount is still the one it was minted for (one read of the
+    ServiceAccount compares its uid, no TokenRequest; with O(validate=true) the API server reviews it
+    again); a cached token bound to an object named without a uid is returned only while that object
+    keeps its uid (one more read). See the notes for where the cache lives.
   - Results are marked unsafe, so a token is never templated again.
   - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
 requirements:
@@ -79,6 +81,11 @@ notes:
     C(ANSIBLE_LOCAL_TEMP), mode 0700, which Ansible also uses for its module cache and deletes when the
     run ends). Every use holds a lock, so hosts templated at the same time (C(forks)) mint an identical
     token once. Use O(cache=false) where no token may touch the controller's disk.
+  - B(A killed run.) C(ansible-playbook) killed by SIGTERM (a cancelled CI job) or SIGKILL leaves its
+    temporary directory behind. The cache file names the run's controller process; a small watcher
+    process, started with the file in a session of its own, deletes it as soon as that process has
+    ended, a file whose run is gone is never read, and the next run's lookup deletes what a killed
+    watcher left in the other C(ansible-local-*) directories.
   - B(Check mode.) Lookups run on the controller while the task is templated, so the lookup mints tokens
     in check mode too (tokens are stateless; nothing in the cluster changes). M(mcp.k8s.sa_token) mints
     nothing in check mode.
