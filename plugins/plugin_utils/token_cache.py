@@ -173,8 +173,9 @@ class TokenCache:
 
 def start_watcher(owner, paths):
     """A process, in a session of its own, that deletes ``paths`` once ``owner`` has ended."""
-    try:
-        subprocess.Popen([sys.executable, '-c', WATCHER, str(owner['pid']), str(owner['started'])] + list(paths),
+    command = [sys.executable, '-c', WATCHER, str(owner['pid']), str(owner['started'])] + list(paths)
+    try:  # the watcher outlives this process on purpose
+        subprocess.Popen(command,  # pylint: disable=consider-using-with
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          close_fds=True, start_new_session=True, cwd='/')
     except OSError:
@@ -192,7 +193,10 @@ def sweep(parent, keep=None):
         except (OSError, ValueError, AttributeError):
             owner = None
         if not _alive(owner):
-            _remove(path)
+            try:
+                _remove(path)
+            except OSError:   # not ours to delete after all: leave it
+                pass
 
 
 def _remove(path, keep_lock=False):
