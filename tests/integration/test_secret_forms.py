@@ -129,3 +129,25 @@ def test_passwords_in_host_and_proxy_urls_are_never_shown(cluster, run_playbook,
             'proxy (or proxy-url in the kubeconfig) and that the proxy is running and lets the connection through.'
             % (cluster.url, port)) in run.output
     assert_hidden({'host-pass-word', 'proxy-pass-word', 'sekrit-not-a-jwt'}, run, tmp_path / 'ansible.log')
+
+
+def test_exec_plugin_env_and_args_of_a_kubeconfig_dict_are_masked(cluster, minter_token, run_playbook, tmp_path):
+    """A dict kubeconfig whose user is an exec plugin: its env values and arguments (here a script
+    printing the token) never show at -vvv, on a task without no_log."""
+    with open(cluster.write_kubeconfig(token='x'), encoding='utf-8') as handle:
+        config = yaml.safe_load(handle)
+    credential = ('{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
+                  '"status": {"token": "%s"}}' % minter_token)
+    config['users'][0]['user'] = {'exec': {
+        'apiVersion': 'client.authentication.k8s.io/v1', 'command': '/bin/sh', 'interactiveMode': 'Never',
+        'args': ['-c', "test \"$VAULT_TOKEN\" = sekrit-env-value && printf '%s' '" + credential + "'"],
+        'env': [{'name': 'VAULT_TOKEN', 'value': 'sekrit-env-value'}]}}
+    tasks = [module_task(False, kubeconfig='{{ config }}', name='ghost'),   # fails after authenticating
+             module_task(False, kubeconfig='{{ config }}')]
+    tasks[1]['register'] = 'minted'
+    run = run_cases(run_playbook, tmp_path, tasks, {'config': config})
+    assert run.rc == 0, run
+    assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in run.output
+    assert cluster.count('POST', r'/serviceaccounts/server/token$', status=201) == 1
+    assert {r['user'] for r in cluster.requests} == {'system:serviceaccount:mcp:minter'}
+    assert_hidden(needles(minter_token) | {'sekrit-env-value'}, run, tmp_path / 'ansible.log')
