@@ -388,7 +388,9 @@ def inspect_token(token, now=None):
 
 def reusable(token, spec, renew_before, now=None):
     """Whether ``token`` is for ``spec`` and valid for longer than ``renew_before`` seconds,
-    with the reason when not. Makes no request (a bound object without uid is checked by the caller)."""
+    with the reason when not. Makes no request (:func:`current_problem` makes the one that follows)."""
+    if not isinstance(token, str) or token != token.strip():
+        return False, 'not a JWT'
     try:
         info = inspect_token(token, now=now)
     except K8sTokenError:

@@ -338,3 +338,10 @@ def test_bound_object_name_with_a_final_newline_is_refused():
         spec(bound_object={'kind': 'Secret', 'name': 'anchor\n'})
     assert info.value.message.startswith('bound_object.name "anchor\\n" is not a valid Secret name;')
     assert names.is_dns1123_subdomain('anchor\n') is False and names.is_dns1123_label('mcp\n') is False
+
+
+def test_a_given_token_with_whitespace_around_it_is_replaced(cluster, kube):
+    first = tokens.ensure_token(cluster, spec())
+    assert tokens.reusable(first['token'] + '\n', spec(), 0) == (False, 'not a JWT')
+    again = tokens.ensure_token(cluster, spec(), token=first['token'] + '\n')
+    assert again['reused'] is False and again['token'] == again['token'].strip()
