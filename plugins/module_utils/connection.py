@@ -248,11 +248,14 @@ def _collect_secrets(node, found):
 def check_credentials(options):
     """One sentence for a credential with whitespace around it (a token read from a file with its
     final newline, say), or a request_timeout that is not a positive number; before any request."""
-    for name in ('api_key', 'password'):
-        value = options.get(name)
-        if isinstance(value, str) and value != value.strip():
-            raise K8sTokenError('%s has whitespace (a line break or spaces) at its start or end; remove it, for '
-                                'example with the trim filter.' % name)
+    api_key = options.get('api_key')
+    if isinstance(api_key, str) and api_key != api_key.strip():
+        raise K8sTokenError('api_key has whitespace (a line break or spaces) at its start or end; remove it, for '
+                            'example with the trim filter.')
+    password = options.get('password')   # spaces may belong to a password, a line break does not
+    if isinstance(password, str) and password != password.strip('\r\n'):
+        raise K8sTokenError('password has a line break at its start or end; remove it, for example with the trim '
+                            'filter.')
     timeout = options.get('request_timeout')
     if timeout is not None:
         try:

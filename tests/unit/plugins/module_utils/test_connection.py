@@ -201,6 +201,8 @@ def test_urls_are_shown_without_userinfo():
                                             'remove it, for example with the trim filter.'),
     ({'api_key': ' token-with-space-2'}, 'api_key has whitespace (a line break or spaces) at its start or end; '
                                          'remove it, for example with the trim filter.'),
+    ({'username': 'me', 'password': 'pass word\n'}, 'password has a line break at its start or end; remove it, for '
+                                                    'example with the trim filter.'),
     ({'request_timeout': -1}, 'request_timeout must be a positive number of seconds, not -1.'),
     ({'request_timeout': 0}, 'request_timeout must be a positive number of seconds, not 0.'),
 ])
