@@ -220,17 +220,33 @@ def _kubeconfig_secrets(config, base, found):
             command = user.get('exec') if isinstance(user.get('exec'), dict) else {}
             for env in command.get('env') or ():
                 if isinstance(env, dict) and env.get('value') is not None:
-                    found.add(str(env['value']))
+                    _maybe_secret(str(env.get('name') or ''), str(env['value']), found)
+            flag = ''
             for arg in command.get('args') or ():
                 arg = str(arg)
                 if arg.startswith('-'):
-                    arg = arg.partition('=')[2]
-                found.add(arg)
+                    flag, _equals, value = arg.partition('=')
+                    if value:
+                        _maybe_secret(flag, value, found)
+                else:
+                    _maybe_secret(flag, arg, found)
+                    flag = ''
     for entry in config.get('clusters') or ():
         cluster = (entry or {}).get('cluster') if isinstance(entry, dict) else None
         if isinstance(cluster, dict):
             for key in ('server', 'proxy-url'):
                 found.update(url_secrets(cluster.get(key)))
+
+
+# Names of exec plugin env variables and flags whose values are secrets.
+_SECRET_NAME = re.compile(r'(token|passw|secret|key|credential|auth|cert)', re.I)
+
+
+def _maybe_secret(name, value, found):
+    """Add an exec plugin's env value or argument to ``found`` when its name says it is a secret or it
+    is long enough to be one (a short ``eu-west-1`` or ``prod`` would be masked everywhere)."""
+    if _SECRET_NAME.search(name) or len(value) >= 16:
+        found.add(value)
 
 
 def _collect_secrets(node, found):

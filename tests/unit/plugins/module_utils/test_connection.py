@@ -250,10 +250,12 @@ def test_exec_plugin_env_and_args_are_secrets(kube):
     config = kubeconfig_dict(kube, 'x')
     config['users'][0]['user'] = {'exec': {
         'apiVersion': 'client.authentication.k8s.io/v1', 'command': 'get-token',
-        'args': ['--region', 'eu-west-1', '--secret=arg-secret-value'],
-        'env': [{'name': 'VAULT_TOKEN', 'value': 'env-secret-value'}]}}
+        'args': ['--region', 'eu-west-1', '--secret=arg-secret-value', '--token', 'next-arg-secret',
+                 'a-long-argument-that-may-be-a-secret'],
+        'env': [{'name': 'VAULT_TOKEN', 'value': 'env-secret'}, {'name': 'AWS_PROFILE', 'value': 'prod'}]}}
     found = connection.secret_values({'kubeconfig': config})
-    assert {'env-secret-value', 'arg-secret-value', 'eu-west-1'} <= found and '--region' not in found
+    assert {'env-secret', 'arg-secret-value', 'next-arg-secret', 'a-long-argument-that-may-be-a-secret'} <= found
+    assert not {'eu-west-1', '--region', 'prod', '--token'} & found     # masked everywhere otherwise
 
 
 def test_host_with_userinfo_is_never_shown(kube, admin_token):
