@@ -214,8 +214,8 @@ def recreate_account(cluster, name='server', namespace='mcp'):
     """Delete and recreate a ServiceAccount through the API, as a user would (it gets a new uid)."""
     path = '/api/v1/namespaces/%s/serviceaccounts' % namespace
     cluster.request('DELETE', '%s/%s' % (path, name))
-    return cluster.request('POST', path, body={'apiVersion': 'v1', 'kind': 'ServiceAccount',
-                                                'metadata': {'name': name}}).data['metadata']['uid']
+    body = {'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': name}}
+    return cluster.request('POST', path, body=body).data['metadata']['uid']
 
 
 def test_token_of_a_recreated_account_is_replaced(cluster, kube):
