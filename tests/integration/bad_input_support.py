@@ -118,6 +118,7 @@ class BadFiles:
             self.dead_proxy_port = sock.getsockname()[1]     # nothing listens there once closed
         self.dead_proxy = 'http://proxyuser:sekrit-proxy-password@127.0.0.1:%d' % self.dead_proxy_port
         self.dead_proxy_shown = 'http://127.0.0.1:%d' % self.dead_proxy_port
+        self.exp_text_token = unsigned_token(sub='system:serviceaccount:mcp:server', exp='soon')
 
     def _admin_copy(self):
         return yaml.safe_load(yaml.safe_dump(self.admin))

@@ -201,6 +201,9 @@ CASES = {
                        'The given token is not a JWT (three base64url parts with a JSON payload).'),
     'info-three-parts-not-json': ('info', {'token': 'c2Vrcml0.c2Vrcml0.c2Vrcml0'},
                                   'The given token is not a JWT (three base64url parts with a JSON payload).'),
+    'info-exp-text': ('info', {'token': '{files.exp_text_token}'},
+                      'The given token has a "exp" claim of "soon" instead of a number of seconds; it is not a token '
+                      'a Kubernetes API server issues.'),
     'info-empty-token': ('info', {'token': ''}, 'token must be a ServiceAccount token (a JWT), not an empty value.'),
     'info-review-wrong-ca': ('info', {'token': '{token}', 'review': True, 'kubeconfig': '{files.wrong_ca}'},
                              ('TLS verification of the API server at {url} failed (', TLS_FIX)),
