@@ -5,15 +5,12 @@ token of another cluster (two doubles, same names, same issuer) and the token of
 deleted and recreated through the API are replaced, by the module and by the lookup's run-wide
 cache, and each replacement authenticates on its own cluster (TokenReview).
 """
-import importlib.util
-
 import pytest
 import yaml
 
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-HAS_K8S_CORE = importlib.util.find_spec('ansible_collections.kubernetes') is not None
 
 
 @pytest.fixture
@@ -49,14 +46,21 @@ def authenticated(kube, token):
     return reviews.review_token(connection.get_api_client({'kubeconfig': config}), token)['authenticated']
 
 
-def recreate_tasks(kubeconfig_var='kubeconfig'):
-    """Delete and recreate mcp/server through the API (kubernetes.core.k8s), as a user would."""
-    definition = {'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': 'server', 'namespace': 'mcp'}}
+def recreate_tasks(kube, directory):
+    """Delete and recreate mcp/server through the API (ansible.builtin.uri as the cluster's admin), as
+    a user would."""
+    cert, key = directory / 'admin.crt', directory / 'admin.key'
+    cert.write_bytes(kube.pki.admin_cert_pem)
+    key.write_bytes(kube.pki.admin_key_pem)
+    key.chmod(0o600)
+    common = {'client_cert': str(cert), 'client_key': str(key), 'ca_path': kube.ca_path}
+    path = kube.url + '/api/v1/namespaces/mcp/serviceaccounts'
     return [
-        {'name': 'Delete the ServiceAccount', 'kubernetes.core.k8s': {
-            'state': 'absent', 'definition': definition, 'kubeconfig': '{{ %s }}' % kubeconfig_var, 'wait': True}},
-        {'name': 'Recreate it', 'kubernetes.core.k8s': {
-            'state': 'present', 'definition': definition, 'kubeconfig': '{{ %s }}' % kubeconfig_var}},
+        {'name': 'Delete the ServiceAccount', 'ansible.builtin.uri': dict(
+            common, url=path + '/server', method='DELETE', status_code=[200, 202])},
+        {'name': 'Recreate it', 'ansible.builtin.uri': dict(
+            common, url=path, method='POST', body_format='json', status_code=201,
+            body={'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': 'server'}})},
     ]
 
 
@@ -97,13 +101,12 @@ def test_module_replaces_the_token_of_a_recreated_service_account(cluster, run_p
     assert cluster.count('GET', r'/serviceaccounts/server$') == 2
 
 
-@pytest.mark.skipif(not HAS_K8S_CORE, reason='kubernetes.core recreates the account through the API')
-def test_lookup_cache_never_returns_the_token_of_a_recreated_account(cluster, run_playbook):
+def test_lookup_cache_never_returns_the_token_of_a_recreated_account(cluster, run_playbook, tmp_path):
     lookup = "lookup('mcp.k8s.sa_token', 'mcp/server', output='dict', validate=true)"
     run = run_playbook(play(
         {'name': 'First', 'ansible.builtin.set_fact': {'first': '{{ %s }}' % lookup}, 'no_log': True},
         {'name': 'Cached', 'ansible.builtin.set_fact': {'cached': '{{ %s }}' % lookup}, 'no_log': True},
-        *recreate_tasks(),
+        *recreate_tasks(cluster, tmp_path),
         {'name': 'After recreation', 'ansible.builtin.set_fact': {'after': '{{ %s }}' % lookup}, 'no_log': True},
         record('{"first": first, "cached": cached, "after": after}')))
     assert run.rc == 0, run
