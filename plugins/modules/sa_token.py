@@ -53,8 +53,13 @@ options:
   token:
     description:
       - A token from an earlier run, for example a fact. When it is for the same ServiceAccount,
-        namespace, audiences and bound object and stays valid for longer than O(renew_before), it
-        is returned with RV(reused=true) and C(changed=false), and nothing is minted.
+        namespace, audiences and bound object, stays valid for longer than O(renew_before) and was
+        issued by this cluster for the ServiceAccount as it exists now, it is returned with
+        RV(reused=true) and C(changed=false), and nothing is minted.
+      - The last check costs one read of the ServiceAccount (its uid must be the one the token names;
+        without C(get) on C(serviceaccounts), a C(SelfSubjectReview) made with the token asks the API
+        server instead), never a TokenRequest. A token of another cluster, or of a ServiceAccount deleted
+        and recreated since, is replaced.
       - With O(validate=true) it is also confirmed through TokenReview, and replaced when the API
         server no longer accepts it.
     type: str

@@ -352,12 +352,16 @@ class KubeDouble:
                    and (status is None or e['status'] == status)
                    and (verb is None or e['verb'] == verb))
 
-    def inject_fault(self, path_re, status=429, count=1, retry_after=1, delay=None, drop=False, method=None):
+    def inject_fault(self, path_re, status=429, count=1, retry_after=1, delay=None, drop=False, method=None,
+                     rewrite=None):
         """The next ``count`` requests whose path matches answer ``status`` (429 carries
         Retry-After), after ``delay`` seconds; ``drop`` closes the connection instead;
-        ``status=None`` with ``delay`` only slows them down."""
+        ``status=None`` with ``delay`` only slows them down. ``rewrite`` (in process only) is a
+        function of the real answer's JSON body that returns the body to send instead, for
+        malformed answers; ``status`` is then ignored."""
         fault = {'path_re': path_re, 're': re.compile(path_re), 'status': status, 'count': count,
-                 'retry_after': retry_after, 'delay': delay, 'drop': drop, 'method': method.upper() if method else None}
+                 'retry_after': retry_after, 'delay': delay, 'drop': drop, 'method': method.upper() if method else None,
+                 'rewrite': rewrite}
         with self._log_lock:
             self._faults.append(fault)
         return fault
@@ -540,7 +544,7 @@ class KubeDouble:
                 except OSError:
                     pass
                 return
-            if fault['status']:
+            if fault['status'] and not fault.get('rewrite'):
                 response = self._fault_response(fault)
                 entry['status'] = response.code
                 entry['duration'] = time.time() - started
@@ -554,6 +558,8 @@ class KubeDouble:
         except Exception as error:  # pylint: disable=broad-except
             response = Response(500, ApiError(500, 'InternalError', 'Internal error occurred: %s: %s'
                                               % (type(error).__name__, error), {'causes': []}).status())
+        if fault and fault.get('rewrite') and isinstance(response.body, dict):
+            response.body = fault['rewrite'](copy.deepcopy(response.body))
         if request.warnings:
             response.headers['Warning'] = ['299 - %s' % json.dumps(w) for w in request.warnings]
         entry['status'] = response.code
@@ -735,9 +741,10 @@ class KubeDouble:
                 spec = json.loads(request.body or b'{}')
                 fault = self.inject_fault(**{k: v for k, v in spec.items()
                                              if k in ('path_re', 'status', 'count', 'retry_after', 'delay', 'drop', 'method')})
-                return Response(201, {k: v for k, v in fault.items() if k != 're'})
+                return Response(201, {k: v for k, v in fault.items() if k not in ('re', 'rewrite')})
             with self._log_lock:
-                return Response(200, {'items': [{k: v for k, v in f.items() if k != 're'} for f in self._faults]})
+                return Response(200, {'items': [{k: v for k, v in f.items() if k not in ('re', 'rewrite')}
+                                                for f in self._faults]})
         raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
 
     # resources ----------------------------------------------------------------------------------
