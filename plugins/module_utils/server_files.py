@@ -164,9 +164,12 @@ def read(path):
 
 
 def write_atomic(path, text):
-    """Replace ``path`` by ``text`` (mode 0600) so that a reader sees the old or the new file."""
+    """Replace ``path`` by ``text`` (mode 0600) so that a reader sees the old or the new file.
+    A missing folder is created (0700)."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
+        if not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o700)
         descriptor, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=folder)
     except OSError as exc:
         raise K8sTokenError('Cannot write %s: %s; create the folder %s or choose another path.'

@@ -216,9 +216,13 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
     with open(kubeconfig, encoding='utf-8') as handle:
         written = yaml.safe_load(handle)
+    # exec mode (the default): the token is in the credential file the kubeconfig's plugin prints
     # (compared as booleans so that a failure does not print tokens)
-    same_token = written['users'][0]['user']['token'] == results['token']
-    assert same_token, 'the kubeconfig file holds another token than the fact'
+    assert written['users'][0]['user']['exec']['args'] == [kubeconfig + '.credential.json']
+    assert stat.S_IMODE(os.stat(kubeconfig + '.credential.json').st_mode) == 0o600
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:
+        same_token = json.load(handle)['status']['token'] == results['token']
+    assert same_token, 'the credential file holds another token than the fact'
     same_kubeconfig = written == results['kubeconfig']
     assert same_kubeconfig, 'the kubeconfig file differs from the kubeconfig fact'
 
