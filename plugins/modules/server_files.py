@@ -13,15 +13,15 @@ short_description: Write the kubeconfig, rotating credential file and config an 
 version_added: 1.0.0
 description:
   - Writes, for a ServiceAccount token minted by M(mcp.k8s.sa_token), the files a Kubernetes MCP server
-    runs on, each with mode C(0600), atomically (a temporary file in the same folder, then a rename):
-  - the account's kubeconfig (O(kubeconfig_path)). With O(kubeconfig_credential=exec) its user is a
+    runs on, each with mode C(0600), atomically (a temporary file in the same folder, then a rename). They are the following.
+  - The account's kubeconfig (O(kubeconfig_path)). With O(kubeconfig_credential=exec) its user is a
     C(client.authentication.k8s.io/v1) C(exec) credential plugin, O(exec_command) with the credential
     file as its argument, and the token goes into that credential file (O(credential_path)) as an
     C(ExecCredential) with C(status.token) and C(status.expirationTimestamp). The kubernetes Python client
     and client-go run the plugin again once that timestamp has passed, so rewriting the credential file
     with a new token (run this module again before the token expires) rotates the credential of a
     running server without a restart.
-  - the config file of the upstream C(mcp-k8s-server) (O(config_path)), pointing at that kubeconfig.
+  - The config file of the upstream C(mcp-k8s-server) (O(config_path)), pointing at that kubeconfig.
   - With O(kubeconfig_credential=token) the module writes no kubeconfig (M(mcp.k8s.sa_token) returns one
     with the token in it; write that yourself) and removes a credential file it wrote earlier.
   - With O(state=absent) the files are removed.
@@ -40,7 +40,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is written; RV(changed) says whether a file would change.
+      - Nothing is written; C(changed) says whether a file would change.
   diff_mode:
     support: full
     details:
@@ -112,7 +112,7 @@ options:
     suboptions:
       host:
         description:
-          - Address the server listens on. The server has no authentication of its own: keep it on loopback
+          - Address the server listens on. The server has no authentication of its own, so keep it on loopback
             unless something in front of it authenticates callers.
         type: str
         default: 127.0.0.1
