@@ -89,6 +89,7 @@ def test_a_config_file_not_ours_is_refused_and_kept(files, run_playbook, tmp_pat
 
 @pytest.mark.slow
 def test_token_mode_keeps_the_token_in_the_kubeconfig(files, run_playbook, tmp_path):
+    os.makedirs(str(tmp_path / 'server'))    # token mode: ansible.builtin.copy writes it, into an existing folder
     variables = dict(files, mcp_k8s_server_kubeconfig_credential='token')
     run = run_playbook(role_play(variables))
     assert run.rc == 0, str(run)
