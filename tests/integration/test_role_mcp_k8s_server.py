@@ -492,8 +492,8 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     run = _run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
-    with open(kubeconfig, encoding='utf-8') as handle:
-        token = yaml.safe_load(handle)['users'][0]['user']['token']
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:   # exec mode, the default
+        token = json.load(handle)['status']['token']
     assert token.rsplit('.', 1)[1] not in run.stdout + run.stderr
     for line in ('"Account:    %s"' % USER, '"Access:     read-only (cluster scope)"',
                  '"RBAC:       ServiceAccount default/mcp-k8s-server, ClusterRole mcp-k8s-server, '
