@@ -97,3 +97,12 @@ def test_token_mode_keeps_the_token_in_the_kubeconfig(files, run_playbook, tmp_p
     same = kubeconfig['users'][0]['user'].get('token') == run.results['token']
     assert same, 'the kubeconfig does not hold the token'
     assert sorted(os.listdir(str(tmp_path / 'server'))) == ['config.yaml', 'kubeconfig']
+
+
+@pytest.mark.slow
+def test_config_without_kubeconfig_is_one_sentence(files, run_playbook):
+    variables = dict(files, mcp_k8s_server_kubeconfig_path='')
+    run = run_playbook(role_play(variables))
+    assert run.rc == 2
+    assert "config_path needs kubeconfig_path: the server config points at the account's kubeconfig." in run.stdout
+    assert 'Traceback' not in run.output
