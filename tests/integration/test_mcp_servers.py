@@ -150,9 +150,10 @@ def test_kubernetes_mcp_server_read_only_and_operator(workload, run_playbook, fi
     flagged = start_kms(kubeconfig, tmp_path / 'kms-read-only.log', read_only=True)
     servers.extend([server, flagged])
 
-    listed = kms_call(server, 'pods_list_in_namespace', {'namespace': NS})
-    assert not listed['is_error'], listed
-    assert 'web' in listed['text'].split()
+    for tool, arguments in (('pods_list', {}), ('pods_list_in_namespace', {'namespace': NS})):
+        listed = kms_call(server, tool, arguments)
+        assert not listed['is_error'], listed
+        assert 'web' in listed['text'].split(), listed
     refused = kms_call(server, 'pods_delete', {'name': 'web', 'namespace': NS})
     assert refused['is_error'] and forbidden('delete', 'pods') in refused['text'], refused
     # --read-only does not even offer the tool
