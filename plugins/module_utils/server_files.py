@@ -25,11 +25,7 @@ import json
 import os
 import tempfile
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
-    HAS_YAML = False
+import yaml   # PyYAML: a requirement of ansible-core
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
