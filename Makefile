@@ -16,10 +16,12 @@ ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 # PATH; pyenv's interpreters (present on our machine image) are added when they exist.
 EXTRA_PYTHONS := $(subst $(eval) ,,$(foreach d,$(wildcard $(HOME)/.pyenv/versions/3.*/bin),$(d):))
 
-.PHONY: help venv demo test sanity units integration lint changelog-lint bench clean mcp-servers
+.PHONY: help venv demo test sanity units integration lint changelog-lint bench clean cluster kube-binaries targets mcp-servers
 
 help:
 	@echo "make demo   start the API server double and provision mcp-k8s-server against it"
+	@echo "            (make demo CLUSTER=real: against a real kube-apiserver built from Go modules)"
+	@echo "make cluster  a real control plane in the foreground (Ctrl-C stops it); prints its kubeconfig"
 	@echo "make test   sanity, unit and integration tests (both kubernetes clients), ansible-lint"
 	@echo "make bench  benchmarks, written to docs/benchmarks.md"
 
@@ -36,10 +38,18 @@ $(OLD_VENV)/.installed: tests/requirements-old-client.txt
 venv: $(VENV)/.installed $(OLD_VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/python scripts/demo.py
+	CLUSTER="$(CLUSTER)" $(VENV)/bin/python scripts/demo.py
+
+# The real control plane: kube-apiserver, kube-controller-manager and etcd built from Go
+# modules (tests/kube_real/go), cached per machine under ~/.cache/mcp-k8s/kube-<version>/bin.
+kube-binaries: $(VENV)/.installed
+	cd tests && ../$(VENV)/bin/python -m kube_real build
+
+cluster: kube-binaries
+	cd tests && ../$(VENV)/bin/python -m kube_real
 
 test: venv
-	$(MAKE) --no-print-directory changelog-lint lint units integration sanity
+	$(MAKE) --no-print-directory changelog-lint lint kube-binaries units integration targets sanity
 
 changelog-lint: $(VENV)/.installed
 	$(VENV)/bin/antsibull-changelog lint
@@ -102,6 +112,10 @@ sanity: $(VENV)/.installed
 	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
 	  cp scripts/get_pip_offline.py $(ANSIBLE_TEST_CACHE)/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_ROOT) && PATH="$(CURDIR)/$(VENV)/bin:$(EXTRA_PYTHONS)$$PATH" ansible-test sanity --venv --color no
+
+# ansible-test integration targets (tests/integration/targets) against a real control plane.
+targets: kube-binaries
+	$(VENV)/bin/python scripts/run_targets.py
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-bench.txt

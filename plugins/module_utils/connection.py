@@ -435,7 +435,7 @@ class Cluster:
 
     def _headers(self, content_type='application/json'):
         headers = HTTPHeaderDict()
-        headers['Accept'] = 'application/json'
+        headers['Accept'] = 'application/json, */*'  # */*: the JWKS is application/jwk-set+json only
         headers['Content-Type'] = content_type
         headers['User-Agent'] = USER_AGENT
         with self._auth_lock:  # may run an exec plugin or refresh a token file

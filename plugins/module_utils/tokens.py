@@ -39,7 +39,7 @@ BOUND_KINDS = {'Pod': ('pods', True), 'Secret': ('secrets', True), 'Node': ('nod
 
 # Result keys, all present in every result (None when not known).
 RESULT_KEYS = ('token', 'expiration_timestamp', 'expires_in', 'duration', 'audiences', 'issued_at',
-               'claims', 'jwt_expiration_timestamp', 'service_account', 'bound_object', 'reused',
+               'claims', 'jwt_expiration_timestamp', 'service_account', 'bound_object', 'credential_id', 'reused',
                'review', 'kubeconfig', 'api_warnings')
 
 
@@ -267,6 +267,7 @@ def inspect_token(token, now=None):
         audiences = [audiences]
     return {
         'claims': claims,
+        'credential_id': credential_id(claims),
         'issuer': claims.get('iss'),
         'subject': sub,
         'audiences': audiences or [],
@@ -279,6 +280,13 @@ def inspect_token(token, now=None):
         'expires_in': int(effective - now) if effective else None,
         'legacy': legacy or exp is None,
     }
+
+
+def credential_id(claims):
+    """What kube-apiserver records as the user's extra ``authentication.kubernetes.io/credential-id``
+    in audit events for requests made with this token (``JTI=<jti>``), or None without a ``jti``."""
+    jti = claims.get('jti')
+    return 'JTI=%s' % jti if jti else None
 
 
 def reusable(token, spec, renew_before, now=None):
@@ -325,6 +333,7 @@ def describe_token(cluster, token, namespace, reused, now=None, status_expiratio
         'jwt_expiration_timestamp': durations.rfc3339(jwt_expiry) if jwt_expiry and jwt_expiry != expires_at else None,
         'service_account': account,
         'bound_object': info['bound_object'],
+        'credential_id': info['credential_id'],
         'reused': reused,
         'kubeconfig': cluster.kubeconfig_for_token(token, account['namespace'] or namespace,
                                                    'system:serviceaccount:%s:%s' % (account['namespace'] or namespace,

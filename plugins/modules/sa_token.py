@@ -233,6 +233,14 @@ bound_object:
   returned: always
   type: dict
   sample: {kind: Pod, name: mcp-k8s-server-0, uid: 0c6a3b0e-7f7e-4f59-bd0b-6f1f8b1f1a2d}
+credential_id:
+  description:
+    - What kube-apiserver records for requests made with this token, as the user's extra
+      C(authentication.kubernetes.io/credential-id) in its audit log (C(JTI=<jti>), from the C(jti) claim).
+    - Search the audit log for it to find where the token was used. Null for tokens without a C(jti).
+  returned: always
+  type: str
+  sample: JTI=4d0b1c46-5b8a-4c85-9a59-1ef4d3a4c1a8
 review:
   description: What the API server said about the token in a TokenReview.
   returned: when O(validate=true)

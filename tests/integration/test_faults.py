@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-pytestmark = pytest.mark.both_clients
+pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('fault injection')]
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 LOOKUP_MARKER = "The lookup plugin 'mcp.k8s.sa_token' failed: "

@@ -185,6 +185,7 @@ def test_missing_namespace(cluster, run_playbook):
     assert result['msg'].startswith('Namespace "nowhere" does not exist;')
 
 
+@pytest.mark.double_only('stops the token controller inside the double')
 def test_timeout_without_token_controller(cluster, run_playbook):
     without_token_controller(cluster)
     result = _failure(run_playbook, wait_timeout='2s')

@@ -14,7 +14,7 @@ import stat
 import pytest
 import yaml
 
-pytestmark = pytest.mark.both_clients
+pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('records every token the double issues, to look for each in the output')]
 
 
 @pytest.fixture

@@ -58,6 +58,18 @@ def _status_success(res, obj):
     return {'kind': 'Status', 'apiVersion': 'v1', 'metadata': {}, 'status': 'Success', 'details': details}
 
 
+def _require_acceptable(request, media_type):
+    """kube-apiserver answers the issuer documents in one media type only: an ``Accept`` header
+    that excludes it gets 406 (``Accept: application/json`` for the JWKS, as real servers do)."""
+    accept = request.headers.get('Accept')
+    if not accept:
+        return
+    kind = media_type.split('/')[0]
+    ranges = [part.split(';')[0].strip().lower() for part in accept.split(',')]
+    if not any(r in ('*/*', kind + '/*', media_type) for r in ranges):
+        raise ApiError(406, 'NotAcceptable', '406: Not Acceptable\n\nAvailable representations: %s' % media_type, {})
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -698,10 +710,12 @@ class KubeDouble:
         if path == '/version':
             return Response(200, discovery.version_info(self.version))
         if path == '/.well-known/openid-configuration':
+            _require_acceptable(request, 'application/json')
             return Response(200, {'issuer': self.issuers[0], 'jwks_uri': '%s/openid/v1/jwks' % self.url,
                                   'response_types_supported': ['id_token'], 'subject_types_supported': ['public'],
                                   'id_token_signing_alg_values_supported': ['RS256']})
         if path == '/openid/v1/jwks':
+            _require_acceptable(request, 'application/jwk-set+json')
             return Response(200, self.authority.jwks(), content_type='application/jwk-set+json')
         found = discovery.document(path, self, request.headers.get('Accept') or '')
         if found is None:
