@@ -4,11 +4,11 @@ The upstream ``mcp-k8s-server`` (kubernetes Python client, SSE) starts on the co
 role wrote, ``kubernetes-mcp-server`` (client-go, streamable HTTP) on the role's kubeconfig;
 both are installed by ``make mcp-servers`` (test dependencies only, see mcp_servers.py).
 
-The cluster is a fixture (``mcp_cluster``) of the interface every cluster tier offers: ``url``,
-``kubeconfig_path`` (admin), ``ca_path``, ``objects`` (get/find/create/delete/list),
-``create_service_account``, ``grant``. The rotation test needs tokens that expire in test time:
-TokenRequest's minimum is 10 minutes, so it asks the API server double for its test-only
-``token_lifetime`` option (every token lives 40 s); it is the one test here that needs the double.
+The cluster is ``kube`` (the API server double, and the real control plane when that tier is
+on), used through the interface both offer (``kubeconfig_path``, ``objects``). The rotation test
+needs tokens that expire in test time: TokenRequest's minimum is 10 minutes, so it asks the
+double for its test-only ``token_lifetime`` option (every token lives 40 s); it is the one test
+here that runs against the double only.
 """
 import calendar
 import json
@@ -52,21 +52,16 @@ def api_status(text):
 
 
 @pytest.fixture
-def mcp_cluster(kube_double):
-    """The cluster the servers talk to, with a Pod ``web`` in namespace ``mcp``."""
-    return kube_double
-
-
-@pytest.fixture
-def workload(mcp_cluster):
-    mcp_cluster.objects.create('namespaces', {'metadata': {'name': NS}})
-    mcp_cluster.objects.create('pods', {'metadata': {'name': 'web', 'labels': {'app': 'web'}}, 'spec': {
+def workload(kube_double):
+    """The cluster under test, with a Pod ``web`` and a Deployment ``api`` in namespace ``mcp``."""
+    kube_double.objects.create('namespaces', {'metadata': {'name': NS}})
+    kube_double.objects.create('pods', {'metadata': {'name': 'web', 'labels': {'app': 'web'}}, 'spec': {
         'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace=NS)
-    mcp_cluster.objects.create('deployments', {'metadata': {'name': 'api'}, 'spec': {
+    kube_double.objects.create('deployments', {'metadata': {'name': 'api'}, 'spec': {
         'replicas': 1, 'selector': {'matchLabels': {'app': 'api'}},
         'template': {'metadata': {'labels': {'app': 'api'}}, 'spec': {'containers': [{'name': 'c', 'image': 'busybox'}]}}}},
         namespace=NS)
-    return mcp_cluster
+    return kube_double
 
 
 @pytest.fixture
@@ -167,6 +162,7 @@ def test_kubernetes_mcp_server_read_only_and_operator(workload, run_playbook, fi
     assert workload.objects.find('pods', 'web', NS) is None
 
 
+@pytest.mark.double_only('tokens that expire in test time: the double\'s token_lifetime (TokenRequest minimum: 10 minutes)')
 @pytest.mark.parametrize('kube_double', [{'token_lifetime': TOKEN_LIFETIME}], indirect=True)
 def test_rotation_without_restart(workload, run_playbook, files, servers, tmp_path):
     """Both servers keep answering after the token they started with has expired, once the role
