@@ -216,9 +216,13 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
     with open(kubeconfig, encoding='utf-8') as handle:
         written = yaml.safe_load(handle)
+    # exec mode (the default): the token is in the credential file the kubeconfig's plugin prints
     # (compared as booleans so that a failure does not print tokens)
-    same_token = written['users'][0]['user']['token'] == results['token']
-    assert same_token, 'the kubeconfig file holds another token than the fact'
+    assert written['users'][0]['user']['exec']['args'] == [kubeconfig + '.credential.json']
+    assert stat.S_IMODE(os.stat(kubeconfig + '.credential.json').st_mode) == 0o600
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:
+        same_token = json.load(handle)['status']['token'] == results['token']
+    assert same_token, 'the credential file holds another token than the fact'
     same_kubeconfig = written == results['kubeconfig']
     assert same_kubeconfig, 'the kubeconfig file differs from the kubeconfig fact'
 
@@ -488,8 +492,8 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     run = _run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
-    with open(kubeconfig, encoding='utf-8') as handle:
-        token = yaml.safe_load(handle)['users'][0]['user']['token']
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:   # exec mode, the default
+        token = json.load(handle)['status']['token']
     assert token.rsplit('.', 1)[1] not in run.stdout + run.stderr
     for line in ('"Account:    %s"' % USER, '"Access:     read-only (cluster scope)"',
                  '"RBAC:       ServiceAccount default/mcp-k8s-server, ClusterRole mcp-k8s-server, '

@@ -227,7 +227,8 @@ class KubeDouble:
 
     def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
                  extend_token_expiration=True, anonymous_auth=True, version=DEFAULT_VERSION, port=0,
-                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease'), namespace_deletion_delay=0.5):
+                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease'), namespace_deletion_delay=0.5,
+                 token_lifetime=None):
         self.state_dir = os.path.abspath(str(state_dir))
         os.makedirs(self.state_dir, exist_ok=True)
         issuers = [issuer] if isinstance(issuer, str) else list(issuer or [DEFAULT_ISSUER])
@@ -237,6 +238,8 @@ class KubeDouble:
         self.api_audiences = list(api_audiences or issuers)
         self.max_token_expiration = int(max_token_expiration or 0)
         self.extend_token_expiration = extend_token_expiration
+        # test-only, no kube-apiserver equivalent: every TokenRequest token lives this many seconds
+        self.token_lifetime = int(token_lifetime or 0)
         self.anonymous_auth = anonymous_auth
         self.version = version
         self.namespace_deletion_delay = namespace_deletion_delay
@@ -1164,6 +1167,9 @@ class KubeDouble:
             request.warnings.append('requested expiration of %d seconds shortened to %d seconds'
                                     % (seconds, self.max_token_expiration))
             seconds = self.max_token_expiration
+        if self.token_lifetime:
+            # a test double option (tokens that expire in test time); after validation and clamping
+            seconds = self.token_lifetime
         warn_after = extended = None
         if (self.extend_token_expiration and pod is not None and seconds == WARN_ONLY_SECONDS
                 and all(a in self.api_audiences for a in audiences)):
