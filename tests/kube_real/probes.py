@@ -31,7 +31,6 @@ UID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 SHA256_RE = re.compile(r'\b[0-9a-f]{64}\b')
 PORT_RE = re.compile(r'127\.0\.0\.1:\d+')
 TIME_RE = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z')
-YEAR = 365 * 24 * 3600
 # Kubernetes 1.37 (the real control plane's version); the double is started with the same one.
 VERSION = 'v1.37.2'
 
@@ -41,7 +40,6 @@ class Probe:
     name: str
     plane: str
     func: Callable
-    doc: str = ''
 
 
 PROBES = []
@@ -49,7 +47,7 @@ PROBES = []
 
 def probe(name, plane='default'):
     def register(func):
-        PROBES.append(Probe(name, plane, func, (func.__doc__ or '').strip().splitlines()[0] if func.__doc__ else ''))
+        PROBES.append(Probe(name, plane, func))
         return func
     return register
 
@@ -265,7 +263,6 @@ def _ref(kind, name, uid=None, api_version='v1'):
 TOKEN_REQUEST_ERRORS = [
     # name, namespace suffix, kwargs
     ('tokenrequest: ServiceAccount missing (404)', 'sa404', {'account': 'nobody'}),
-    ('tokenrequest: namespace missing (404)', 'nsmissing', {}),   # replaced below
     ('tokenrequest: forbidden without create serviceaccounts/token (403)', 'forbid', {'who': ('mallory',)}),
     ('tokenrequest: bound Pod missing (404)', 'podmiss', {'spec': {'boundObjectRef': _ref('Pod', 'ghost')}}),
     ('tokenrequest: bound Secret missing (404)', 'secmiss', {'spec': {'boundObjectRef': _ref('Secret', 'ghost')}}),
@@ -300,8 +297,6 @@ for _seconds in (599, 600, 2 ** 32, 2 ** 32 + 1, -1, 0):
                                   'fields': ('spec.expirationSeconds', 'spec.audiences')}))
 
 for _name, _suffix, _kwargs in TOKEN_REQUEST_ERRORS:
-    if _suffix == 'nsmissing':
-        continue
     probe(_name)(_tr_error(_name, _suffix, **_kwargs))
 
 
@@ -555,9 +550,7 @@ def _trv_pod_deleted(t):
     t.account('app', namespace)
     _pod(t, namespace)
     token = t.mint('app', namespace, boundObjectRef=_ref('Pod', 'runner'))
-    t.plane.rest.request('DELETE', resource_path('pods', 'runner', namespace), query={'gracePeriodSeconds': '0'}) \
-        if hasattr(t.plane, 'rest') and t.plane.rest else t.admin.request(
-            'DELETE', resource_path('pods', 'runner', namespace), query={'gracePeriodSeconds': '0'})
+    t.admin.request('DELETE', resource_path('pods', 'runner', namespace), query={'gracePeriodSeconds': '0'})
     t.wait(lambda: t.plane.objects.find('pods', 'runner', namespace) is None, what='the pod to go')
     return _review(t, token)
 
