@@ -278,6 +278,7 @@ class KubeDouble:
         self.authorizer = Authorizer(self.objects)
         self.minor = int(version.lstrip('v').split('.')[1])
         self.authority = TokenAuthority(self.pki, self.objects, self.issuers, self.api_audiences, self.minor)
+        self.authority.cache_until_exp = bool(self.token_lifetime)
         self.requests = []
         self._log_lock = threading.Lock()
         self._faults = []

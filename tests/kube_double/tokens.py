@@ -43,6 +43,9 @@ class TokenAuthority:
         self.api_audiences = list(api_audiences)
         self.headers = {'kid': pki.kid, 'typ': None}
         self.success_cache_seconds = SUCCESS_CACHE_SECONDS
+        # kube-apiserver keeps a success for 10 s even past the token's exp; the double's
+        # test-only token_lifetime turns this off so that short-lived tokens fail when they expire
+        self.cache_until_exp = False
         self._success_cache = {}
         self._cache_lock = threading.Lock()
 
@@ -99,10 +102,15 @@ class TokenAuthority:
             if cached is not None and cached[0] > now:
                 return cached[1]
         answer = self._authenticate(token, accepted)
+        until = now + self.success_cache_seconds
+        if self.cache_until_exp:   # token_lifetime mode: an expired token fails at once
+            exp = (_unverified_claims(token) or {}).get('exp')
+            if isinstance(exp, (int, float)):
+                until = min(until, now + exp - time.time())
         with self._cache_lock:
             if len(self._success_cache) > 4096:
                 self._success_cache = {k: v for k, v in self._success_cache.items() if v[0] > now}
-            self._success_cache[key] = (now + self.success_cache_seconds, answer)
+            self._success_cache[key] = (until, answer)
         return answer
 
     def forget(self):
