@@ -162,13 +162,13 @@ def bad_request(message):
     return ApiError(400, 'BadRequest', message)
 
 
-def forbidden(group, resource, name, why):
+def forbidden(group, resource, name, why, **extra):
     if not resource:
         message = 'forbidden: %s' % why
     else:
         qualified = '%s.%s' % (resource, group) if group else resource
         message = ('%s "%s" is forbidden: %s' % (qualified, name, why)) if name else ('%s is forbidden: %s' % (qualified, why))
-    return ApiError(403, 'Forbidden', message, _details(name, group, resource))
+    return ApiError(403, 'Forbidden', message, _details(name, group, resource, **extra))
 
 
 def go_value(value):
@@ -320,6 +320,9 @@ def parse_label_selector(text):
     return matches
 
 
+# kube-apiserver registers field label conversions for these (pkg/apis/core/v1/conversion.go);
+# the others fall back to runtime.DefaultMetaV1FieldSelectorConversion
+OWN_FIELD_LABELS = {'pods', 'nodes', 'replicationcontrollers', 'events', 'namespaces', 'secrets', 'services'}
 FIELD_SELECTORS = {
     'secrets': {'type': lambda o: o.get('type', '')},
     'pods': {'spec.nodeName': lambda o: o.get('spec', {}).get('nodeName', ''),
@@ -344,7 +347,10 @@ def parse_field_selector(res, text):
             raise bad_request('invalid selector: \'%s\'; can\'t understand \'%s\'' % (text, part))
         field = match.group(1)
         if field not in getters:
-            raise bad_request('field label not supported: %s' % field)
+            if res.plural in OWN_FIELD_LABELS:   # kinds with their own field label conversion
+                raise bad_request('field label not supported: %s' % field)
+            raise bad_request('%s is not a known field selector: only "metadata.name", "metadata.namespace"'
+                              % json.dumps(field))
         terms.append((getters[field], match.group(2) == '!=', match.group(3)))
 
     def matches(obj):
@@ -492,9 +498,9 @@ def validate(res, obj, old=None):
                 errors.append(required_field('subjects[%d].namespace' % index))
         if old is not None and old.get('roleRef') != obj.get('roleRef'):
             ref = obj.get('roleRef') or {}
-            raw = 'rbac.RoleRef{APIGroup:%s, Kind:%s, Name:%s}' % (
+            raw = '{"APIGroup":%s,"Kind":%s,"Name":%s}' % (
                 json.dumps(ref.get('apiGroup', '')), json.dumps(ref.get('kind', '')), json.dumps(ref.get('name', '')))
-            errors.append(invalid_field('roleRef', ref, 'cannot change roleRef', raw_value=raw))
+            errors.append(invalid_field('roleRef', ref, 'field is immutable', raw_value=raw))
     elif kind == 'Pod' and old is None:
         if not (obj.get('spec') or {}).get('containers'):
             errors.append(required_field('spec.containers'))
@@ -599,6 +605,19 @@ class Store:
                 items.append(copy.deepcopy(obj))
             return items, str(self.revision)
 
+    def check_namespace_open(self, namespace, resource, name):
+        """NamespaceLifecycle admission of a create: 404 for a missing namespace, 403 for a terminating one."""
+        res = self._res(resource)
+        with self.lock:
+            found = self.data['namespaces'].get(('', namespace))
+        if found is None:
+            raise not_found('namespaces', namespace)
+        if (found.get('metadata') or {}).get('deletionTimestamp'):
+            cause = {'reason': 'NamespaceTerminating', 'message': 'namespace %s is being terminated' % namespace,
+                     'field': 'metadata.namespace'}
+            raise forbidden(res.group, res.plural, name, 'unable to create new content in namespace %s because it is '
+                            'being terminated' % namespace, causes=[cause])
+
     # ---- writes
     def create(self, resource, obj, namespace=None, dry_run=False):
         res = self._res(resource)
@@ -629,11 +648,8 @@ class Store:
             errors += validate(res, obj)
             if errors:
                 raise invalid(res, name, errors)
-            if res.namespaced and ('', namespace) not in self.data['namespaces']:
-                raise not_found('namespaces', namespace)
-            if res.namespaced and self.data['namespaces'][('', namespace)].get('metadata', {}).get('deletionTimestamp'):
-                raise ApiError(403, 'Forbidden', 'unable to create new content in namespace %s because it is being terminated'
-                               % namespace, _details(name, res.group, res.plural))
+            if res.namespaced:
+                self.check_namespace_open(namespace, res, name)
             key = self._key(res, namespace, name)
             if key in self.data[res.plural]:
                 raise already_exists(res, name)
@@ -708,12 +724,15 @@ class Store:
             old = self.data[res.plural].get(key)
             if old is None:
                 raise not_found(res, name)
+            # the registry's BeforeDelete: a Conflict on the Kind (not the resource), as kube-apiserver says it
             if uid and uid != old['metadata']['uid']:
-                raise conflict(res.group, res.plural, name,
-                               'Precondition failed: UID in precondition: %s, UID in object meta: %s' % (uid, old['metadata']['uid']))
+                raise conflict(res.group, res.kind, name,
+                               'the UID in the precondition (%s) does not match the UID in record (%s). The object might '
+                               'have been deleted and then recreated' % (uid, old['metadata']['uid']))
             if resource_version and resource_version != old['metadata']['resourceVersion']:
-                raise conflict(res.group, res.plural, name, 'Precondition failed: ResourceVersion in precondition: %s, '
-                               'ResourceVersion in object meta: %s' % (resource_version, old['metadata']['resourceVersion']))
+                raise conflict(res.group, res.kind, name,
+                               'the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record '
+                               '(%s). The object might have been modified' % (resource_version, old['metadata']['resourceVersion']))
             if dry_run:
                 return copy.deepcopy(old)
             del self.data[res.plural][key]

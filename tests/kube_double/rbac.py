@@ -1,4 +1,6 @@
 """RBAC: bootstrap policy and an authorizer over the stored roles and bindings."""
+import json
+
 from .core import RBAC_GROUP
 
 READ = ['get', 'list', 'watch']
@@ -92,13 +94,22 @@ BOOTSTRAP_BINDINGS = {
 }
 
 
-def bootstrap_objects():
-    """ClusterRoles and ClusterRoleBindings kube-apiserver creates at start."""
+# ClusterTrustBundle is GA (on) from 1.37: service accounts may read clustertrustbundles
+TRUST_BUNDLE_ROLE = 'system:cluster-trust-bundle-discovery'
+TRUST_BUNDLE_RULES = [_rule(['get', 'list', 'watch'], ['certificates.k8s.io'], ['clustertrustbundles'])]
+
+
+def bootstrap_objects(minor=33):
+    """ClusterRoles and ClusterRoleBindings kube-apiserver (of that minor version) creates at start."""
+    roles, bindings = dict(BOOTSTRAP_CLUSTER_ROLES), dict(BOOTSTRAP_BINDINGS)
+    if minor >= 37:
+        roles[TRUST_BUNDLE_ROLE] = TRUST_BUNDLE_RULES
+        bindings[TRUST_BUNDLE_ROLE] = [('Group', 'system:serviceaccounts')]
     objects = []
     aggregates = {'admin': 'admin', 'edit': 'edit', 'view': 'view'}
     aggregated_into = {'edit': 'admin', 'view': 'edit', 'system:aggregate-to-admin': 'admin',
                        'system:aggregate-to-edit': 'edit', 'system:aggregate-to-view': 'view'}
-    for name, rules in BOOTSTRAP_CLUSTER_ROLES.items():
+    for name, rules in roles.items():
         labels = {'kubernetes.io/bootstrapping': 'rbac-defaults'}
         if name in aggregated_into:
             labels[AGGREGATE % aggregated_into[name]] = 'true'
@@ -109,7 +120,7 @@ def bootstrap_objects():
         if name in aggregates:
             role['aggregationRule'] = {'clusterRoleSelectors': [{'matchLabels': {AGGREGATE % aggregates[name]: 'true'}}]}
         objects.append(role)
-    for name, subjects in BOOTSTRAP_BINDINGS.items():
+    for name, subjects in bindings.items():
         objects.append({'apiVersion': RBAC_GROUP + '/v1', 'kind': 'ClusterRoleBinding',
                         'metadata': {'name': name, 'labels': {'kubernetes.io/bootstrapping': 'rbac-defaults'},
                                      'annotations': {'rbac.authorization.kubernetes.io/autoupdate': 'true'}},
@@ -244,7 +255,10 @@ class Authorizer:
             yield binding, rules
 
     def authorize(self, user, attrs):
-        """(allowed, reason) like the RBAC authorizer."""
+        """(allowed, reason) like kube-apiserver's authorizer chain: system:masters first (the
+        privileged group authorizer, no reason), then RBAC."""
+        if user.is_admin():
+            return True, ''
         for binding, rules in self.applicable(user, attrs.namespace if attrs.resource_request else ''):
             for rule in rules:
                 if rule_allows(rule, attrs):
@@ -324,3 +338,74 @@ def aggregate_cluster_roles(store):
                 changed = True
         if not changed:
             return
+
+
+# ---- escalation prevention (pkg/registry/rbac/validation: Covers, BreakdownRule, CompactRules)
+def go_quote_list(items):
+    """A []string as Go's %q prints it: ["a" "b"]."""
+    return '[%s]' % ' '.join(json.dumps(item) for item in items)
+
+
+def _breakdown(rule):
+    atoms = []
+    for group in rule.get('apiGroups') or []:
+        for resource in rule.get('resources') or []:
+            for verb in rule.get('verbs') or []:
+                for name in rule.get('resourceNames') or [None]:
+                    atoms.append(('resource', group, resource, name, verb))
+    for url in rule.get('nonResourceURLs') or []:
+        for verb in rule.get('verbs') or []:
+            atoms.append(('url', url, verb))
+    return atoms
+
+
+def _covers(owner, atom):
+    verbs = owner.get('verbs') or []
+    if atom[0] == 'url':
+        _kind, url, verb = atom
+        if '*' not in verbs and verb not in verbs:
+            return False
+        return any(u == url or u == '*' or (u.endswith('*') and url.startswith(u[:-1]))
+                   for u in owner.get('nonResourceURLs') or [])
+    _kind, group, resource, name, verb = atom
+    if '*' not in verbs and verb not in verbs:
+        return False
+    groups = owner.get('apiGroups') or []
+    if '*' not in groups and group not in groups:
+        return False
+    resources = owner.get('resources') or []
+    sub = resource.partition('/')[2]
+    if '*' not in resources and resource not in resources and not (sub and '*/' + sub in resources):
+        return False
+    names = owner.get('resourceNames') or []
+    return not names or name in names
+
+
+def rbac_missing_rules(owner_rules, rules):
+    """The rules of ``rules`` that ``owner_rules`` (resource rules, non-resource rules) do not
+    cover, compacted and formatted as kube-apiserver's escalation message lists them (sorted)."""
+    owners = list(owner_rules[0]) + list(owner_rules[1])
+    compacted, simple = [], {}
+    for rule in rules:
+        for atom in _breakdown(rule):
+            if any(_covers(owner, atom) for owner in owners):
+                continue
+            if atom[0] == 'url':
+                compacted.append({'nonResourceURLs': [atom[1]], 'verbs': [atom[2]]})
+                continue
+            key = atom[1:4]
+            if key in simple:
+                simple[key]['verbs'].append(atom[4])
+            else:
+                simple[key] = {'apiGroups': [atom[1]], 'resources': [atom[2]],
+                               'resourceNames': [atom[3]] if atom[3] is not None else [], 'verbs': [atom[4]]}
+    compacted += list(simple.values())
+    described = set()
+    for rule in compacted:
+        parts = []
+        for label, key in (('APIGroups', 'apiGroups'), ('Resources', 'resources'), ('NonResourceURLs', 'nonResourceURLs'),
+                           ('ResourceNames', 'resourceNames'), ('Verbs', 'verbs')):
+            if rule.get(key):
+                parts.append('%s:%s' % (label, go_quote_list(rule[key])))
+        described.add('{%s}' % ', '.join(parts))
+    return sorted(described)

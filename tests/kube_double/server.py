@@ -1,6 +1,7 @@
 """The HTTPS server, request routing and the :class:`KubeDouble` handle tests use."""
 import base64
 import copy
+import hashlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import yaml
 from . import core, discovery, fields, ownership, patches, protobuf
 from .core import ApiError, Store, bad_request, invalid, invalid_field, not_found, rfc3339
 from .pki import get_pki
-from .rbac import Attributes, Authorizer, UserInfo, aggregate_cluster_roles, bootstrap_objects
+from .rbac import Attributes, Authorizer, UserInfo, aggregate_cluster_roles, bootstrap_objects, go_quote_list, rbac_missing_rules
 from .tokens import EXPIRATION_EXTENSION_SECONDS, WARN_ONLY_SECONDS, AuthError, TokenAuthority
 
 DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local'
@@ -30,6 +31,8 @@ SA_UID_ANNOTATION = 'kubernetes.io/service-account.uid'
 UNAUTHORIZED = ApiError(401, 'Unauthorized', 'Unauthorized')
 ANONYMOUS = UserInfo('system:anonymous', ['system:unauthenticated'])
 RETURNS_OBJECT_ON_DELETE = {'pods', 'namespaces', 'services'}
+PATCH_TYPES = ('application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json',
+               'application/apply-patch+yaml')
 KEEPS_STATUS = {'pods', 'deployments', 'namespaces', 'services', 'nodes'}
 
 
@@ -47,6 +50,9 @@ class Response:
         self.headers = headers or {}
         self.content_type = content_type
         self.raw = raw
+
+
+NOT_FOUND_TEXT = Response(404, None, content_type='text/plain; charset=utf-8', raw=b'404 page not found\n')
 
 
 def _status_success(res, obj):
@@ -152,7 +158,11 @@ class Handler(BaseHTTPRequestHandler):
                             name = value
                         elif key == 'organizationName':
                             groups.append(value)
-                user = UserInfo(name, groups + ['system:authenticated'])
+                extra = {}
+                if self.server.double.minor >= 31:   # credential id of client certificates (1.31+)
+                    der = self.connection.getpeercert(binary_form=True)
+                    extra = {'authentication.kubernetes.io/credential-id': ['X509SHA256=' + hashlib.sha256(der).hexdigest()]}
+                user = UserInfo(name, groups + ['system:authenticated'], extra=extra)
             self._cert_user = user
         return self._cert_user
 
@@ -222,6 +232,25 @@ class Request:
         return 'All' in self.query.get('dryRun', [])
 
 
+def _json_type_error(value, go_type):
+    """What Go's encoding/json names ``value`` when it cannot go into ``go_type`` (None: it fits)."""
+    if value is None:
+        return None
+    if go_type == 'int64' and isinstance(value, int) and not isinstance(value, bool):
+        return None
+    if go_type == '[]string':
+        if isinstance(value, list):
+            bad = [item for item in value if not isinstance(item, str)]
+            return _json_type_error(bad[0], 'string') if bad else None
+    if go_type == 'string' and isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return 'bool'
+    if isinstance(value, (int, float)):
+        return 'number %s' % json.dumps(value)
+    return {str: 'string', list: 'array', dict: 'object'}.get(type(value), 'value')
+
+
 class KubeDouble:
     """A kube-apiserver stand-in on 127.0.0.1 (see the package README)."""
 
@@ -249,6 +278,7 @@ class KubeDouble:
         self.authorizer = Authorizer(self.objects)
         self.minor = int(version.lstrip('v').split('.')[1])
         self.authority = TokenAuthority(self.pki, self.objects, self.issuers, self.api_audiences, self.minor)
+        self.authority.cache_until_exp = bool(self.token_lifetime)
         self.requests = []
         self._log_lock = threading.Lock()
         self._faults = []
@@ -264,7 +294,7 @@ class KubeDouble:
         self.ca_path = os.path.join(self.state_dir, 'ca.crt')
         self.kubeconfig_path = os.path.join(self.state_dir, 'kubeconfig')
         self.objects.hooks.append(self._controllers)
-        for obj in bootstrap_objects():
+        for obj in bootstrap_objects(self.minor):
             self.objects.create(obj['kind'], obj)
         for name in namespaces:
             self.objects.create('namespaces', {'metadata': {'name': name}})
@@ -368,6 +398,10 @@ class KubeDouble:
         with self._log_lock:
             self._faults.append(fault)
         return fault
+
+    def expire_auth_cache(self):
+        """As if the 10 s token authentication cache had expired: revocations show at once."""
+        self.authority.forget()
 
     def clear_faults(self):
         with self._log_lock:
@@ -613,7 +647,7 @@ class KubeDouble:
             raise UNAUTHORIZED
         return ANONYMOUS
 
-    def _impersonate(self, user, headers):
+    def _impersonate(self, user, headers, request=None):
         name = headers.get('Impersonate-User')
         groups = headers.get_all('Impersonate-Group') or []
         uid = headers.get('Impersonate-Uid')
@@ -641,16 +675,36 @@ class KubeDouble:
         for attrs in checks:
             allowed = self.authorizer.authorize(user, attrs)[0]
             if not allowed:
+                mode = self._constrained_mode(name, groups if headers.get_all('Impersonate-Group') else [], uid, extra)
+                if mode and request is not None:
+                    # ConstrainedImpersonation (beta, on from 1.36): the first mode that applies reports its
+                    # impersonate-on:<mode>:<verb> check on the request itself
+                    on = self._request_info(request)
+                    on.verb = 'impersonate-on:%s:%s' % (mode, on.verb)
+                    if on.resource_request:
+                        raise core.forbidden(on.group, on.resource, on.name, on.forbidden_reason(user))
+                    raise core.forbidden('', '', '', on.forbidden_reason(user))
                 raise core.forbidden(attrs.group, attrs.resource, attrs.name, attrs.forbidden_reason(user))
         groups = list(groups)
         if name != 'system:anonymous' and 'system:unauthenticated' not in groups and 'system:authenticated' not in groups:
             groups.append('system:authenticated')
         return UserInfo(name, groups, uid or '', extra)
 
+    def _constrained_mode(self, name, groups, uid, extra):
+        """The constrained impersonation mode that applies to the wanted user (kube-apiserver 1.36+)."""
+        if self.minor < 36:
+            return None
+        only_name = not groups and not uid and not extra
+        if name.startswith('system:node:'):
+            return 'arbitrary-node' if only_name else None
+        if name.startswith('system:serviceaccount:') and name.count(':') == 3:
+            return 'serviceaccount' if only_name else None
+        return 'user-info'
+
     # routing ----------------------------------------------------------------------------------
     def _serve(self, handler, request, entry):
         user = self._authenticate(handler, request)
-        user = self._impersonate(user, handler.headers)
+        user = self._impersonate(user, handler.headers, request)
         request.user = user
         entry['user'] = user.name
         path = request.path
@@ -724,8 +778,8 @@ class KubeDouble:
             _require_acceptable(request, 'application/jwk-set+json')
             return Response(200, self.authority.jwks(), content_type='application/jwk-set+json')
         found = discovery.document(path, self, request.headers.get('Accept') or '')
-        if found is None:
-            raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+        if found is None:   # no handler for the path: Go's mux answers in plain text
+            return NOT_FOUND_TEXT
         return found
 
     def _control(self, request):
@@ -775,6 +829,9 @@ class KubeDouble:
 
     def _resource(self, request, info):
         res = core.BY_PATH.get((info.group, info.version, info.resource))
+        if not discovery.served(info.group, info.version, self.minor) or (
+                res is None and (info.group, info.version) not in core.GROUP_VERSIONS):
+            return NOT_FOUND_TEXT   # a group/version the server does not serve: no handler at all
         if res is None:
             raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
         if not res.stored:
@@ -801,6 +858,7 @@ class KubeDouble:
             self._check_fields(request, res, obj)
             if res.namespaced and not namespace:
                 raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
+            self._check_escalation(request, res, obj, namespace)
             created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
             if not request.dry_run:
                 self.ownership.record_update(None, obj, created, ownership.manager_of(request), res.api_version)
@@ -817,11 +875,13 @@ class KubeDouble:
                     raise bad_request('the name of the object (%s) does not match the name on the URL (%s)'
                                       % (obj['metadata']['name'], info.name))
                 obj['metadata'].pop('resourceVersion', None)
+                self._check_escalation(request, res, obj, namespace)
                 return Response(201, self.objects.create(res, obj, namespace, dry_run=request.dry_run))
             if current is None:
                 raise not_found(res, info.name)
             obj = self._keep_status(res, obj, current)
             before = copy.deepcopy(current)
+            self._check_escalation(request, res, obj, namespace)
             updated = self.objects.update(res, obj, info.name, namespace, dry_run=request.dry_run)
             if not request.dry_run:
                 self.ownership.record_update(before, obj, updated, ownership.manager_of(request), res.api_version)
@@ -1007,12 +1067,15 @@ class KubeDouble:
 
     def _patch(self, request, res, info, namespace, status_only=False):
         content_type = request.content_type
+        if content_type not in PATCH_TYPES:
+            raise ApiError(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {})
         patch = self._decode(request, res.kind)
         old = self.objects.find(res, info.name, namespace)
         if content_type == 'application/apply-patch+yaml':
             manager = request.param('fieldManager')
             if not manager:
-                raise bad_request('PATCH %s: fieldManager is required for apply requests' % request.path)
+                raise invalid(('meta.k8s.io', 'PatchOptions'), '', [core.required_field(
+                    'fieldManager', 'is required for apply patch')])
             if not isinstance(patch, dict):
                 raise bad_request('error decoding YAML: the applied configuration must be an object')
             self._check_body(res, patch)
@@ -1022,6 +1085,7 @@ class KubeDouble:
             if old is None:
                 obj = copy.deepcopy(patch)
                 obj.setdefault('metadata', {})['name'] = info.name
+                self._check_escalation(request, res, obj, namespace)
                 created = self.objects.create(res, obj, namespace, dry_run=request.dry_run)
                 if not request.dry_run:
                     self._applied[key] = copy.deepcopy(patch)
@@ -1033,6 +1097,7 @@ class KubeDouble:
             merged = patches.strategic_merge(live, patch)
             if not status_only:
                 merged = self._keep_status(res, merged, old)
+            self._check_escalation(request, res, merged, namespace)
             updated = self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run)
             if not request.dry_run:
                 self.ownership.record_apply(updated, patch, self._applied.get(key), manager, res.api_version, force)
@@ -1054,8 +1119,7 @@ class KubeDouble:
             self._check_fields(request, res, patch, patch=True)
             merged = patches.strategic_merge(current, patch)
         else:
-            raise ApiError(415, 'UnsupportedMediaType', 'the server does not support the media type "%s" for PATCH'
-                           % content_type)
+            raise ApiError(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {})
         if not isinstance(merged, dict):
             raise bad_request('the patch produced an invalid object')
         patched_rv = (merged.get('metadata') or {}).get('resourceVersion')
@@ -1068,6 +1132,7 @@ class KubeDouble:
         if patched_rv == old['metadata']['resourceVersion']:
             merged['metadata'].pop('resourceVersion', None)
         before = copy.deepcopy(old)
+        self._check_escalation(request, res, merged, namespace)
         updated = self.objects.update(res, merged, info.name, namespace, dry_run=request.dry_run)
         if not request.dry_run and not status_only:
             self.ownership.record_update(before, merged, updated, ownership.manager_of(request), res.api_version)
@@ -1093,6 +1158,36 @@ class KubeDouble:
                 return self._patch(request, res, info, namespace, status_only=True)
         raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
 
+    # RBAC escalation prevention -------------------------------------------------------------------
+    def _check_escalation(self, request, res, obj, namespace):
+        """Creating or changing a (Cluster)Role or (Cluster)RoleBinding grants no more than the user
+        holds, unless the user may ``escalate`` (roles) or ``bind`` (the referenced role), as the RBAC
+        registry's policy-based storage checks; system:masters is exempt."""
+        if res.group != core.RBAC_GROUP or request.user.is_admin() or not isinstance(obj, dict):
+            return
+        name = (obj.get('metadata') or {}).get('name', '')
+        user = request.user
+        if res.kind in ('Role', 'ClusterRole'):
+            if self.authorizer.authorize(user, Attributes('escalate', res.plural, core.RBAC_GROUP, namespace or '', name))[0]:
+                return
+            rules = obj.get('rules') or []
+        else:
+            ref = obj.get('roleRef') or {}
+            ref_plural = 'clusterroles' if ref.get('kind') == 'ClusterRole' else 'roles'
+            if self.authorizer.authorize(user, Attributes('bind', ref_plural, core.RBAC_GROUP, namespace or '',
+                                                          ref.get('name', '')))[0]:
+                return
+            role = self.objects.find(ref_plural, ref.get('name'), None if ref_plural == 'clusterroles' else namespace)
+            if role is None:
+                found = core.not_found(ref_plural, ref.get('name', ''))
+                raise core.forbidden(res.group, res.plural, name, found.message)
+            rules = role.get('rules') or []
+        missing = rbac_missing_rules(self.authorizer.rules_for(user, namespace or ''), rules)
+        if missing:
+            why = 'user %s (groups=%s) is attempting to grant RBAC permissions not currently held:\n%s' % (
+                json.dumps(user.name), go_quote_list(user.groups), '\n'.join(missing))
+            raise core.forbidden(res.group, res.plural, name, why)
+
     # TokenRequest ----------------------------------------------------------------------------------
     def _token_request(self, request, name, namespace):
         body = self._decode(request, 'TokenRequest')
@@ -1100,25 +1195,34 @@ class KubeDouble:
             body = {}
         if not isinstance(body, dict):
             raise bad_request('TokenRequest in version "v1" cannot be handled as a TokenRequest')
+        kind, api_version = body.get('kind') or 'TokenRequest', body.get('apiVersion') or 'authentication.k8s.io/v1'
+        if kind != 'TokenRequest':
+            version = api_version.rpartition('/')[2]
+            raise bad_request('%s in version "%s" cannot be handled as a TokenRequest: converting (%s.%s) to '
+                              '(authentication.TokenRequest): unknown conversion' % (kind, version, version, kind))
         gk = ('authentication.k8s.io', 'TokenRequest')
         meta = body.get('metadata') or {}
+        spec = dict(body.get('spec') or {})
+        for field, value, go_type in (('expirationSeconds', spec.get('expirationSeconds'), 'int64'),
+                                      ('audiences', spec.get('audiences'), '[]string')):
+            wrong = _json_type_error(value, go_type)
+            if wrong:
+                raise bad_request('TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot '
+                                  'unmarshal %s into Go struct field TokenRequestSpec.spec.%s of type %s'
+                                  % (wrong, field, go_type))
+        if meta.get('namespace') and meta['namespace'] != namespace:
+            raise bad_request('the namespace of the provided object does not match the namespace sent on the request')
+        # admission (NamespaceLifecycle) before the registry: a missing or terminating namespace
+        self.objects.check_namespace_open(namespace, 'serviceaccounts', name)
         if meta.get('name') and meta['name'] != name:
             raise invalid(gk, name, [invalid_field('metadata.name', meta['name'],
                                                    'must match the service account name if specified')])
-        if meta.get('namespace') and meta['namespace'] != namespace:
-            raise invalid(gk, name, [invalid_field('metadata.namespace', meta['namespace'],
-                                                   'must match the service account namespace if specified')])
         account = self.objects.find('serviceaccounts', name, namespace)
         if account is None:
             raise not_found('serviceaccounts', name)
-        spec = dict(body.get('spec') or {})
         seconds = spec.get('expirationSeconds')
         if seconds is None:
             seconds = 3600
-        if isinstance(seconds, bool) or not isinstance(seconds, int):
-            raise bad_request('TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal '
-                              '%s into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64'
-                              % type(seconds).__name__)
         audiences = list(spec.get('audiences') or []) or list(self.api_audiences)
         errors = []
         if seconds < MIN_TOKEN_SECONDS:
@@ -1176,13 +1280,12 @@ class KubeDouble:
             warn_after = seconds
             extended = EXPIRATION_EXTENSION_SECONDS
         token, issued = self.authority.mint(account, audiences, seconds, bound, node, warn_after, extended)
-        out_spec = {'audiences': audiences, 'expirationSeconds': seconds}
-        if ref:
-            out_spec['boundObjectRef'] = ref
-        issued_at = time.gmtime(issued)
+        out_spec = {'audiences': audiences, 'expirationSeconds': seconds, 'boundObjectRef': ref or None}
+        # as kube-apiserver: the ServiceAccount's uid, the issue time as creationTimestamp
         return Response(201, {
             'kind': 'TokenRequest', 'apiVersion': 'authentication.k8s.io/v1',
-            'metadata': {'name': name, 'namespace': namespace, 'creationTimestamp': time.strftime('%Y-%m-%dT%H:%M:%SZ', issued_at)},
+            'metadata': {'name': name, 'namespace': namespace, 'uid': account['metadata']['uid'],
+                         'creationTimestamp': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(issued))},
             'spec': out_spec,
             'status': {'token': token,
                        'expirationTimestamp': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(issued + seconds))}})
@@ -1211,34 +1314,40 @@ class KubeDouble:
             return Response(201, out)
         if res.plural == 'selfsubjectrulesreviews':
             namespace = spec.get('namespace') or ''
+            if not namespace:
+                raise bad_request('no namespace on request')
             resource_rules, non_resource_rules = self.authorizer.rules_for(request.user, namespace)
             out['status'] = {'resourceRules': resource_rules, 'nonResourceRules': non_resource_rules, 'incomplete': False}
             return Response(201, out)
+        # the access reviews' 422s name no kind (kube-apiserver's decoded object has an empty TypeMeta)
+        review_gk = ('authorization.k8s.io', '')
         if res.plural == 'selfsubjectaccessreviews':
             subject = request.user
         else:
             if not spec.get('user') and not spec.get('groups'):
-                raise invalid(res, '', [core.FieldError('FieldValueRequired', 'spec.user', 'at least one of user or group must be specified')])
+                raise invalid(review_gk, '', [invalid_field('spec.user', spec.get('user', ''),
+                                                            'at least one of user or group must be specified')])
             subject = UserInfo(spec.get('user', ''), spec.get('groups') or [], spec.get('uid', ''), spec.get('extra'))
         resource_attrs = spec.get('resourceAttributes')
         non_resource = spec.get('nonResourceAttributes')
         if res.plural == 'localsubjectaccessreviews':
             if not resource_attrs or resource_attrs.get('namespace') != info.namespace:
-                raise invalid(res, '', [invalid_field('spec.resourceAttributes.namespace', (resource_attrs or {}).get('namespace', ''),
-                                                      'must match metadata.namespace')])
+                raise invalid(review_gk, '', [invalid_field('spec.resourceAttributes.namespace',
+                                                            (resource_attrs or {}).get('namespace', ''),
+                                                            'must match metadata.namespace')])
             out['metadata']['namespace'] = info.namespace
-        if resource_attrs is not None and non_resource is not None:
-            raise invalid(res, '', [invalid_field('spec.nonResourceAttributes', non_resource,
-                                                  'cannot be specified in combination with resourceAttributes')])
+        if (resource_attrs is None) == (non_resource is None):
+            # kube-apiserver prints the internal NonResourceAttributes struct (Go field names)
+            raw = 'null' if non_resource is None else json.dumps(
+                {'Path': non_resource.get('path', ''), 'Verb': non_resource.get('verb', '')}, separators=(',', ':'))
+            raise invalid(review_gk, '', [invalid_field('spec', None, 'exactly one of nonResourceAttributes or '
+                                                        'resourceAttributes must be specified', raw_value=raw)])
         if resource_attrs is not None:
             attrs = Attributes(resource_attrs.get('verb', ''), resource_attrs.get('resource', ''), resource_attrs.get('group', ''),
                                resource_attrs.get('namespace', ''), resource_attrs.get('name', ''),
                                resource_attrs.get('subresource', ''))
-        elif non_resource is not None:
-            attrs = Attributes(non_resource.get('verb', ''), path=non_resource.get('path', ''), resource_request=False)
         else:
-            raise invalid(res, '', [core.FieldError('FieldValueRequired', 'spec.resourceAttributes',
-                                                    'exactly one of nonResourceAttributes or resourceAttributes must be specified')])
+            attrs = Attributes(non_resource.get('verb', ''), path=non_resource.get('path', ''), resource_request=False)
         allowed, reason = self.authorizer.authorize(subject, attrs)
         out['status'] = {'allowed': allowed}
         if reason:

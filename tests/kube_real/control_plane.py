@@ -338,11 +338,12 @@ class ControlPlane:
         self.objects.create(kind.lower() + 'bindings', {
             'metadata': {'name': name, 'namespace': namespace}, 'subjects': [subject],
             'roleRef': {'apiGroup': RBAC_GROUP, 'kind': kind, 'name': name}}, namespace)
-        self._wait_for(lambda: self._allowed(subject, verbs[0], resources[0], api_groups[0], namespace),
+        self._wait_for(lambda: self._allowed(subject, verbs[0], resources[0], api_groups[0], namespace,
+                                             (resource_names or [''])[0]),
                        time.monotonic() + 10, 'the RBAC grant %s to take effect' % name)
         return name
 
-    def _allowed(self, subject, verb, resource, group, namespace):
+    def _allowed(self, subject, verb, resource, group, namespace, name=''):
         """A SubjectAccessReview: the RBAC authorizer's cache has caught up with a grant."""
         if subject['kind'] == 'ServiceAccount':
             spec = {'user': 'system:serviceaccount:%s:%s' % (subject['namespace'], subject['name'])}
@@ -352,7 +353,8 @@ class ControlPlane:
             spec = {'user': subject['name']}
         sub, subresource = (resource.split('/', 1) + [''])[:2]
         spec['resourceAttributes'] = {'verb': verb, 'resource': sub, 'subresource': subresource,
-                                      'group': '' if group == '*' else group, 'namespace': namespace or ''}
+                                      'group': '' if group == '*' else group, 'namespace': namespace or '',
+                                      'name': name}
         body = {'apiVersion': 'authorization.k8s.io/v1', 'kind': 'SubjectAccessReview', 'spec': spec}
         status, data, _h = self.rest.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', body)
         return status == 201 and data['status'].get('allowed')

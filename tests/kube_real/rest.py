@@ -24,8 +24,9 @@ class Rest:
             self.context.load_cert_chain(cert_path, key_path)
         self.token = token
 
-    def request(self, method, path, body=None, query=None, content_type='application/json', timeout=30):
-        """Return ``(status, decoded body, headers)``; HTTP errors are answers, not exceptions."""
+    def request(self, method, path, body=None, query=None, content_type='application/json', timeout=30, headers=None):
+        """Return ``(status, decoded body, headers)``; HTTP errors are answers, not exceptions.
+        ``headers``: more request headers (they replace the defaults, e.g. ``Accept``)."""
         url = self.url + path
         if query:
             url += '?' + urllib.parse.urlencode(query)
@@ -38,6 +39,8 @@ class Rest:
             req.add_header('Content-Type', content_type)
         if self.token:
             req.add_header('Authorization', 'Bearer ' + self.token)
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
         try:
             with urllib.request.urlopen(req, context=self.context, timeout=timeout) as resp:  # nosec - test helper
                 raw, status, headers = resp.read(), resp.status, resp.headers

@@ -1,5 +1,6 @@
 """Authentication, impersonation, RBAC and the review APIs."""
 import base64
+import re
 import time
 
 import jwt
@@ -28,7 +29,10 @@ def test_client_certificate_user_and_groups(kube_double):
     status, _h, body = Raw(kube_double, user='alice', groups=('dev', 'ops')).post(
         '/apis/authentication.k8s.io/v1/selfsubjectreviews', {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'SelfSubjectReview'})
     assert status == 201
+    credential = body['status']['userInfo'].pop('extra')['authentication.kubernetes.io/credential-id']
     assert body['status']['userInfo'] == {'username': 'alice', 'groups': ['dev', 'ops', 'system:authenticated']}
+    # kube-apiserver 1.31+: the SHA-256 of the client certificate (DER) as credential id
+    assert len(credential) == 1 and re.fullmatch(r'X509SHA256=[0-9a-f]{64}', credential[0])
     status, _h, body = Raw(kube_double).post('/apis/authentication.k8s.io/v1/selfsubjectreviews', {})
     assert body['status']['userInfo']['groups'] == ['system:masters', 'system:authenticated']
 
@@ -79,6 +83,9 @@ def test_deleting_service_account_invalidates_tokens(kube_double):
     token = _mint(kube_double)
     assert _whoami(kube_double, token)[0] == 201
     kube_double.objects.delete('serviceaccounts', 'app', 'ns1')
+    # as kube-apiserver, a success is cached for 10 s: the token works until the cache expires
+    assert _whoami(kube_double, token)[0] == 201
+    kube_double.expire_auth_cache()
     assert _whoami(kube_double, token)[0] == 401
     kube_double.create_service_account('app', 'ns1')   # same name, new uid
     assert _whoami(kube_double, token)[0] == 401
@@ -99,6 +106,7 @@ def test_deleting_bound_pod_or_secret_invalidates_token(kube_double):
     assert _whoami(kube_double, by_secret)[0] == 201
     kube_double.objects.delete('pods', 'p', 'ns1')
     kube_double.objects.delete('secrets', 's', 'ns1')
+    kube_double.expire_auth_cache()
     assert _whoami(kube_double, by_pod)[0] == 401
     assert _whoami(kube_double, by_secret)[0] == 401
     assert secret['metadata']['uid']
@@ -134,7 +142,19 @@ def test_legacy_secret_token_controller(kube_double):
     with pytest.raises(ApiException) as info:
         core.read_namespaced_secret('legacy-token', 'ns1')
     assert info.value.status == 404
+    kube_double.expire_auth_cache()
     assert _whoami(kube_double, token)[0] == 401
+
+
+def test_success_cache_expires(kube_double):
+    kube_double.authority.success_cache_seconds = 0.5   # kube-apiserver: 10 s
+    token = _mint(kube_double)
+    assert _whoami(kube_double, token)[0] == 201
+    kube_double.objects.delete('serviceaccounts', 'app', 'ns1')
+    assert _whoami(kube_double, token)[0] == 201   # the cached success
+    time.sleep(0.6)
+    assert _whoami(kube_double, token)[0] == 401
+    assert _whoami(kube_double, token)[0] == 401   # failures are not cached (nor turned into successes)
 
 
 def test_legacy_secret_for_missing_account_is_removed(kube_double):

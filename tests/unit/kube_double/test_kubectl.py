@@ -130,7 +130,7 @@ def test_apply_rbac_twice_second_is_unchanged(kube_double, tmp_path):
     # roleRef cannot change: kubectl reports the server's 422
     manifest.write_text(RBAC_YAML.replace('  kind: Role\n  name: token-minter\nsubjects', '  kind: ClusterRole\n  name: view\nsubjects'))
     bad = kubectl(kube_double, 'apply', '-f', str(manifest))
-    assert bad.returncode == 1 and 'cannot change roleRef' in bad.stderr
+    assert bad.returncode == 1 and 'roleRef' in bad.stderr and 'field is immutable' in bad.stderr
 
 
 def test_auth_can_i_as_service_account_and_with_token(kube_double, tmp_path):

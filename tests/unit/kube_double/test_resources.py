@@ -41,7 +41,7 @@ def test_create_get_list_delete_with_metadata(kube_double, core):
     assert len(core.list_config_map_for_all_namespaces(label_selector='app').items) == 2
     with pytest.raises(ApiException) as info:
         core.list_namespaced_config_map('default', field_selector='data.k=v')
-    assert info.value.status == 400 and 'field label not supported: data.k' in info.value.body
+    assert info.value.status == 400 and '\\"data.k\\" is not a known field selector' in info.value.body
     core.delete_namespaced_config_map('c1', 'default')
     status, _h, body = Raw(kube_double).request('DELETE', '/api/v1/namespaces/default/configmaps/c2')
     assert (status, body['kind'], body['status'], body['details']['kind'], body['details']['name']) == (
@@ -176,7 +176,8 @@ def test_server_side_apply(kube_double):
     assert body['data'] == {'a': '1'}
     status, _h, body = raw.request('PATCH', '/api/v1/namespaces/default/configmaps/ssa', manifest,
                                    content_type='application/apply-patch+yaml')
-    assert status == 400 and 'fieldManager is required' in body['message']
+    assert status == 422 and body['message'] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                                                 'is required for apply patch')
 
 
 def test_role_ref_is_immutable(kube_double):
@@ -192,7 +193,7 @@ def test_role_ref_is_immutable(kube_double):
     body = json.loads(info.value.body)
     assert info.value.status == 422
     assert body['message'] == ('RoleBinding.rbac.authorization.k8s.io "b" is invalid: roleRef: Invalid value: '
-                               'rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"edit"}: cannot change roleRef')
+                               '{"APIGroup":"rbac.authorization.k8s.io","Kind":"ClusterRole","Name":"edit"}: field is immutable')
     assert body['details']['causes'][0]['field'] == 'roleRef'
     made.role_ref.name = 'view'
     made.subjects[0].name = 'v'

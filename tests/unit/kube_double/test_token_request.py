@@ -111,13 +111,14 @@ def test_authorization_before_404_before_422(kube_double):
     assert status == 422
 
 
-def test_body_name_or_namespace_differing_from_url_is_422(kube_double):
+def test_body_name_differing_from_url_is_422_namespace_400(kube_double):
     kube_double.create_service_account('app', 'ns1')
     raw = Raw(kube_double)
     status, _h, body = raw.post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {'metadata': {'name': 'other'}, 'spec': {}})
     assert status == 422 and 'must match the service account name if specified' in body['message']
     status, _h, body = raw.post('/api/v1/namespaces/ns1/serviceaccounts/app/token', {'metadata': {'namespace': 'x'}, 'spec': {}})
-    assert status == 422 and 'metadata.namespace' in body['message']
+    assert status == 400 and body['message'] == ('the namespace of the provided object does not match the namespace sent '
+                                                 'on the request')
 
 
 def test_empty_audiences_become_api_audiences(kube_double_factory):
