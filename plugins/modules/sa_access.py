@@ -12,7 +12,7 @@ module: sa_access
 short_description: Own a Kubernetes ServiceAccount and its RBAC, and check what it may really do
 version_added: 1.0.0
 description:
-  - Makes the cluster hold a ServiceAccount and its rights, for any application: a ClusterRole and
+  - Makes the cluster hold a ServiceAccount and its rights, for any application. A ClusterRole and
     ClusterRoleBinding named after the account (O(scope=cluster)), or a Role and RoleBinding in each
     namespace of O(namespaces) (O(scope=namespaces)), with the given O(rules); or bindings to an existing
     ClusterRole (O(cluster_role)).
@@ -22,8 +22,8 @@ description:
     deleted; a binding whose C(roleRef) must change is deleted and created again (a roleRef cannot be
     updated); objects someone changed are applied again.
   - Never touches what it did not make. Objects of the same names without the annotation fail the task,
-    before anything is changed, with one sentence naming each, unless O(adopt=true); objects another
-    account owns are always refused; built-in roles (C(system:*), C(cluster-admin), C(admin), C(edit),
+    before anything is changed, with one sentence naming each, unless O(adopt=true). Objects another
+    account owns are always refused. Built-in roles (C(system:*), C(cluster-admin), C(admin), C(edit),
     C(view), anything labelled C(kubernetes.io/bootstrapping)) are refused outright.
   - Refuses rules that grant C(*) verbs, resources or URLs, or the C(escalate), C(bind) or
     C(impersonate) verbs (also through O(cluster_role)) unless O(allow_wildcards_and_escalation=true).
@@ -123,7 +123,7 @@ options:
   adopt:
     description:
       - Take over objects of the account's names that exist without the annotation C(mcp.k8s/service-account)
-        (made by hand or by another tool): they are applied over, annotated, and from then on owned,
+        (made by hand or by another tool). They are applied over, annotated, and from then on owned,
         pruned and deleted like the module's own. Objects another account owns and built-in roles are
         never taken over.
     type: bool
@@ -422,8 +422,8 @@ def run(module):
         if not result['checks']:
             raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
         asking = cluster.with_token(params['verify_token']) if params['verify_token'] else cluster
-        result['verification'] = rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'],
-                                                     delay=params['verify_delay'])
+        result['verification'] = rbac_checks.verify(
+            asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'])
     return result
 
 

@@ -23,8 +23,8 @@ def test_rules_expand_to_one_check_per_verb_group_and_resource():
 def test_wildcards_are_asked_as_written_not_skipped():
     rules = [{'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']},
              {'apiGroups': ['apps'], 'resources': ['*/scale'], 'verbs': ['patch']}]
-    assert keys(rbac_checks.expand_checks(rules)) == [('*', '*', '*', '', '', True),
-                                                       ('patch', 'apps', '*', 'scale', '', True)]
+    assert keys(rbac_checks.expand_checks(rules)) == [
+        ('*', '*', '*', '', '', True), ('patch', 'apps', '*', 'scale', '', True)]
 
 
 def test_resource_names_and_urls_are_not_asked():
