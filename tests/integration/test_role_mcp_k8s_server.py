@@ -227,6 +227,9 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     # server-side apply sends its PATCH every time; nothing may change
     assert resource_versions(kube_double) == versions
     assert kube_double.count(method='DELETE') == 0 and kube_double.count(method='PUT') == 0
+    # the rights were checked once, with the file's token, by the same sa_access call
+    assert kube_double.count(method='POST', path_re=r'/selfsubjectaccessreviews$') == 6
+    assert [check['ok'] for check in again.results['verification']['checks']] == [True] * 6
 
 
 @pytest.mark.parametrize('access', ['operator', 'upstream', 'custom'])
