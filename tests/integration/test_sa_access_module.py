@@ -91,3 +91,23 @@ def test_check_mode_diff_and_a_second_run(kube_double, run_playbook):
     assert [c['action'] for c in again.results['changes']] == ['unchanged'] * 3
     assert versions == [kube_double.objects.get(p, 'app', ns)['metadata']['resourceVersion']
                         for p, ns in (('serviceaccounts', 'default'), ('clusterroles', None), ('clusterrolebindings', None))]
+
+
+def test_a_rejected_verify_token_is_reported_not_fatal_unless_verify_only(kube_double, run_playbook):
+    rules = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]
+    tasks = [
+        {'name': 'Converge, verifying with a token the API server rejects', 'register': 'converged',
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_token': '{{ old_token }}'}},
+        {'name': 'Only verify with it', 'register': 'verified', 'ignore_errors': True,
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_only': True, 'verify_token': '{{ old_token }}'}},
+        {'name': 'Record', 'ansible.builtin.copy': {
+            'content': "{{ {'converged': converged, 'verified': verified} | to_json }}", 'dest': '{{ results_file }}',
+            'mode': '0600'}}]
+    run = run_playbook([{'name': 'rejected', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}],
+                       extra_vars={'old_token': 'not-a-token-of-this-cluster'})
+    assert run.rc == 0, str(run)
+    converged, verified = run.results['converged'], run.results['verified']
+    assert converged['changed'] and 'verification' not in converged
+    assert 'rejected the token (401 Unauthorized)' in converged['verify_skipped']
+    assert verified['failed'] and 'rejected the token (401 Unauthorized)' in verified['msg']
+    assert 'not-a-token-of-this-cluster' not in run.output
