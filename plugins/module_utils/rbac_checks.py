@@ -252,9 +252,10 @@ def shown_resource(check):
 _ROW = '%-6s  %-16s  %-40s  %-20s  %-9s  %s'
 
 
-def compare(checks, answers):
+def compare(checks, answers, escalations=None):
     """The checks with the API server's answers (``allowed`` booleans, None for no answer):
-    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line]}``."""
+    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line]}``; the
+    ``escalations`` (from :func:`escalation_paths`) end the table, one ``ALLOWS`` line each."""
     rows = [(_ROW % ('RESULT', 'VERB', 'RESOURCE', 'NAMESPACE', 'EXPECTED', 'ACTUAL')).strip()]
     out = []
     mismatches = []
@@ -270,10 +271,12 @@ def compare(checks, answers):
         rows.append((_ROW % ('ok' if ok else 'DIFFER', check['verb'], shown_resource(check), namespace,
                              expected_word, actual_word)).strip())
         out.append(dict(check, expected=check['allowed'], actual=actual, ok=ok))
+    for path in escalations or []:
+        rows.append('ALLOWS  %s => %s' % (path['grant'], path['means']))
     return {'checks': out, 'mismatches': mismatches, 'table': rows}
 
 
-def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep):
+def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None):
     """Ask the API server, as the caller of ``cluster`` (the account's own token), each check;
     ask again up to ``retries`` times ``delay`` seconds apart while answers differ (RBAC
     changes take moments to reach the authorizer). Returns :func:`compare`'s result."""
@@ -282,7 +285,7 @@ def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep):
         if attempt:
             sleep(delay)
         answers = [review['allowed'] for review in reviews.access_reviews(cluster, checks)]
-        result = compare(checks, answers)
+        result = compare(checks, answers, escalations)
         if not result['mismatches']:
             break
     return result

@@ -354,7 +354,8 @@ verification:
       returned: always
       sample: ["get secrets in (all): expected denied, got allowed"]
     table:
-      description: The lines of a table of every check, expected against actual.
+      description: The lines of a table of every check, expected against actual, then one C(ALLOWS) line per
+        escalation path (RV(escalations)).
       type: list
       elements: str
       returned: always
@@ -430,7 +431,8 @@ def run(module):
         asking = cluster.with_token(params['verify_token']) if params['verify_token'] else cluster
         try:
             result['verification'] = rbac_checks.verify(
-                asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'])
+                asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],
+                escalations=result['escalations'])
         except K8sTokenError as exc:
             if params['verify_only'] or exc.status != 401:
                 raise

@@ -635,6 +635,8 @@ def test_operator_warns_and_names_its_escalation_paths(kube_double, run_playbook
     assert means['create pods'] == ('can read any Secret and act as any ServiceAccount in every namespace, '
                                     'through a pod that mounts them')
     assert 'create pods/exec' in means
+    assert ('ALLOWS  create pods => can read any Secret and act as any ServiceAccount in every namespace, through a '
+            'pod that mounts them') in run.results['verification']['table']
     narrow = run_playbook([role_play('read-only', {'mcp_k8s_server_scope': 'namespaces',
                                                    'mcp_k8s_server_namespaces': ['default']})])
     assert_ok(narrow)

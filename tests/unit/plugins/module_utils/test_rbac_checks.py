@@ -120,6 +120,12 @@ def test_compare_builds_the_table():
         ['DIFFER', 'get', 'secrets', '(all)', 'denied', 'allowed'],
         ['DIFFER', 'list', 'apps/deployments', '(all)', 'allowed', 'no', 'answer']]
     assert [c['ok'] for c in result['checks']] == [True, False, False]
+    paths = rbac_checks.escalation_paths([{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['create']}],
+                                         'namespaces', ['team-a'])
+    noted = rbac_checks.compare(checks, [True, False, True], paths)
+    assert noted['mismatches'] == [] and noted['table'][-1] == (
+        'ALLOWS  create pods => can read any Secret and act as any ServiceAccount in namespace team-a, '
+        'through a pod that mounts them')
 
 
 def test_verify_asks_again_until_the_answers_match(kube):
