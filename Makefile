@@ -16,10 +16,12 @@ ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 # PATH; pyenv's interpreters (present on our machine image) are added when they exist.
 EXTRA_PYTHONS := $(subst $(eval) ,,$(foreach d,$(wildcard $(HOME)/.pyenv/versions/3.*/bin),$(d):))
 
-.PHONY: help venv demo test sanity units integration lint changelog-lint bench clean
+.PHONY: help venv demo test sanity units integration lint changelog-lint bench clean cluster kube-binaries targets mcp-servers
 
 help:
 	@echo "make demo   start the API server double and provision mcp-k8s-server against it"
+	@echo "            (make demo CLUSTER=real: against a real kube-apiserver built from Go modules)"
+	@echo "make cluster  a real control plane in the foreground (Ctrl-C stops it); prints its kubeconfig"
 	@echo "make test   sanity, unit and integration tests (both kubernetes clients), ansible-lint"
 	@echo "make bench  benchmarks, written to docs/benchmarks.md"
 
@@ -36,10 +38,18 @@ $(OLD_VENV)/.installed: tests/requirements-old-client.txt
 venv: $(VENV)/.installed $(OLD_VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/python scripts/demo.py
+	CLUSTER="$(CLUSTER)" $(VENV)/bin/python scripts/demo.py
+
+# The real control plane: kube-apiserver, kube-controller-manager and etcd built from Go
+# modules (tests/kube_real/go), cached per machine under ~/.cache/mcp-k8s/kube-<version>/bin.
+kube-binaries: $(VENV)/.installed
+	cd tests && ../$(VENV)/bin/python -m kube_real build
+
+cluster: kube-binaries
+	cd tests && ../$(VENV)/bin/python -m kube_real
 
 test: venv
-	$(MAKE) --no-print-directory changelog-lint lint units integration sanity
+	$(MAKE) --no-print-directory changelog-lint lint kube-binaries units integration targets sanity
 
 changelog-lint: $(VENV)/.installed
 	$(VENV)/bin/antsibull-changelog lint
@@ -56,10 +66,36 @@ units: venv
 	@echo "--- unit tests again with the older kubernetes client ($(OLD_VENV))"
 	$(OLD_VENV)/bin/python -m pytest tests/unit -q
 
+# The two MCP servers the end-to-end tests start (test dependencies only, never needed by the
+# collection), each in its own cache folder named after what is in it, so a new pin installs anew:
+# the upstream mcp-k8s-server under pyenv's Python 3.13 (it needs 3.13), and the client-go based
+# kubernetes-mcp-server from its npm package (a static linux-amd64 binary).
+MCP_CACHE ?= $(HOME)/.cache/mcp-k8s
+MCP_UPSTREAM_PYTHON ?= $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python)))
+MCP_UPSTREAM_PINS := tests/requirements-mcp-k8s-server.txt
+MCP_UPSTREAM_ENV := $(MCP_CACHE)/mcp-k8s-server-0.1.2-$(shell sha256sum $(MCP_UPSTREAM_PINS) | cut -c1-12)
+KMS_VERSION := 0.0.67
+KMS_DIR := $(MCP_CACHE)/kubernetes-mcp-server-linux-amd64-$(KMS_VERSION)
+KMS_BIN := $(KMS_DIR)/package/bin/kubernetes-mcp-server-linux-amd64
+
+$(MCP_UPSTREAM_ENV)/.installed:
+	@test -n "$(MCP_UPSTREAM_PYTHON)" || { echo "mcp-servers: no Python 3.13 (set MCP_UPSTREAM_PYTHON)"; exit 1; }
+	rm -rf $(MCP_UPSTREAM_ENV) && $(MCP_UPSTREAM_PYTHON) -m venv $(MCP_UPSTREAM_ENV)
+	$(MCP_UPSTREAM_ENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r $(MCP_UPSTREAM_PINS)
+	touch $@
+
+$(KMS_BIN):
+	rm -rf $(KMS_DIR) && mkdir -p $(KMS_DIR)
+	cd $(KMS_DIR) && npm pack --silent kubernetes-mcp-server-linux-amd64@$(KMS_VERSION) >/dev/null && tar xzf kubernetes-mcp-server-linux-amd64-$(KMS_VERSION).tgz
+	test -x $@
+
+mcp-servers: $(MCP_UPSTREAM_ENV)/.installed $(KMS_BIN)
+
 # Two workers (one per core); a test file stays on one worker, so its playbooks run in order.
 INTEGRATION_WORKERS ?= 2
-integration: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile
+integration: venv mcp-servers
+	MCP_K8S_UPSTREAM_ENV="$(MCP_UPSTREAM_ENV)" MCP_K8S_KMS_BIN="$(KMS_BIN)" \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile
 	@echo "--- module and lookup integration tests with the older kubernetes client ($(OLD_VENV))"
 	PATH="$(CURDIR)/$(OLD_VENV)/bin:$$PATH" $(OLD_VENV)/bin/python -m pytest tests/integration -q -m both_clients -n $(INTEGRATION_WORKERS) --dist loadfile
 
@@ -76,6 +112,10 @@ sanity: $(VENV)/.installed
 	pip_version=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
 	  cp scripts/get_pip_offline.py $(ANSIBLE_TEST_CACHE)/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_ROOT) && PATH="$(CURDIR)/$(VENV)/bin:$(EXTRA_PYTHONS)$$PATH" ansible-test sanity --venv --color no
+
+# ansible-test integration targets (tests/integration/targets) against a real control plane.
+targets: kube-binaries
+	$(VENV)/bin/python scripts/run_targets.py
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-bench.txt

@@ -4,7 +4,9 @@ Builds and installs the collection as a user would, starts the double on loopbac
 ``ansible-playbook mcp.k8s.provision`` against it and leaves the written kubeconfig under
 ``.demo/``. The double is stopped at the end, on failure too. Point ``K8S_AUTH_KUBECONFIG``
 at a real cluster's kubeconfig instead (``make demo KUBECONFIG_FOR_DEMO=path``) and the
-same playbook runs there, unchanged.
+same playbook runs there, unchanged. ``make demo CLUSTER=real`` runs it against a real
+kube-apiserver built from Go modules (``tests/kube_real``; Go 1.26 needed, the first build
+takes several minutes).
 """
 import glob
 import os
@@ -38,17 +40,25 @@ def install_collection():
     return collections
 
 
-def start_double():
-    step('Starting the Kubernetes API server double on 127.0.0.1')
+SERVERS = {
+    # CLUSTER=...: (what it is, python -m package, the first word of its ready line)
+    'double': ('the Kubernetes API server double', 'kube_double', 'kube-double'),
+    'real': ('a real control plane (etcd, kube-apiserver, kube-controller-manager)', 'kube_real', 'kube-real'),
+}
+
+
+def start_server(kind):
+    what, package, ready = SERVERS[kind]
+    step('Starting %s on 127.0.0.1' % what)
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tests'))
-    proc = subprocess.Popen([sys.executable, '-m', 'kube_double', '--state-dir', os.path.join(DEMO, 'double')],
+    proc = subprocess.Popen([sys.executable, '-m', package, '--state-dir', os.path.join(DEMO, kind)],
                             stdout=subprocess.PIPE, text=True, env=env)
     for line in proc.stdout:
-        if line.startswith('kube-double ready'):
-            fields = dict(part.split('=', 1) for part in line.split()[2:])
+        if line.startswith(ready + ' ready'):
+            fields = dict(part.split('=', 1) for part in line.split()[2:] if '=' in part)
             print('    API server %s, admin kubeconfig %s' % (fields['url'], fields['kubeconfig']))
             return proc, fields['kubeconfig']
-    raise SystemExit('The API server double exited before it was ready (code %s).' % proc.wait())
+    raise SystemExit('%s exited before it was ready (code %s).' % (what[0].upper() + what[1:], proc.wait()))
 
 
 def show_with_kubectl(kubeconfig, args):
@@ -68,9 +78,12 @@ def main():
     os.makedirs(DEMO)
     collections = install_collection()
     kubeconfig = os.environ.get('KUBECONFIG_FOR_DEMO')
-    double = None
+    kind = os.environ.get('CLUSTER') or 'double'
+    if kind not in SERVERS:
+        raise SystemExit('CLUSTER=%s is not known: use CLUSTER=double (default) or CLUSTER=real.' % kind)
+    server = None
     if not kubeconfig:
-        double, kubeconfig = start_double()
+        server, kubeconfig = start_server(kind)
     try:
         step('ansible-playbook mcp.k8s.provision')
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, K8S_AUTH_KUBECONFIG=kubeconfig,
@@ -85,13 +98,13 @@ def main():
         show_with_kubectl(written, ['get', 'secrets'])
         return 0
     finally:
-        if double is not None:
-            double.send_signal(signal.SIGTERM)
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
             try:
-                double.wait(timeout=10)
+                server.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                double.kill()
-            step('Stopped the API server double')
+                server.kill()
+            step('Stopped %s' % SERVERS[kind][0])
 
 
 if __name__ == '__main__':

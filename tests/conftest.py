@@ -28,4 +28,4 @@ for path in (TESTS, COLLECTIONS):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-pytest_plugins = ['kube_double.pytest_plugin']
+pytest_plugins = ['kube_double.pytest_plugin', 'kube_real.pytest_plugin']

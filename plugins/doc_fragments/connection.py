@@ -77,6 +77,8 @@ options:
   proxy:
     description:
       - URL of an HTTP proxy to reach the API server through. E(HTTP_PROXY) is not read.
+      - A C(user:password@) in the URL is sent as the C(Proxy-Authorization) header (unless O(proxy_headers) sets it)
+        and never shown in messages.
       - Can also be set with E(K8S_AUTH_PROXY).
     type: str
   no_proxy:
@@ -192,7 +194,10 @@ options:
     ini: [{section: mcp_k8s, key: client_key}]
     vars: [{name: mcp_k8s_client_key}]
   proxy:
-    description: URL of an HTTP proxy to reach the API server through.
+    description:
+      - URL of an HTTP proxy to reach the API server through.
+      - A C(user:password@) in the URL is sent as the C(Proxy-Authorization) header (unless O(proxy_headers) sets it)
+        and never shown in messages.
     type: str
     env: [{name: K8S_AUTH_PROXY}]
     ini: [{section: mcp_k8s, key: proxy}]

@@ -22,8 +22,10 @@ description:
   - Tokens are cached for the rest of the C(ansible-playbook) run, across tasks, hosts and forks. An
     identical request (same cluster, same caller, ServiceAccount, namespace, audiences, duration, bound
     object and O(validate)) returns the cached token while it stays valid for longer than
-    O(renew_before); a cached token bound to an object named without a uid is returned only while that
-    object keeps its uid (one read of the object, no TokenRequest). See the notes for where the cache lives.
+    O(renew_before) and its ServiceAccount is still the one it was minted for (one read of the
+    ServiceAccount compares its uid, no TokenRequest; with O(validate=true) the API server reviews it
+    again); a cached token bound to an object named without a uid is returned only while that object
+    keeps its uid (one more read). See the notes for where the cache lives.
   - Results are marked unsafe, so a token is never templated again.
   - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
 requirements:
@@ -79,6 +81,11 @@ notes:
     C(ANSIBLE_LOCAL_TEMP), mode 0700, which Ansible also uses for its module cache and deletes when the
     run ends). Every use holds a lock, so hosts templated at the same time (C(forks)) mint an identical
     token once. Use O(cache=false) where no token may touch the controller's disk.
+  - B(A killed run.) C(ansible-playbook) killed by SIGTERM (a cancelled CI job) or SIGKILL leaves its
+    temporary directory behind. The cache file names the run's controller process; a small watcher
+    process, started with the file in a session of its own, deletes it as soon as that process has
+    ended, a file whose run is gone is never read, and the next run's lookup deletes what a killed
+    watcher left in the other C(ansible-local-*) directories.
   - B(Check mode.) Lookups run on the controller while the task is templated, so the lookup mints tokens
     in check mode too (tokens are stateless; nothing in the cluster changes). M(mcp.k8s.sa_token) mints
     nothing in check mode.
@@ -316,25 +323,21 @@ def tokens_for(core, cluster, specs, validate=False, renew=300, use_cache=True, 
 
 
 def _resolve(core, cluster, specs, validate, renew, workers, entries):
-    keys = [(cluster.key, spec.key(), validate) for spec in specs]
-    results = {}
+    # keyed by cluster (API server URL, CA and the caller's configuration), never only by names
+    keys = [(cluster.identity, spec.key(), validate) for spec in specs]
     wanted = {}
     for key, spec in zip(keys, specs):
-        if key in results or key in wanted:
-            continue
-        hit = entries.get(key, renew) if entries is not None else None
-        if hit is not None and spec.bound_object and not spec.bound_object['uid']:
-            # bound to whatever object has that name now: let the core check the uid (a GET, no TokenRequest)
-            wanted[key] = (spec, hit['token'])
-        elif hit is not None:
-            results[key] = hit
-        else:
-            wanted[key] = (spec, None)
+        if key not in wanted:
+            # a cached result goes back through ensure_token, which returns it only while the
+            # ServiceAccount (and a bound object named without uid) is still the one it was minted
+            # for: one read, no TokenRequest
+            wanted[key] = (spec, entries.get(key, renew) if entries is not None else None)
 
+    results = {}
     minted = _mint_all(core, cluster, wanted, validate, renew, workers, keys)
     for key, result in minted.items():
         results[key] = result
-        if entries is not None:
+        if entries is not None and not result['reused']:
             entries.put(key, result)
         for warning in result.get('api_warnings') or ():
             display.warning('%s: %s' % (wanted[key][0].describe(), warning))
@@ -342,13 +345,13 @@ def _resolve(core, cluster, specs, validate, renew, workers, entries):
 
 
 def _mint_all(core, cluster, wanted, validate, renew, workers, order):
-    """Mint a token for each (spec, earlier token) in ``wanted`` by key, ``workers`` at a time."""
+    """Mint a token for each (spec, cached result or None) in ``wanted`` by key, ``workers`` at a time."""
     if not wanted:
         return {}
 
     def mint(item):
-        spec, token = item
-        return core.tokens.ensure_token(cluster, spec, token=token, renew_before=renew, validate=validate)
+        spec, previous = item
+        return core.tokens.ensure_token(cluster, spec, previous=previous, renew_before=renew, validate=validate)
 
     minted = {}
     if len(wanted) == 1 or workers == 1:

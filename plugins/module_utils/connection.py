@@ -25,7 +25,8 @@ from urllib.parse import urlencode, urlparse
 
 from ansible_collections.mcp.k8s.plugins.module_utils import retries
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    Action, HttpError, describe, failure_kind, is_status, register_secret,
+    Action, HttpError, K8sTokenError, describe, display_url, failure_kind, is_status, register_secret,
+    secret_forms, url_secrets,
 )
 
 try:  # a module's warnings (AnsibleModule returns them); the lookup shows Cluster.warnings itself
@@ -137,26 +138,115 @@ def _from_env(name, value):
     if kind == 'list':
         return [item.strip() for item in value.split(',') if item.strip()]
     if kind == 'float':
-        return float(value)
+        try:
+            return float(value)
+        except ValueError:
+            return value    # check_credentials says what is wrong
     if name == 'kubeconfig' and value.lstrip().startswith('{'):
         return json.loads(value)
     return value
 
 
 def secret_values(options):
-    """Every secret in the connection options (for a module's ``no_log_values``)."""
+    """Every secret in the connection options, in every form it may be printed (for a module's
+    ``no_log_values``): api_key, password, proxy headers, passwords in host and proxy URLs, and
+    the credentials of the kubeconfig (a dict, or the files it names): tokens, token files,
+    passwords, key data, client key files, exec plugin env values and arguments, auth-provider
+    secrets."""
     found = set()
     for name in ('api_key', 'password'):
         if options.get(name):
             found.add(str(options[name]))
-    for value in (options.get('proxy_headers') or {}).values():
-        if value and value != (options.get('proxy_headers') or {}).get('user_agent'):
+    for name in ('host', 'proxy'):
+        found.update(url_secrets(options.get(name)))
+    headers = options.get('proxy_headers') if isinstance(options.get('proxy_headers'), dict) else {}
+    for key, value in headers.items():
+        if value and key != 'user_agent':
             found.add(str(value))
+    if options.get('client_key'):
+        found.add(_read_text(os.path.expanduser(str(options['client_key']))))
     kubeconfig = options.get('kubeconfig')
     if isinstance(kubeconfig, dict):
-        for user in kubeconfig.get('users') or ():
-            _collect_secrets((user or {}).get('user') or {}, found)
-    return set(value for value in found if len(value) >= 4)
+        _kubeconfig_secrets(kubeconfig, '', found)
+    else:
+        for path in _kubeconfig_paths(kubeconfig):
+            data = _read_yaml(path)
+            if isinstance(data, dict):
+                _kubeconfig_secrets(data, os.path.dirname(os.path.abspath(path)), found)
+    forms = set()
+    for value in found:
+        if value:
+            forms.update(secret_forms(value))
+    return forms
+
+
+def _read_text(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read(1 << 20).decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+
+
+def _read_yaml(path):
+    """The parsed kubeconfig file at ``path``, or None when it cannot be read (reported elsewhere)."""
+    text = _read_text(path) if os.path.isfile(path) else None
+    if not text or not HAS_K8S:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _kubeconfig_paths(kubeconfig):
+    if isinstance(kubeconfig, list):
+        return [os.path.expanduser(str(p)) for p in kubeconfig]
+    if isinstance(kubeconfig, str):
+        return [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p]
+    return [p for p in (os.environ.get('KUBECONFIG') or '').split(os.pathsep) if p] or \
+        [os.path.expanduser('~/.kube/config')]
+
+
+def _kubeconfig_secrets(config, base, found):
+    """Add the secrets of a parsed kubeconfig to ``found`` (files it names read from ``base``)."""
+    for entry in config.get('users') or ():
+        user = (entry or {}).get('user') if isinstance(entry, dict) else None
+        if isinstance(user, dict):
+            _collect_secrets(user, found)
+            for key in ('tokenFile', 'client-key'):
+                if isinstance(user.get(key), str) and user[key]:
+                    found.add(_read_text(os.path.join(base, os.path.expanduser(user[key]))))
+            command = user.get('exec') if isinstance(user.get('exec'), dict) else {}
+            for env in command.get('env') or ():
+                if isinstance(env, dict) and env.get('value') is not None:
+                    _maybe_secret(str(env.get('name') or ''), str(env['value']), found)
+            flag = ''
+            for arg in command.get('args') or ():
+                arg = str(arg)
+                if arg.startswith('-'):
+                    flag, _equals, value = arg.partition('=')
+                    if value:
+                        _maybe_secret(flag, value, found)
+                else:
+                    _maybe_secret(flag, arg, found)
+                    flag = ''
+    for entry in config.get('clusters') or ():
+        cluster = (entry or {}).get('cluster') if isinstance(entry, dict) else None
+        if isinstance(cluster, dict):
+            for key in ('server', 'proxy-url'):
+                found.update(url_secrets(cluster.get(key)))
+
+
+# Names of exec plugin env variables and flags whose values are secrets.
+_SECRET_NAME = re.compile(r'(token|passw|secret|key|credential|auth|cert)', re.I)
+
+
+def _maybe_secret(name, value, found):
+    """Add an exec plugin's env value or argument to ``found`` when its name says it is a secret or it
+    is long enough to be one (a short ``eu-west-1`` or ``prod`` would be masked everywhere)."""
+    if _SECRET_NAME.search(name) or len(value) >= 16:
+        found.add(value)
 
 
 def _collect_secrets(node, found):
@@ -169,6 +259,48 @@ def _collect_secrets(node, found):
     elif isinstance(node, list):
         for item in node:
             _collect_secrets(item, found)
+
+
+def check_credentials(options):
+    """One sentence for a credential with whitespace around it (a token read from a file with its
+    final newline, say), or a request_timeout that is not a positive number; before any request."""
+    api_key = options.get('api_key')
+    if isinstance(api_key, str) and api_key != api_key.strip():
+        raise K8sTokenError('api_key has whitespace (a line break or spaces) at its start or end; remove it, for '
+                            'example with the trim filter.')
+    password = options.get('password')   # spaces may belong to a password, a line break does not
+    if isinstance(password, str) and password != password.strip('\r\n'):
+        raise K8sTokenError('password has a line break at its start or end; remove it, for example with the trim '
+                            'filter.')
+    timeout = options.get('request_timeout')
+    if timeout is not None:
+        try:
+            seconds = float(timeout)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is None or not 0 < seconds < float('inf'):
+            shown = json.dumps(timeout) if isinstance(timeout, str) else timeout
+            raise K8sTokenError('request_timeout must be a positive number of seconds, not %s.' % (shown,))
+
+
+def _check_user_credentials(config, where, context=None):
+    """One sentence for the kubeconfig user of ``context`` (or of the current context) whose token or
+    password has whitespace around it."""
+    wanted = context or config.get('current-context')
+    users = set()
+    for entry in config.get('contexts') or ():
+        if isinstance(entry, dict) and isinstance(entry.get('context'), dict) and entry.get('name') == wanted:
+            users.add(entry['context'].get('user'))
+    for entry in config.get('users') or ():
+        if not isinstance(entry, dict) or not isinstance(entry.get('user'), dict):
+            continue
+        if wanted and entry.get('name') not in users:
+            continue
+        for key in ('token', 'password'):
+            value = entry['user'].get(key)
+            if isinstance(value, str) and value != value.strip():
+                raise K8sTokenError('The %s of user "%s" in %s has whitespace (a line break or spaces) at its start '
+                                    'or end; remove it.' % (key, entry.get('name') or '', where))
 
 
 def get_api_client(options):
@@ -230,7 +362,7 @@ def _config_files(options):
 
 
 def _server_of(options):
-    return options.get('host') or 'the cluster'
+    return display_url(options.get('host')) or 'the cluster'
 
 
 def _load_configuration(options):
@@ -240,6 +372,7 @@ def _load_configuration(options):
         raise describe(K8S_IMPORT_ERROR, action)
     for secret in secret_values(options):
         register_secret(secret)
+    check_credentials(options)
     configuration = Configuration()
 
     def given(*names):
@@ -255,6 +388,8 @@ def _load_configuration(options):
                 kube_config.load_incluster_config(client_configuration=configuration)
             except kube_config.ConfigException:
                 _load_kubeconfig(options, configuration)
+    except K8sTokenError:
+        raise
     except Exception as exc:  # every loader failure becomes one sentence
         if failure_kind(exc) is None and not getattr(exc, 'filename', None):
             # whatever the client tripped over while reading it, the configuration is unusable
@@ -264,6 +399,8 @@ def _load_configuration(options):
     if options.get('host'):
         configuration.host = options['host'].rstrip('/')
     _check_host(configuration.host, action)
+    # urllib3 never sends a URL's userinfo: keep it out of every message and returned kubeconfig
+    configuration.host = display_url(configuration.host)
     if options.get('api_key'):
         configuration.api_key = {'authorization': 'Bearer %s' % options['api_key']}
         configuration.api_key_prefix = {}
@@ -285,6 +422,8 @@ def _load_configuration(options):
         configuration.no_proxy = options['no_proxy']
     if options.get('proxy_headers'):
         configuration.proxy_headers = urllib3.util.make_headers(**options['proxy_headers'])
+    _proxy_credentials(configuration)
+    _strip_bearer(configuration)
     configuration.retries = False          # retries.py decides, with its own bounds
     configuration.connection_pool_maxsize = MAX_CONNECTIONS
     if not configuration.verify_ssl:
@@ -292,10 +431,50 @@ def _load_configuration(options):
     return configuration
 
 
+def _proxy_credentials(configuration):
+    """A proxy URL's ``user:password`` sent as the Proxy-Authorization header (urllib3 ignores a
+    URL's userinfo), and the URL kept without it."""
+    proxy = getattr(configuration, 'proxy', None)
+    if not proxy:
+        return
+    match = re.match(r'(?i)^([a-z][a-z0-9+.-]*://)([^/@\s]*)@(.*)$', proxy)
+    if not match:
+        return
+    from urllib.parse import unquote
+    headers = dict(getattr(configuration, 'proxy_headers', None) or {})
+    if not any(name.lower() == 'proxy-authorization' for name in headers):
+        headers.update(urllib3.util.make_headers(proxy_basic_auth=unquote(match.group(2))))
+        register_secret(headers.get('proxy-authorization', '').partition(' ')[2])
+    configuration.proxy_headers = headers
+    configuration.proxy = match.group(1) + match.group(3)
+
+
+def _strip_bearer(configuration):
+    """A bearer token read from a token file loses the whitespace around it, as kubectl trims it
+    (also when the client reads the file again before a request)."""
+    hook = getattr(configuration, 'refresh_api_key_hook', None)
+    if hook is not None and not getattr(hook, 'strips', False):
+        def refresh(config):
+            hook(config)
+            _strip_bearer(config)
+        refresh.strips = True
+        configuration.refresh_api_key_hook = refresh
+    api_key = getattr(configuration, 'api_key', None) or {}
+    for name in ('authorization', 'BearerToken'):   # clients before 36 and after
+        value = api_key.get(name)
+        if isinstance(value, str):
+            register_secret(value)
+            scheme, _space, token = value.partition(' ')
+            register_secret(token)
+            if token != token.strip():
+                api_key[name] = '%s %s' % (scheme, token.strip())
+
+
 def _load_kubeconfig(options, configuration):
     kubeconfig = options.get('kubeconfig')
     context = options.get('context')
     if isinstance(kubeconfig, dict):
+        _check_user_credentials(kubeconfig, 'the kubeconfig dict', context)
         kube_config.load_kube_config_from_dict(config_dict=kubeconfig, context=context,
                                                client_configuration=configuration, persist_config=False)
         return
@@ -313,13 +492,13 @@ def _load_kubeconfig(options, configuration):
         raise kube_config.ConfigException('kubeconfig %s does not exist' % where)
     for path in paths:
         if os.path.isfile(path):
-            _check_kubeconfig_file(path)
+            _check_kubeconfig_file(path, context)
     kubeconfig = os.pathsep.join(paths)
     kube_config.load_kube_config(config_file=kubeconfig, context=context,
                                  client_configuration=configuration, persist_config=False)
 
 
-def _check_kubeconfig_file(path):
+def _check_kubeconfig_file(path, context=None):
     """A ConfigException naming what is wrong with a kubeconfig file that is not a kubeconfig."""
     try:
         with open(path, 'rb') as handle:
@@ -338,6 +517,8 @@ def _check_kubeconfig_file(path):
         raise kube_config.ConfigException('kubeconfig %s is not valid YAML%s' % (path, where))
     if data is not None and not isinstance(data, dict):
         raise kube_config.ConfigException('kubeconfig %s is not a mapping of clusters, users and contexts' % path)
+    if data:
+        _check_user_credentials(data, 'kubeconfig %s' % path, context)
 
 
 def _check_host(host, action):
@@ -393,7 +574,7 @@ class Cluster:
         self.token_only = token_only    # authenticates with a token given to with_token
         self.options = options
         self.key = key
-        self.server = configuration.host
+        self.server = display_url(configuration.host)
         # warnings about this configuration, for the plugins to show
         self.warnings = [] if configuration.verify_ssl else [insecure_warning(self.server)]
         self.timeout = float(options.get('request_timeout') or DEFAULT_REQUEST_TIMEOUT)
@@ -410,7 +591,18 @@ class Cluster:
     def action(self, verb, resource, namespace=None, subject=None, hints=None):
         """An :class:`errors.Action` on this cluster, for error messages."""
         return Action(verb, resource, namespace=namespace, subject=subject, server=self.server, hints=hints,
-                      token_only=self.token_only)
+                      token_only=self.token_only, proxy=getattr(self.configuration, 'proxy', None))
+
+    @property
+    def identity(self):
+        """Who talks to which cluster: the API server URL, its CA and the configuration's key (caller,
+        kubeconfig and its modification time), for caches that must never mix clusters."""
+        digest = hashlib.sha256(('%s\n%s\n' % (self.server, self.key)).encode('utf-8'))
+        try:
+            digest.update(self.ca_data() or b'')
+        except (IOError, OSError):
+            pass
+        return '%s#%s' % (self.server, digest.hexdigest()[:32])
 
     def request(self, method, path, body=None, query=None, action=None, retry=True, content_type=None):
         """Send one JSON request (retried on 429, 5xx and dropped connections when ``retry``).
@@ -435,7 +627,7 @@ class Cluster:
 
     def _headers(self, content_type='application/json'):
         headers = HTTPHeaderDict()
-        headers['Accept'] = 'application/json'
+        headers['Accept'] = 'application/json, */*'  # */*: the JWKS is application/jwk-set+json only
         headers['Content-Type'] = content_type
         headers['User-Agent'] = USER_AGENT
         with self._auth_lock:  # may run an exec plugin or refresh a token file
@@ -445,6 +637,14 @@ class Cluster:
                 headers[setting['key']] = setting['value']
         if 'authorization' not in headers and self.configuration.username and self.configuration.password:
             headers['authorization'] = self.configuration.get_basic_auth_token()
+        credential = headers.get('authorization')
+        if credential:
+            # whatever gave it (kubeconfig, token file, exec plugin, auth provider): never printed
+            register_secret(credential)
+            register_secret(credential.partition(' ')[2])
+            if credential != credential.strip() or re.search(r'[\r\n]', credential):
+                raise K8sTokenError('The credential for the API server at %s has whitespace (a line break or spaces) '
+                                    'in it; remove it from api_key or the kubeconfig user.' % self.server)
         for name, value in self._extra_headers:
             headers.add(name, value)
         return headers
@@ -525,7 +725,7 @@ class Cluster:
         if getattr(self.configuration, 'tls_server_name', None):
             cluster['tls-server-name'] = self.configuration.tls_server_name
         if self.configuration.proxy:
-            cluster['proxy-url'] = self.configuration.proxy
+            cluster['proxy-url'] = display_url(self.configuration.proxy)
         context_name = '%s@%s' % (user, cluster_name)
         return {
             'apiVersion': 'v1',

@@ -17,6 +17,11 @@ import json
 import re
 import threading
 
+try:
+    from urllib.parse import unquote
+except ImportError:  # pragma: no cover  (Python 2 is not supported; keeps the import check quiet)
+    from urllib import unquote
+
 REDACTED = '********'
 
 _secrets = set()
@@ -81,14 +86,16 @@ class Action:
     status to the fix to suggest for it.
     """
 
-    def __init__(self, verb, resource, namespace=None, subject=None, server=None, hints=None, token_only=False):
+    def __init__(self, verb, resource, namespace=None, subject=None, server=None, hints=None, token_only=False,
+                 proxy=None):
         self.verb = verb
         self.resource = resource
         self.namespace = namespace
         self.subject = subject
-        self.server = server
+        self.server = display_url(server) if server else server
         self.hints = hints or {}
         self.token_only = token_only    # the caller authenticates with a token it was given
+        self.proxy = display_url(proxy) if proxy else None
 
     def describe(self):
         text = '%s %s' % (self.verb, self.resource)
@@ -97,16 +104,61 @@ class Action:
         return text
 
 
+def secret_forms(value):
+    """Every form in which ``value`` may be printed: raw, stripped, escaped as Python ``repr`` of
+    text and of bytes and as JSON, and each long line of a multi-line secret (a PEM key)."""
+    if isinstance(value, bytes):
+        value = value.decode('utf-8', 'replace')
+    if not isinstance(value, str):
+        return set()
+    forms = set()
+    for text in (value, value.strip()):
+        forms.add(text)
+        forms.add(repr(text)[1:-1])
+        forms.add(repr(text.encode('utf-8', 'replace'))[2:-1])
+        forms.add(json.dumps(text)[1:-1])
+    for line in value.splitlines():
+        if len(line.strip()) >= 16:
+            forms.add(line.strip())
+    return set(form for form in forms if len(form) >= 4)
+
+
 def register_secret(value):
-    """Remember a secret so that no message ever shows it."""
-    if isinstance(value, str) and len(value) >= 4:
+    """Remember a secret, in every form :func:`secret_forms` knows, so that no message ever shows it."""
+    forms = secret_forms(value)
+    if forms:
         with _secrets_lock:
-            _secrets.add(value)
+            _secrets.update(forms)
+
+
+# userinfo of a URL (scheme://user:password@host): never shown
+_USERINFO = re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s"\']*@')
+
+
+def display_url(url):
+    """``url`` without its userinfo (``https://user:pass@host`` -> ``https://host``), for messages."""
+    if not url:
+        return url
+    return _USERINFO.sub(r'\1', str(url))
+
+
+def url_secrets(url):
+    """The password (and ``user:password``) of a URL's userinfo, raw and percent-decoded."""
+    found = set()
+    match = re.match(r'(?i)^[a-z][a-z0-9+.-]*://([^/@\s]*)@', str(url or '').strip())
+    if match:
+        userinfo = match.group(1)
+        found.add(userinfo)
+        found.add(unquote(userinfo))
+        if ':' in userinfo:
+            password = userinfo.split(':', 1)[1]
+            found.update((password, unquote(password)))
+    return set(value for value in found if len(value) >= 4)
 
 
 def redact(text):
-    """``text`` with every registered secret replaced."""
-    text = str(text)
+    """``text`` with every registered secret replaced and URLs without their userinfo."""
+    text = display_url(str(text))
     with _secrets_lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
@@ -196,6 +248,10 @@ def _describe_other(exc, action):
         return ('The TLS handshake with the API server at %s failed (%s); check the client certificate and CA '
                 'in the kubeconfig, and that the address serves the Kubernetes API over HTTPS.'
                 % (server, _ssl_clause(text)))
+    if kind == 'proxy':
+        return ('Cannot reach the API server at %s through the proxy %s (%s); check proxy (or proxy-url in the '
+                'kubeconfig) and that the proxy is running and lets the connection through.'
+                % (server, action.proxy or 'of the configuration', _connection_reason(text)))
     if kind == 'timeout':
         return ('The API server at %s did not answer in time while trying to %s; check the address '
                 'or raise request_timeout.' % (server, action.describe()))
@@ -245,6 +301,8 @@ def _failure_kind(exc):
             names.add('SSLError')
         reason = getattr(current, 'reason', None)
         current = reason if isinstance(reason, BaseException) else current.__cause__ or current.__context__
+    if 'ProxyError' in names:
+        return 'proxy'
     if names & {'SSLError', 'SSLCertVerificationError', 'CertificateError'}:
         return 'tls'
     if names & {'ReadTimeoutError', 'ConnectTimeoutError', 'TimeoutError', 'timeout'}:

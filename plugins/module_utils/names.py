@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
@@ -21,8 +22,9 @@ DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
 
 _LABEL = r'[a-z0-9]([-a-z0-9]*[a-z0-9])?'
-_LABEL_RE = re.compile(r'^%s$' % _LABEL)
-_SUBDOMAIN_RE = re.compile(r'^%s(\.%s)*$' % (_LABEL, _LABEL))
+# \Z, not $: "$" also matches before a final newline, which would let "name\n" through
+_LABEL_RE = re.compile(r'\A%s\Z' % _LABEL)
+_SUBDOMAIN_RE = re.compile(r'\A%s(\.%s)*\Z' % (_LABEL, _LABEL))
 
 
 def is_dns1123_label(value):
@@ -36,11 +38,12 @@ def is_dns1123_subdomain(value):
 
 
 def _shown(value):
-    """``value`` for a message: quoted, long ones shortened."""
+    """``value`` for a message: quoted, control characters escaped (a final newline shows as \\n),
+    long ones shortened."""
     text = str(value)
     if len(text) > 40:
         text = text[:20] + '...' + text[-8:]
-    return '"%s"' % text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def check_name(value, what='ServiceAccount', option='name'):

@@ -32,7 +32,7 @@ def retry_delay(exc, attempt):
         after = _retry_after(exc.headers)
         if after is not None:
             return after
-    elif failure_kind(exc) != 'connection':
+    elif failure_kind(exc) not in ('connection', 'proxy'):
         return None
     backoff = min(MAX_DELAY, BASE_DELAY * (2 ** (attempt - 1)))
     return backoff * (0.5 + random.random() / 2)

@@ -20,7 +20,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenErro
 
 # Result keys, all present in every result (None when not known or not asked for).
 RESULT_KEYS = ('claims', 'header', 'issuer', 'subject', 'service_account', 'audiences', 'bound_object',
-               'secret', 'issued_at', 'expires_at', 'expires_in', 'expired', 'legacy', 'review',
+               'secret', 'credential_id', 'issued_at', 'expires_at', 'expires_in', 'expired', 'legacy', 'review',
                'signature', 'can_i', 'all_allowed')
 
 
@@ -39,6 +39,7 @@ def describe_claims(token, now=None):
         'audiences': info['audiences'],
         'bound_object': info['bound_object'],
         'secret': info['secret'],
+        'credential_id': info['credential_id'],
         'issued_at': durations.rfc3339(info['issued_at']),
         'expires_at': durations.rfc3339(expires_at),
         'expires_in': info['expires_in'],

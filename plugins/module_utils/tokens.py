@@ -13,11 +13,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import time
 
 from ansible_collections.mcp.k8s.plugins.module_utils import durations, names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    K8sTokenError, register_secret,
+    HttpError, K8sTokenError, describe, register_secret,
 )
 
 try:
@@ -39,7 +40,7 @@ BOUND_KINDS = {'Pod': ('pods', True), 'Secret': ('secrets', True), 'Node': ('nod
 
 # Result keys, all present in every result (None when not known).
 RESULT_KEYS = ('token', 'expiration_timestamp', 'expires_in', 'duration', 'audiences', 'issued_at',
-               'claims', 'jwt_expiration_timestamp', 'service_account', 'bound_object', 'reused',
+               'claims', 'jwt_expiration_timestamp', 'service_account', 'bound_object', 'credential_id', 'reused',
                'review', 'kubeconfig', 'api_warnings')
 
 
@@ -109,20 +110,32 @@ def token_spec(options):
 # ---------------------------------------------------------------- the flow
 
 
-def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, check_mode=False, now=None):
-    """The result dict for ``spec``: ``token`` reused when it still fits, else a new token.
+def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, check_mode=False, now=None,
+                 previous=None):
+    """The result dict for ``spec``: ``token`` (or the token of ``previous``, an earlier result such
+    as a cache keeps) reused when it still fits, else a new token.
 
+    A token is reused only when it is for ``spec`` (account, audiences, bound object), valid for
+    longer than ``renew_before`` and issued by this cluster for the ServiceAccount as it exists now
+    (:func:`current_problem`, one read, never a TokenRequest). With ``validate`` the API server
+    confirms it through TokenReview; a token it rejects is replaced, never returned.
     In check mode nothing is minted: the result's token is None and ``reused`` False when a
     token would be minted.
     """
     renew = durations.renew_before_seconds(renew_before, DEFAULT_RENEW_BEFORE)
+    if previous:
+        token = previous.get('token')
     if token:
         register_secret(token)
         fits, _reason = reusable(token, spec, renew, now=now)
-        if fits and spec.bound_object and not spec.bound_object['uid']:
-            fits = _bound_uid(cluster, spec) == (inspect_token(token).get('bound_object') or {}).get('uid')
         if fits:
-            result = describe_token(cluster, token, spec.namespace, reused=True, now=now)
+            fits = current_problem(cluster, spec, token) is None
+        if fits:
+            if previous:
+                result = dict(previous)
+                result.update(reused=True, api_warnings=[], review=None)
+            else:
+                result = describe_token(cluster, token, spec.namespace, reused=True, now=now)
             if validate:
                 result['review'] = reviews.review_token(cluster, token, spec.audiences)
                 fits = result['review']['authenticated']
@@ -138,6 +151,51 @@ def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, c
                                 'check the token authenticator and the audiences.'
                                 % (spec.describe(), result['review'].get('error') or 'no reason given'))
     return result
+
+
+def current_problem(cluster, spec, token):
+    """Why ``token`` (which already fits ``spec`` offline) is not one this cluster issued for the
+    ServiceAccount as it exists now, or None when it is.
+
+    One read of the ServiceAccount: its uid (a random UUID per object) must be the uid the token
+    names, which a token of another cluster, or of an account deleted and recreated since, never
+    does. When the caller may not read ServiceAccounts, the token itself asks the API server who it
+    is (a SelfSubjectReview, which every authenticated user may create). A token bound to an object
+    named without a uid also needs that object's current uid (one more read).
+    """
+    info = inspect_token(token)
+    claimed = info['service_account'].get('uid')
+    if not claimed:
+        return 'the token names no ServiceAccount uid'
+    path = '/api/v1/namespaces/%s/serviceaccounts/%s' % (spec.namespace, spec.name)
+    try:
+        account = cluster.request('GET', path, action=None).data or {}
+        uid = (account.get('metadata') or {}).get('uid')
+    except HttpError as exc:
+        if exc.status == 404:
+            return 'the ServiceAccount does not exist'
+        if exc.status not in (401, 403):
+            raise describe(exc, cluster.action('get', 'serviceaccounts', spec.namespace, spec.describe()))
+        uid = _uid_by_token(cluster, token, spec)
+    if uid != claimed:
+        return 'the token is for another cluster or an earlier ServiceAccount of that name'
+    if spec.bound_object and not spec.bound_object['uid']:
+        if _bound_uid(cluster, spec) != (info.get('bound_object') or {}).get('uid'):
+            return 'the bound object was replaced'
+    return None
+
+
+def _uid_by_token(cluster, token, spec):
+    """The ServiceAccount uid the API server finds for ``token`` (a SelfSubjectReview made with it),
+    or None when it does not authenticate it (or cannot say)."""
+    body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'SelfSubjectReview'}
+    try:
+        data = cluster.with_token(token).request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+                                                 body=body, action=None).data or {}
+    except HttpError:
+        return None
+    user = (data.get('status') or {}).get('userInfo') or {}
+    return user.get('uid') if user.get('username') == spec.username else None
 
 
 def mint(cluster, spec, now=None):
@@ -172,6 +230,11 @@ def mint(cluster, spec, now=None):
         raise K8sTokenError('The API server answered the TokenRequest for %s without a token; check that '
                             'the cluster issues ServiceAccount tokens.' % spec.describe())
     register_secret(token)
+    problem = answer_problem(spec, token, status.get('expirationTimestamp'), now=now)
+    if problem:
+        raise K8sTokenError('The API server answered the TokenRequest for %s with %s, which kube-apiserver never '
+                            'sends; check that %s is the Kubernetes API server and that no proxy or webhook in '
+                            'between changes its answers.' % (spec.describe(), problem, cluster.server))
     result = describe_token(cluster, token, spec.namespace, reused=False, now=now,
                             status_expiration=status.get('expirationTimestamp'))
     granted = (data.get('spec') or {})
@@ -186,6 +249,32 @@ def mint(cluster, spec, now=None):
         result['bound_object'] = bound
     result['api_warnings'] = response.warnings
     return result
+
+
+def answer_problem(spec, token, status_expiration, now=None):
+    """What is wrong with a TokenRequest answer for ``spec`` (a phrase), or None."""
+    now = time.time() if now is None else now
+    try:
+        claims = decode_claims(token)
+    except K8sTokenError:
+        claims = None
+    if not isinstance(claims, dict):
+        return 'a token that is not a JWT (three base64url parts with a JSON payload)'
+    if claims_problem(claims):
+        return 'a token with ' + claims_problem(claims)
+    info = inspect_token(token, now=now)
+    if info['subject'] != spec.username:
+        return 'a token for "%s"' % (info['subject'] or 'no subject')
+    if status_expiration is not None:
+        try:
+            expires = durations.epoch(status_expiration)
+        except (TypeError, ValueError):
+            return 'an expirationTimestamp "%s" that is not an RFC 3339 time' % (status_expiration,)
+        if expires <= now:
+            return 'an expirationTimestamp "%s" in the past' % (status_expiration,)
+    if info['expires_at'] is not None and info['expires_at'] <= now:
+        return 'a token that has already expired'
+    return None
 
 
 def _bound_uid(cluster, spec):
@@ -228,6 +317,17 @@ def decode_claims(token):
         raise K8sTokenError('The given token is not a JWT (three base64url parts with a JSON payload).')
 
 
+def claims_problem(claims):
+    """What makes ``claims`` unlike those of a Kubernetes token (a phrase), or None: a time claim
+    that is not a number of seconds."""
+    k8s = claims.get('kubernetes.io') if isinstance(claims.get('kubernetes.io'), dict) else {}
+    for name, value in (('exp', claims.get('exp')), ('iat', claims.get('iat')), ('nbf', claims.get('nbf')),
+                        ('kubernetes.io.warnafter', k8s.get('warnafter'))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return 'a "%s" claim of %s instead of a number of seconds' % (name, json.dumps(value)[:40])
+    return None
+
+
 def inspect_token(token, now=None):
     """What a Kubernetes ServiceAccount JWT says: claims, expiry, account, audiences, bound object.
 
@@ -236,8 +336,10 @@ def inspect_token(token, now=None):
     ``secret`` names the Secret.
     """
     claims = decode_claims(token)
+    if not isinstance(claims, dict):
+        raise K8sTokenError('The given token is not a JWT (three base64url parts with a JSON payload).')
     now = time.time() if now is None else now
-    k8s = claims.get('kubernetes.io') or {}
+    k8s = claims.get('kubernetes.io') if isinstance(claims.get('kubernetes.io'), dict) else {}
     account = k8s.get('serviceaccount') or {}
     namespace = k8s.get('namespace')
     name = account.get('name')
@@ -260,6 +362,9 @@ def inspect_token(token, now=None):
         if entry:
             bound = {'kind': kind, 'name': entry.get('name'), 'uid': entry.get('uid')}
             break
+    problem = claims_problem(claims)
+    if problem:
+        raise K8sTokenError('The given token has %s; it is not a token a Kubernetes API server issues.' % problem)
     exp = claims.get('exp')
     effective = k8s.get('warnafter') or exp
     audiences = claims.get('aud')
@@ -267,6 +372,7 @@ def inspect_token(token, now=None):
         audiences = [audiences]
     return {
         'claims': claims,
+        'credential_id': credential_id(claims),
         'issuer': claims.get('iss'),
         'subject': sub,
         'audiences': audiences or [],
@@ -281,9 +387,18 @@ def inspect_token(token, now=None):
     }
 
 
+def credential_id(claims):
+    """What kube-apiserver records as the user's extra ``authentication.kubernetes.io/credential-id``
+    in audit events for requests made with this token (``JTI=<jti>``), or None without a ``jti``."""
+    jti = claims.get('jti')
+    return 'JTI=%s' % jti if jti else None
+
+
 def reusable(token, spec, renew_before, now=None):
     """Whether ``token`` is for ``spec`` and valid for longer than ``renew_before`` seconds,
-    with the reason when not. Makes no request (a bound object without uid is checked by the caller)."""
+    with the reason when not. Makes no request (:func:`current_problem` makes the one that follows)."""
+    if not isinstance(token, str) or token != token.strip():
+        return False, 'not a JWT'
     try:
         info = inspect_token(token, now=now)
     except K8sTokenError:
@@ -325,6 +440,7 @@ def describe_token(cluster, token, namespace, reused, now=None, status_expiratio
         'jwt_expiration_timestamp': durations.rfc3339(jwt_expiry) if jwt_expiry and jwt_expiry != expires_at else None,
         'service_account': account,
         'bound_object': info['bound_object'],
+        'credential_id': info['credential_id'],
         'reused': reused,
         'kubeconfig': cluster.kubeconfig_for_token(token, account['namespace'] or namespace,
                                                    'system:serviceaccount:%s:%s' % (account['namespace'] or namespace,

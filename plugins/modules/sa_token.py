@@ -53,8 +53,13 @@ options:
   token:
     description:
       - A token from an earlier run, for example a fact. When it is for the same ServiceAccount,
-        namespace, audiences and bound object and stays valid for longer than O(renew_before), it
-        is returned with RV(reused=true) and C(changed=false), and nothing is minted.
+        namespace, audiences and bound object, stays valid for longer than O(renew_before) and was
+        issued by this cluster for the ServiceAccount as it exists now, it is returned with
+        RV(reused=true) and C(changed=false), and nothing is minted.
+      - The last check costs one read of the ServiceAccount (its uid must be the one the token names;
+        without C(get) on C(serviceaccounts), a C(SelfSubjectReview) made with the token asks the API
+        server instead), never a TokenRequest. A token of another cluster, or of a ServiceAccount deleted
+        and recreated since, is replaced.
       - With O(validate=true) it is also confirmed through TokenReview, and replaced when the API
         server no longer accepts it.
     type: str
@@ -233,6 +238,14 @@ bound_object:
   returned: always
   type: dict
   sample: {kind: Pod, name: mcp-k8s-server-0, uid: 0c6a3b0e-7f7e-4f59-bd0b-6f1f8b1f1a2d}
+credential_id:
+  description:
+    - What kube-apiserver records for requests made with this token, as the user's extra
+      C(authentication.kubernetes.io/credential-id) in its audit log (C(JTI=<jti>), from the C(jti) claim).
+    - Search the audit log for it to find where the token was used. Null for tokens without a C(jti).
+  returned: always
+  type: str
+  sample: JTI=4d0b1c46-5b8a-4c85-9a59-1ef4d3a4c1a8
 review:
   description: What the API server said about the token in a TokenReview.
   returned: when O(validate=true)

@@ -229,6 +229,14 @@ secret:
   returned: always
   type: dict
   sample: {namespace: mcp, name: mcp-k8s-server-token}
+credential_id:
+  description:
+    - What kube-apiserver records for requests made with the token, as the user's extra
+      C(authentication.kubernetes.io/credential-id) in its audit log (C(JTI=<jti>)); null without a C(jti) claim
+      (legacy Secret tokens).
+  returned: always
+  type: str
+  sample: JTI=4d0b1c46-5b8a-4c85-9a59-1ef4d3a4c1a8
 issued_at:
   description: When the token was issued (RFC 3339, UTC); null for a legacy token.
   returned: always

@@ -9,6 +9,17 @@ directory (``C.DEFAULT_LOCAL_TMP``: ansible-core creates it mode 0700 for every 
 workers fork, and deletes it when the run ends; its AnsiballZ cache lives there too). The file
 is written mode 0600, and every use holds an exclusive lock from reading to writing, so
 concurrent workers (forks) see each other's tokens and an identical request is minted once.
+
+A run that is killed does not delete its temporary directory: on SIGTERM (what a cancelled CI
+job sends) ansible-core re-raises the signal without running its exit handlers, and SIGKILL
+runs nothing. So the file names the run's controller process (pid and start time), and:
+
+- when the file is created, a small watcher process in a session of its own waits for that
+  process to end and then deletes the file, however the run ended;
+- a file whose controller is gone (or whose pid now belongs to another process) is never read:
+  it is deleted instead;
+- creating a file sweeps the files of runs that are gone from the sibling ``ansible-local-*``
+  directories (left behind when the watcher was killed too, with the whole machine's processes).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,12 +29,49 @@ __metaclass__ = type
 import contextlib
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
+import re
+import subprocess
+import sys
 import time
 
 FILE_NAME = 'mcp_k8s_sa_token_cache.json'
+FORMAT = 2
+
+# Deletes the cache file (argv[3:]) once the process argv[1] with start time argv[2] has ended.
+WATCHER = r"""
+import os, select, sys, time
+pid, started, paths = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+def start_time():
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+def alive():
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return started == '-' or start_time() == started
+try:
+    fd = os.pidfd_open(pid)
+    if alive():
+        select.select([fd], [], [])
+except (AttributeError, OSError):
+    while alive():
+        time.sleep(1)
+for path in paths:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+"""
 
 
 def digest(key):
@@ -31,11 +79,49 @@ def digest(key):
     return hashlib.sha256(repr(key).encode('utf-8')).hexdigest()
 
 
+def process_start(pid):
+    """The start time of process ``pid`` (clock ticks since boot, from /proc), '-' where /proc is
+    not available but the process exists, or None when there is no such process."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[19]
+    except (IOError, OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        if exc.errno != errno.EPERM:
+            return None
+    return '-'
+
+
+def run_owner(directory):
+    """The controller process of the run whose local temporary directory is ``directory``:
+    ``{pid, started}`` (ansible-core names it ``ansible-local-<controller pid>...``; ``started`` is
+    None when that process is gone), or None for another directory."""
+    # tempfile.mkdtemp(prefix='ansible-local-<pid>') adds 8 random letters, digits or "_"
+    match = re.match(r'ansible-local-(\d+)[a-z0-9_]{8}$', os.path.basename(os.path.normpath(directory)))
+    if not match:
+        return None
+    pid = int(match.group(1))
+    return {'pid': pid, 'started': process_start(pid)}   # started None: that run is gone
+
+
+def _alive(owner):
+    """Whether the process ``owner`` names still runs (the same process, not a later one with its pid)."""
+    if not isinstance(owner, dict) or not isinstance(owner.get('pid'), int) or not owner.get('started'):
+        return False
+    return process_start(owner['pid']) == owner['started']
+
+
 class TokenCache:
     """``with cache.open() as entries:`` gives the live entries; changes are saved on exit."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, owner=None, watch=True):
+        self.directory = directory
         self.path = os.path.join(directory, FILE_NAME)
+        self.owner = owner if owner is not None else run_owner(directory)
+        self.watch = watch
 
     @contextlib.contextmanager
     def open(self):
@@ -45,18 +131,16 @@ class TokenCache:
             entries = Entries(self._load())
             yield entries
             if entries.changed:
+                created = not os.path.exists(self.path)
                 self._save(entries.data)
+                if created:
+                    self._created()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
             os.close(lock)
 
     def clear(self):
-        for path in (self.path, self.path + '.lock'):
-            try:
-                os.unlink(path)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise
+        _remove(self.path)
 
     def _load(self):
         try:
@@ -64,15 +148,64 @@ class TokenCache:
                 data = json.load(handle)
         except (OSError, ValueError):
             return {}
+        if not isinstance(data, dict) or data.get('format') != FORMAT or \
+                (self.owner is not None and (data.get('owner') != self.owner or not _alive(data.get('owner')))):
+            _remove(self.path, keep_lock=True)   # stale: another run's, or its run is gone
+            return {}
         now = time.time()
-        return dict((key, entry) for key, entry in data.items() if entry[0] > now)
+        return dict((key, entry) for key, entry in (data.get('entries') or {}).items() if entry[0] > now)
 
     def _save(self, data):
         partial = '%s.%d' % (self.path, os.getpid())
         handle = os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w')
         with handle:
-            json.dump(data, handle)
+            json.dump({'format': FORMAT, 'owner': self.owner, 'entries': data}, handle)
         os.replace(partial, self.path)
+
+    def _created(self):
+        """The first write of this run: start the watcher and sweep what killed runs left."""
+        if self.owner is None or not self.owner.get('started'):
+            return
+        sweep(os.path.dirname(os.path.normpath(self.directory)), keep=self.path)
+        if self.watch:
+            start_watcher(self.owner, [self.path, self.path + '.lock'])
+
+
+def start_watcher(owner, paths):
+    """A process, in a session of its own, that deletes ``paths`` once ``owner`` has ended."""
+    command = [sys.executable, '-c', WATCHER, str(owner['pid']), str(owner['started'])] + list(paths)
+    try:  # the watcher outlives this process on purpose
+        subprocess.Popen(command,  # pylint: disable=consider-using-with
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         close_fds=True, start_new_session=True, cwd='/')
+    except OSError:
+        pass    # the next run's sweep deletes the file
+
+
+def sweep(parent, keep=None):
+    """Delete the cache files of runs that are gone from the ``ansible-local-*`` directories in ``parent``."""
+    for path in glob.glob(os.path.join(glob.escape(parent), 'ansible-local-*', FILE_NAME)):
+        if path == keep:
+            continue
+        try:
+            with open(path) as handle:
+                owner = json.load(handle).get('owner')
+        except (OSError, ValueError, AttributeError):
+            owner = None
+        if not _alive(owner):
+            try:
+                _remove(path)
+            except OSError:   # not ours to delete after all: leave it
+                pass
+
+
+def _remove(path, keep_lock=False):
+    for name in (path,) if keep_lock else (path, path + '.lock'):
+        try:
+            os.unlink(name)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
 
 
 class Entries:

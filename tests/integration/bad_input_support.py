@@ -7,6 +7,8 @@ CA bundle that does not verify the double's serving certificate.
 import base64
 import datetime
 import os
+import socket
+import time
 
 import yaml
 from cryptography import x509
@@ -102,6 +104,22 @@ class BadFiles:
         del no_server['clusters'][0]['cluster']['server']
         self.no_server = self._dump('no-server.kubeconfig', no_server)
 
+        # a real token with the final newline a file or a YAML block scalar leaves
+        self.newline_token = kube.mint_token('server', 'mcp')
+        self.secrets.update((self.newline_token, self.newline_token.rsplit('.', 1)[1]))
+        token_newline = self._admin_copy()
+        token_newline['users'][0]['user'] = {'token': self.newline_token + '\n'}
+        self.token_newline = self._dump('token-newline.kubeconfig', token_newline)
+        self.api_key_newline = self.newline_token + '\n'
+        # passwords in URLs: never shown
+        self.url_with_password = kube.url.replace('https://', 'https://admin:sekrit-host-password@')
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            self.dead_proxy_port = sock.getsockname()[1]     # nothing listens there once closed
+        self.dead_proxy = 'http://proxyuser:sekrit-proxy-password@127.0.0.1:%d' % self.dead_proxy_port
+        self.dead_proxy_shown = 'http://127.0.0.1:%d' % self.dead_proxy_port
+        self.exp_text_token = unsigned_token(sub='system:serviceaccount:mcp:server', exp='soon')
+
     def _admin_copy(self):
         return yaml.safe_load(yaml.safe_dump(self.admin))
 
@@ -119,3 +137,30 @@ class BadFiles:
 
     def _dump(self, name, config):
         return self._write(name, yaml.safe_dump(config).encode('utf-8'))
+
+
+def unsigned_token(**claims):
+    """A JWT that is not the API server's (HS256 with a made-up key), for malformed answers."""
+    import jwt
+    now = int(time.time())
+    payload = {'iss': 'https://kubernetes.default.svc.cluster.local', 'aud': ['https://kubernetes.default.svc.cluster.local'],
+               'iat': now, 'exp': now + 3600}
+    payload.update(claims)
+    return jwt.encode(payload, 'k' * 32, algorithm='HS256')
+
+
+def answer_rewrites(kube, other_token):
+    """TokenRequest answers kube-apiserver never sends, by ServiceAccount name (one case each)."""
+    def status(**fields):
+        def rewrite(body):
+            body['status'].update(fields)
+            return body
+        return rewrite
+    return {
+        'answer-past': status(expirationTimestamp='2001-01-01T00:00:00Z'),
+        'answer-not-rfc3339': status(expirationTimestamp='next tuesday'),
+        'answer-other-account': status(token=other_token),
+        'answer-exp-text': status(token=unsigned_token(sub='system:serviceaccount:mcp:answer-exp-text', exp='soon')),
+        'answer-opaque': status(token='sekrit-opaque-answer'),
+        'answer-opaque-lookup': status(token='sekrit-opaque-answer'),
+    }

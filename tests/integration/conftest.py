@@ -3,7 +3,14 @@
 Once per session the collection is built with ``ansible-galaxy collection build`` and the
 tarball installed into a temporary collections path (``--no-deps``: kubernetes.core comes
 with the ``ansible`` package in the test environment). Each test gets ``run_playbook``,
-which runs a playbook against the test's own API server double (``kube_double``).
+which runs a playbook against the server under test, ``kube``.
+
+Every test that uses ``kube`` (or ``kube_double``, ``cluster``, ``run_playbook``) runs twice:
+against a fresh API server double (``[double]``) and against the worker's real control plane
+(``[real]``, kube-apiserver built from Go modules, reset to a fresh cluster for each test).
+A test that needs what only the double can do (fault injection, its internals) says so with
+``@pytest.mark.double_only('why')`` and runs once. ``MCP_K8S_REAL_CLUSTER=0`` leaves the real
+tier out, and the run says so.
 """
 import json
 import os
@@ -14,6 +21,7 @@ import pytest
 import yaml
 
 from harness import PYTHON, ansible_command, playbook_env
+from kube_real.pytest_plugin import real_tier_enabled
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,10 +42,46 @@ class PlaybookRun:
         return 'rc=%d\n--- stdout\n%s\n--- stderr\n%s' % (self.rc, self.stdout[-6000:], self.stderr[-4000:])
 
 
+def pytest_generate_tests(metafunc):
+    if 'kube_backend' not in metafunc.fixturenames:
+        return
+    backends = ['double']
+    if real_tier_enabled() and metafunc.definition.get_closest_marker('double_only') is None:
+        backends.append('real')
+    if metafunc.definition.get_closest_marker('real_only') is not None:
+        backends = ['real'] if real_tier_enabled() else []
+    metafunc.parametrize('kube_backend', backends, scope='function')
+
+
+def pytest_report_header(config):  # pylint: disable=unused-argument
+    if not real_tier_enabled():
+        return 'mcp.k8s: the real control plane tier is OFF (MCP_K8S_REAL_CLUSTER=0): double only'
+    return 'mcp.k8s: tests run against the API server double and a real kube-apiserver'
+
+
 @pytest.fixture
-def kube_double(kube_double_factory, request):
-    """The double; a test parametrized indirectly on ``kube_double`` passes KubeDouble options."""
-    return kube_double_factory(**getattr(request, 'param', {}))
+def kube_backend():
+    """Parametrized in pytest_generate_tests: 'double' or 'real'."""
+    return 'double'
+
+
+@pytest.fixture
+def kube(kube_backend, kube_double_factory, real_control_plane_factory, request):
+    """The server under test. A test parametrized indirectly on ``kube`` (or ``kube_double``)
+    passes server options (``max_token_expiration``, ``api_audiences``, ``issuer``, ...)."""
+    options = getattr(request, 'param', None)
+    if options is None:
+        callspec = getattr(request.node, 'callspec', None)
+        options = callspec.params.get('kube_double', {}) if callspec else {}
+    if kube_backend == 'real':
+        return real_control_plane_factory(**options)
+    return kube_double_factory(**options)
+
+
+@pytest.fixture
+def kube_double(kube):
+    """The older name of ``kube``: the server under test, double or real."""
+    return kube
 
 
 @pytest.fixture

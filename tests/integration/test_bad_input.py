@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from bad_input_support import BadFiles
+from bad_input_support import BadFiles, answer_rewrites
 from kube_double import KubeDouble
 
 
@@ -34,6 +34,10 @@ NOT_DURATION = 'is not a duration; use kubectl\'s form such as "10m", "1h30m", "
 ABOVE = 'is above the maximum of 2^32 seconds (4294967296) that the API server accepts; use a shorter duration.'
 NO_CONFIG = ('; set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run inside a pod.')
 TLS_FIX = '; give the cluster CA with ca_cert or in the kubeconfig.'
+WHITESPACE = 'has whitespace (a line break or spaces) at its start or end; remove it'
+ANSWER = ('The API server answered the TokenRequest for ServiceAccount "mcp/%s" with %s, which kube-apiserver never '
+          'sends; check that {url} is the Kubernetes API server and that no proxy or webhook in between changes its '
+          'answers.')
 
 # case id -> (surface, input, expected sentence: exact, or (start, end) fragments)
 # Placeholders in inputs: {files.NAME} a path of BadFiles, {url} the double, {token} a real token.
@@ -116,6 +120,40 @@ CASES = {
     'module-host-not-a-url': ('module', {'host': 'not a url', 'api_key': 'sekrit-api-key-3'},
                               'No usable Kubernetes configuration (host "not a url" is not a URL such as '
                               'https://203.0.113.10:6443)' + NO_CONFIG),
+    # ------------------------------------------------------------- the module: credentials and URLs (issue 16)
+    'module-api-key-newline': ('module', {'host': '{url}', 'api_key': '{files.api_key_newline}', 'ca_cert': '{ca}'},
+                               'api_key ' + WHITESPACE + ', for example with the trim filter.'),
+    'module-kubeconfig-token-newline': ('module', {'kubeconfig': '{files.token_newline}'},
+                                        'The token of user "kubernetes-admin" in kubeconfig {files.token_newline} '
+                                        + WHITESPACE + '.'),
+    'module-host-password': ('module', {'host': '{files.url_with_password}', 'api_key': 'sekrit-not-a-jwt-2',
+                                        'ca_cert': '{ca}'},
+                             'The API server at {url} rejected the credentials (401 Unauthorized); check the '
+                             'kubeconfig, api_key or client certificate.'),
+    'module-proxy-unreachable': ('module', {'host': '{url}', 'api_key': 'sekrit-api-key-4', 'ca_cert': '{ca}',
+                                            'proxy': '{files.dead_proxy}', 'request_timeout': 5},
+                                 'Cannot reach the API server at {url} through the proxy {files.dead_proxy_shown} '
+                                 '(connection refused); check proxy (or proxy-url in the kubeconfig) and that the '
+                                 'proxy is running and lets the connection through.'),
+    'module-request-timeout-negative': ('module', {'request_timeout': -1},
+                                        'request_timeout must be a positive number of seconds, not -1.0.'),
+    'module-bound-name-newline': ('module', {'bound_object': {'kind': 'Secret', 'name': 'anchor\n'}},
+                                  'bound_object.name "anchor\\n" is not a valid Secret name; use lowercase letters, '
+                                  'digits, "-" and ".", starting and ending with a letter or digit.'),
+    # ------------------------------------------------------------- the module: answers kube-apiserver never sends
+    'module-answer-past': ('module', {'name': 'answer-past'},
+                           ANSWER % ('answer-past', 'an expirationTimestamp "2001-01-01T00:00:00Z" in the past')),
+    'module-answer-not-rfc3339': ('module', {'name': 'answer-not-rfc3339'},
+                                  ANSWER % ('answer-not-rfc3339',
+                                            'an expirationTimestamp "next tuesday" that is not an RFC 3339 time')),
+    'module-answer-other-account': ('module', {'name': 'answer-other-account'},
+                                    ANSWER % ('answer-other-account', 'a token for "system:serviceaccount:mcp:server"')),
+    'module-answer-exp-text': ('module', {'name': 'answer-exp-text'},
+                               ANSWER % ('answer-exp-text', 'a token with a "exp" claim of "soon" instead of a number '
+                                                            'of seconds')),
+    'module-answer-opaque': ('module', {'name': 'answer-opaque'},
+                             ANSWER % ('answer-opaque', 'a token that is not a JWT (three base64url parts with a JSON '
+                                                        'payload)')),
     # ------------------------------------------------------------- the lookup
     'lookup-duration-negative': ('lookup', {'kwargs': {'duration': '-1h'}}, 'duration "-1h" (-3600 seconds) ' + BELOW),
     'lookup-duration-abc': ('lookup', {'kwargs': {'duration': 'abc'}}, 'duration "abc" ' + NOT_DURATION),
@@ -147,11 +185,25 @@ CASES = {
         r'client_cert\.|The TLS handshake with the API server at {url} failed \([^;]*\); check the client '
         r'certificate and CA in the kubeconfig, and that the address serves the Kubernetes API over HTTPS\.)')),
     'lookup-empty-term': ('lookup', {'term': ''}, 'The term \'\' is not a ServiceAccount; give "name" or "namespace/name".'),
+    'lookup-request-timeout-negative': ('lookup', {'kwargs': {'request_timeout': -5}},
+                                        'request_timeout must be a positive number of seconds, not -5.0.'),
+    'lookup-bound-name-newline': ('lookup', {'kwargs': {'bound_object': {'kind': 'Pod', 'name': 'web\n'}}},
+                                  'bound_object.name "web\\n" is not a valid Pod name; use lowercase letters, digits, '
+                                  '"-" and ".", starting and ending with a letter or digit.'),
+    'lookup-api-key-newline': ('lookup', {'kwargs': {'host': '{url}', 'api_key': '{files.api_key_newline}',
+                                                     'ca_cert': '{ca}'}},
+                               'api_key ' + WHITESPACE + ', for example with the trim filter.'),
+    'lookup-answer-opaque': ('lookup', {'term': 'mcp/answer-opaque-lookup'},
+                             ANSWER % ('answer-opaque-lookup', 'a token that is not a JWT (three base64url parts with a '
+                                                               'JSON payload)')),
     # ------------------------------------------------------------- sa_token_info
     'info-not-a-jwt': ('info', {'token': 'sekrit-not-a-jwt'},
                        'The given token is not a JWT (three base64url parts with a JSON payload).'),
     'info-three-parts-not-json': ('info', {'token': 'c2Vrcml0.c2Vrcml0.c2Vrcml0'},
                                   'The given token is not a JWT (three base64url parts with a JSON payload).'),
+    'info-exp-text': ('info', {'token': '{files.exp_text_token}'},
+                      'The given token has a "exp" claim of "soon" instead of a number of seconds; it is not a token '
+                      'a Kubernetes API server issues.'),
     'info-empty-token': ('info', {'token': ''}, 'token must be a ServiceAccount token (a JWT), not an empty value.'),
     'info-review-wrong-ca': ('info', {'token': '{token}', 'review': True, 'kubeconfig': '{files.wrong_ca}'},
                              ('TLS verification of the API server at {url} failed (', TLS_FIX)),
@@ -199,7 +251,7 @@ SURFACE_TASKS = {
         'namespace': "{{ case.namespace | default('mcp') }}",
         **{option: '{{ case.%s | default(omit) }}' % option for option in (
             'duration', 'audiences', 'bound_object', 'renew_before', 'kubeconfig', 'context', 'host', 'api_key',
-            'ca_cert', 'validate_certs')}}},
+            'ca_cert', 'validate_certs', 'proxy', 'request_timeout')}}},
     'lookup': {'name': 'Case', 'ansible.builtin.debug': {
         'msg': "{{ lookup('mcp.k8s.sa_token', case.term | default('mcp/server'), **(case.kwargs | default({}))) | length }}"}},
     'info': {'name': 'Case', 'mcp.k8s.sa_token_info': {
@@ -230,6 +282,9 @@ def corpus(collections_path, tmp_path_factory):
         kube.create_service_account('server', 'mcp')
         files = BadFiles(kube, tmp_path / 'files')
         token = kube.mint_token('server', 'mcp')
+        for name, rewrite in answer_rewrites(kube, token).items():
+            kube.create_service_account(name, 'mcp')
+            kube.inject_fault(r'/serviceaccounts/%s/token$' % name, rewrite=rewrite)
         inventory = {'all': {'children': {}}}
         for case, (surface, options, _expected) in CASES.items():
             group = inventory['all']['children'].setdefault(surface, {'hosts': {}})
@@ -287,20 +342,24 @@ def test_the_run_fails_with_rc_2_and_no_traceback(corpus):
 
 def test_no_secret_in_any_output(corpus):
     output = corpus['proc'].stdout + corpus['proc'].stderr
-    secrets = set(corpus['files'].secrets) | {corpus['token'], 'sekrit'}
+    secrets = set(corpus['files'].secrets) | {corpus['token'], corpus['token'].rsplit('.', 1)[1], 'sekrit'}
     for secret in secrets:
         assert secret not in output
 
 
 def test_only_cases_that_need_the_server_reach_it(corpus):
-    """Options are checked before any request: only the missing objects and the rejected
-    credentials reach the TokenRequest endpoint, and no token is minted."""
+    """Options and credentials are checked before any request: only the missing objects, the
+    rejected credentials and the malformed answers reach the TokenRequest endpoint, and no token
+    is minted except those the malformed answers replace."""
     asked = sorted((entry['path'], entry['status']) for entry in corpus['kube'].requests
                    if entry['method'] == 'POST' and re.search(TOKEN_PATH, entry['path']))
-    assert asked == [('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
-                     ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
-                     ('/api/v1/namespaces/mcp/serviceaccounts/server/token', 401),
-                     ('/api/v1/namespaces/nowhere/serviceaccounts/server/token', 404)], asked
+    answers = [('/api/v1/namespaces/mcp/serviceaccounts/%s/token' % name, 201)
+               for name in answer_rewrites(corpus['kube'], corpus['token'])]
+    assert asked == sorted([('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
+                            ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
+                            ('/api/v1/namespaces/mcp/serviceaccounts/server/token', 401),
+                            ('/api/v1/namespaces/mcp/serviceaccounts/server/token', 401),
+                            ('/api/v1/namespaces/nowhere/serviceaccounts/server/token', 404)] + answers), asked
 
 
 @pytest.mark.parametrize('case', list(CASES))

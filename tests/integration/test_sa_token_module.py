@@ -150,6 +150,7 @@ def test_shortened_duration_becomes_a_warning(cluster, run_playbook):
     assert '[WARNING]: requested expiration of 86400 seconds shortened to 3600 seconds' in run.output.replace('\n', ' ')
 
 
+@pytest.mark.double_only('fault injection')
 def test_retries_after_429_503_and_dropped_connections(cluster, run_playbook):
     cluster.inject_fault(TOKEN_PATH, status=429, count=1, retry_after=1)
     cluster.inject_fault(TOKEN_PATH, status=503, count=1)
@@ -161,6 +162,7 @@ def test_retries_after_429_503_and_dropped_connections(cluster, run_playbook):
     assert time.monotonic() - started >= 1
 
 
+@pytest.mark.double_only('fault injection')
 def test_retries_are_bounded(cluster, run_playbook):
     cluster.inject_fault(TOKEN_PATH, status=502, count=50, retry_after=None)
     run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'))

@@ -13,7 +13,7 @@ import stat
 import pytest
 import yaml
 
-pytestmark = pytest.mark.both_clients
+pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('records every token the double issues, to look for each in the output')]
 
 
 @pytest.fixture
@@ -86,9 +86,12 @@ def test_role_at_vvvv(cluster, issued, run_playbook, tmp_path):
     assert run.rc == 0, run
     assert len(issued) == 1
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
-    with open(kubeconfig, encoding='utf-8') as handle:
-        assert yaml.safe_load(handle)['users'][0]['user']['token'] == issued[0]
-    assert_nowhere(issued, run, tmp_path / 'ansible.log', tmp_path, allowed=(kubeconfig,))
+    # exec mode (the default): the token is only in the credential file, not in the kubeconfig
+    credential = kubeconfig + '.credential.json'
+    assert stat.S_IMODE(os.stat(credential).st_mode) == 0o600
+    with open(credential, encoding='utf-8') as handle:
+        assert yaml.safe_load(handle)['status']['token'] == issued[0]
+    assert_nowhere(issued, run, tmp_path / 'ansible.log', tmp_path, allowed=(credential,))
 
 
 def test_module_at_vvvv(cluster, issued, run_playbook, tmp_path):

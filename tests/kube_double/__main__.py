@@ -33,6 +33,8 @@ def main(argv=None):
     parser.add_argument('--service-account-max-token-expiration', type=duration, default=None)
     parser.add_argument('--service-account-extend-token-expiration', type=boolean, default=True)
     parser.add_argument('--anonymous-auth', type=boolean, default=True)
+    parser.add_argument('--debug-token-lifetime', type=duration, default=None,
+                        help='test only (kube-apiserver has no such option): every TokenRequest token lives this long')
     parser.add_argument('--kubernetes-version', default=DEFAULT_VERSION, help='gitVersion served at /version')
     args = parser.parse_args(argv)
     double = KubeDouble(args.state_dir,
@@ -41,7 +43,7 @@ def main(argv=None):
                         max_token_expiration=args.service_account_max_token_expiration,
                         extend_token_expiration=args.service_account_extend_token_expiration,
                         anonymous_auth=args.anonymous_auth, version=args.kubernetes_version,
-                        port=args.secure_port).start()
+                        port=args.secure_port, token_lifetime=args.debug_token_lifetime).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -58,6 +58,18 @@ def _status_success(res, obj):
     return {'kind': 'Status', 'apiVersion': 'v1', 'metadata': {}, 'status': 'Success', 'details': details}
 
 
+def _require_acceptable(request, media_type):
+    """kube-apiserver answers the issuer documents in one media type only: an ``Accept`` header
+    that excludes it gets 406 (``Accept: application/json`` for the JWKS, as real servers do)."""
+    accept = request.headers.get('Accept')
+    if not accept:
+        return
+    kind = media_type.split('/')[0]
+    ranges = [part.split(';')[0].strip().lower() for part in accept.split(',')]
+    if not any(r in ('*/*', kind + '/*', media_type) for r in ranges):
+        raise ApiError(406, 'NotAcceptable', '406: Not Acceptable\n\nAvailable representations: %s' % media_type, {})
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -215,7 +227,8 @@ class KubeDouble:
 
     def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
                  extend_token_expiration=True, anonymous_auth=True, version=DEFAULT_VERSION, port=0,
-                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease'), namespace_deletion_delay=0.5):
+                 namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease'), namespace_deletion_delay=0.5,
+                 token_lifetime=None):
         self.state_dir = os.path.abspath(str(state_dir))
         os.makedirs(self.state_dir, exist_ok=True)
         issuers = [issuer] if isinstance(issuer, str) else list(issuer or [DEFAULT_ISSUER])
@@ -225,6 +238,8 @@ class KubeDouble:
         self.api_audiences = list(api_audiences or issuers)
         self.max_token_expiration = int(max_token_expiration or 0)
         self.extend_token_expiration = extend_token_expiration
+        # test-only, no kube-apiserver equivalent: every TokenRequest token lives this many seconds
+        self.token_lifetime = int(token_lifetime or 0)
         self.anonymous_auth = anonymous_auth
         self.version = version
         self.namespace_deletion_delay = namespace_deletion_delay
@@ -340,12 +355,16 @@ class KubeDouble:
                    and (status is None or e['status'] == status)
                    and (verb is None or e['verb'] == verb))
 
-    def inject_fault(self, path_re, status=429, count=1, retry_after=1, delay=None, drop=False, method=None):
+    def inject_fault(self, path_re, status=429, count=1, retry_after=1, delay=None, drop=False, method=None,
+                     rewrite=None):
         """The next ``count`` requests whose path matches answer ``status`` (429 carries
         Retry-After), after ``delay`` seconds; ``drop`` closes the connection instead;
-        ``status=None`` with ``delay`` only slows them down."""
+        ``status=None`` with ``delay`` only slows them down. ``rewrite`` (in process only) is a
+        function of the real answer's JSON body that returns the body to send instead, for
+        malformed answers; ``status`` is then ignored."""
         fault = {'path_re': path_re, 're': re.compile(path_re), 'status': status, 'count': count,
-                 'retry_after': retry_after, 'delay': delay, 'drop': drop, 'method': method.upper() if method else None}
+                 'retry_after': retry_after, 'delay': delay, 'drop': drop, 'method': method.upper() if method else None,
+                 'rewrite': rewrite}
         with self._log_lock:
             self._faults.append(fault)
         return fault
@@ -528,7 +547,7 @@ class KubeDouble:
                 except OSError:
                     pass
                 return
-            if fault['status']:
+            if fault['status'] and not fault.get('rewrite'):
                 response = self._fault_response(fault)
                 entry['status'] = response.code
                 entry['duration'] = time.time() - started
@@ -542,6 +561,8 @@ class KubeDouble:
         except Exception as error:  # pylint: disable=broad-except
             response = Response(500, ApiError(500, 'InternalError', 'Internal error occurred: %s: %s'
                                               % (type(error).__name__, error), {'causes': []}).status())
+        if fault and fault.get('rewrite') and isinstance(response.body, dict):
+            response.body = fault['rewrite'](copy.deepcopy(response.body))
         if request.warnings:
             response.headers['Warning'] = ['299 - %s' % json.dumps(w) for w in request.warnings]
         entry['status'] = response.code
@@ -695,10 +716,12 @@ class KubeDouble:
         if path == '/version':
             return Response(200, discovery.version_info(self.version))
         if path == '/.well-known/openid-configuration':
+            _require_acceptable(request, 'application/json')
             return Response(200, {'issuer': self.issuers[0], 'jwks_uri': '%s/openid/v1/jwks' % self.url,
                                   'response_types_supported': ['id_token'], 'subject_types_supported': ['public'],
                                   'id_token_signing_alg_values_supported': ['RS256']})
         if path == '/openid/v1/jwks':
+            _require_acceptable(request, 'application/jwk-set+json')
             return Response(200, self.authority.jwks(), content_type='application/jwk-set+json')
         found = discovery.document(path, self, request.headers.get('Accept') or '')
         if found is None:
@@ -721,9 +744,10 @@ class KubeDouble:
                 spec = json.loads(request.body or b'{}')
                 fault = self.inject_fault(**{k: v for k, v in spec.items()
                                              if k in ('path_re', 'status', 'count', 'retry_after', 'delay', 'drop', 'method')})
-                return Response(201, {k: v for k, v in fault.items() if k != 're'})
+                return Response(201, {k: v for k, v in fault.items() if k not in ('re', 'rewrite')})
             with self._log_lock:
-                return Response(200, {'items': [{k: v for k, v in f.items() if k != 're'} for f in self._faults]})
+                return Response(200, {'items': [{k: v for k, v in f.items() if k not in ('re', 'rewrite')}
+                                                for f in self._faults]})
         raise ApiError(404, 'NotFound', 'the server could not find the requested resource', {})
 
     # resources ----------------------------------------------------------------------------------
@@ -1143,6 +1167,9 @@ class KubeDouble:
             request.warnings.append('requested expiration of %d seconds shortened to %d seconds'
                                     % (seconds, self.max_token_expiration))
             seconds = self.max_token_expiration
+        if self.token_lifetime:
+            # a test double option (tokens that expire in test time); after validation and clamping
+            seconds = self.token_lifetime
         warn_after = extended = None
         if (self.extend_token_expiration and pod is not None and seconds == WARN_ONLY_SECONDS
                 and all(a in self.api_audiences for a in audiences)):

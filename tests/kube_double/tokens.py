@@ -144,8 +144,8 @@ class TokenAuthority:
         name = claims.get('kubernetes.io/serviceaccount/service-account.name')
         uid = claims.get('kubernetes.io/serviceaccount/service-account.uid')
         secret = self.store.find('secrets', secret_name, namespace)
-        if secret is None:
-            raise AuthError('secret %s/%s not found' % (namespace, secret_name))
+        if secret is None:  # kube-apiserver's words (pkg/serviceaccount/legacy.go), seen on 1.37
+            raise AuthError('[invalid bearer token, Token has been invalidated]')
         expected = (secret.get('data') or {}).get('token', '')
         if base64.b64decode(expected).decode() != token:
             raise AuthError('token does not match secret %s/%s' % (namespace, secret_name))

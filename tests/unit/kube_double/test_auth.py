@@ -210,14 +210,18 @@ def test_non_resource_urls_and_bootstrap_roles(kube_double):
     assert config['response_types_supported'] == ['id_token']
     assert config['subject_types_supported'] == ['public']
     assert config['id_token_signing_alg_values_supported'] == ['RS256']
-    status, headers, jwks = raw.get('/openid/v1/jwks')
+    status, headers, jwks = raw.get('/openid/v1/jwks', headers={'Accept': 'application/json, */*'})
     assert headers['Content-Type'] == 'application/jwk-set+json'
+    # as kube-apiserver: the key set comes in its own media type only
+    status, _h, refused = raw.get('/openid/v1/jwks', headers={'Accept': 'application/json'})
+    assert status == 406 and refused['reason'] == 'NotAcceptable'
+    assert refused['message'] == '406: Not Acceptable\n\nAvailable representations: application/jwk-set+json'
     key = jwks['keys'][0]
     assert key['kid'] == kube_double.pki.kid and key['use'] == 'sig' and key['alg'] == 'RS256' and key['kty'] == 'RSA'
     public = jwt.algorithms.RSAAlgorithm.from_jwk(key)
     assert jwt.decode(_mint(kube_double), public, algorithms=['RS256'], audience=kube_double.api_audiences[0])
     user = Raw(kube_double, user='carol')
-    assert user.get('/openid/v1/jwks')[0] == 403
+    assert user.get('/openid/v1/jwks', headers={'Accept': '*/*'})[0] == 403
     roles = {r['metadata']['name'] for r in kube_double.objects.list('clusterroles')[0]}
     assert {'cluster-admin', 'admin', 'edit', 'view', 'system:basic-user', 'system:auth-delegator',
             'system:service-account-issuer-discovery', 'system:discovery', 'system:public-info-viewer'} <= roles

@@ -46,7 +46,7 @@ def test_parse_term_rejects(term):
 
 
 def wanted(cluster, *names):
-    return dict(((cluster.key, tokens.TokenSpec(name, 'mcp').key(), False), (tokens.TokenSpec(name, 'mcp'), None))
+    return dict(((cluster.identity, tokens.TokenSpec(name, 'mcp').key(), False), (tokens.TokenSpec(name, 'mcp'), None))
                 for name in names)
 
 
@@ -113,6 +113,39 @@ def test_a_cached_token_bound_by_name_is_checked_against_the_object(core, cluste
     assert replaced['token'] != first['token']
     assert replaced['bound_object']['uid'] == kube_double.objects.get('pods', 'web', namespace='mcp')['metadata']['uid']
     assert kube_double.count('POST', TOKEN_PATH) == 2
+
+
+def test_a_cached_token_of_a_recreated_account_is_replaced(core, cluster, kube_double):
+    spec = tokens.TokenSpec('sa-1', 'mcp')
+    first = sa_token.tokens_for(core, cluster, [spec], validate=True)[0]
+    path = '/api/v1/namespaces/mcp/serviceaccounts'
+    cluster.request('DELETE', path + '/sa-1')
+    cluster.request('POST', path, body={'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': 'sa-1'}})
+    kube_double.clear_requests()
+    again = sa_token.tokens_for(core, cluster, [spec], validate=True)[0]
+    assert again['reused'] is False and again['token'] != first['token']
+    assert again['service_account']['uid'] != first['service_account']['uid']
+    assert again['review']['authenticated'] is True and again['review'] != first['review']
+    assert kube_double.count('POST', TOKEN_PATH) == 1
+    # the new token replaced the old one in the cache
+    kube_double.clear_requests()
+    assert sa_token.tokens_for(core, cluster, [spec], validate=True)[0]['token'] == again['token']
+    assert kube_double.count('POST', TOKEN_PATH) == 0
+
+
+def test_the_cache_is_keyed_by_cluster(core, cluster, kube_double, kube_double_factory):
+    """Two clusters with the same names: each gets its own token, never the other's."""
+    other = kube_double_factory()
+    other.create_service_account('sa-1', 'mcp')
+    other_cluster = connection.get_api_client({'kubeconfig': other.kubeconfig_path})
+    assert other_cluster.identity != cluster.identity
+    spec = tokens.TokenSpec('sa-1', 'mcp')
+    mine = sa_token.tokens_for(core, cluster, [spec])[0]
+    theirs = sa_token.tokens_for(core, other_cluster, [spec])[0]
+    assert theirs['reused'] is False and theirs['token'] != mine['token']
+    assert other.count('POST', TOKEN_PATH) == 1
+    again = sa_token.tokens_for(core, cluster, [spec])[0]
+    assert again['reused'] is True and again['token'] == mine['token']
 
 
 def test_missing_library_sentence():

@@ -176,3 +176,113 @@ def test_a_rejected_token_is_named_as_such(cluster, kube):
     bad = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(token=token)})
     with pytest.raises(K8sTokenError, match='rejected the credentials .*; check the kubeconfig'):
         bad.get('/api/v1/namespaces/mcp', action=bad.action('get', 'namespaces'))
+
+
+def test_every_printed_form_of_a_secret_is_redacted():
+    secret = 'sekrit-with-newline-0123\n'
+    errors.register_secret(secret)
+    for text in ('Invalid header value %r' % ('Bearer ' + secret).encode(), 'value %r' % secret,
+                 'json "%s"' % secret.replace('\n', '\\n'), 'raw %s' % secret, 'stripped %s.' % secret.strip()):
+        assert 'sekrit-with-newline' not in errors.redact(text), text
+        assert REDACTED in errors.redact(text)
+    pem = '-----BEGIN PRIVATE KEY-----\n%s\n%s\n-----END PRIVATE KEY-----\n' % ('A' * 64, 'B' * 20)
+    errors.register_secret(pem)
+    assert errors.redact('line %s of the key' % ('A' * 64)) == 'line %s of the key' % REDACTED
+
+
+def test_urls_are_shown_without_userinfo():
+    assert errors.display_url('https://user:p%40ss@example.com:6443/x') == 'https://example.com:6443/x'
+    assert errors.url_secrets('http://user:p%40ss@proxy:3128') == {'user:p%40ss', 'user:p@ss', 'p%40ss', 'p@ss'}
+    assert errors.redact('Cannot reach http://u:pw-secret@proxy:3128 now') == 'Cannot reach http://proxy:3128 now'
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'api_key': 'token-with-newline-1\n'}, 'api_key has whitespace (a line break or spaces) at its start or end; '
+                                            'remove it, for example with the trim filter.'),
+    ({'api_key': ' token-with-space-2'}, 'api_key has whitespace (a line break or spaces) at its start or end; '
+                                         'remove it, for example with the trim filter.'),
+    ({'username': 'me', 'password': 'pass word\n'}, 'password has a line break at its start or end; remove it, for '
+                                                    'example with the trim filter.'),
+    ({'request_timeout': -1}, 'request_timeout must be a positive number of seconds, not -1.'),
+    ({'request_timeout': 0}, 'request_timeout must be a positive number of seconds, not 0.'),
+])
+def test_bad_credentials_and_timeouts_are_refused_before_any_request(kube, options, message):
+    options = dict({'host': kube.url, 'api_key': 'good-token', 'ca_cert': kube.ca_path}, **options)
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_api_client(options)
+    assert info.value.message == message
+    assert kube.requests == []
+
+
+def test_request_timeout_from_the_environment_that_is_not_a_number(kube, monkeypatch):
+    monkeypatch.setenv('K8S_AUTH_REQUEST_TIMEOUT', 'soon')
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
+    assert info.value.message == 'request_timeout must be a positive number of seconds, not "soon".'
+
+
+def test_a_kubeconfig_token_with_a_final_newline_is_refused_and_never_shown(kube, admin_token, tmp_path):
+    config = kubeconfig_dict(kube, admin_token + '\n')
+    path = tmp_path / 'config'
+    path.write_text(yaml.safe_dump(config))
+    assert admin_token in connection.secret_values({'kubeconfig': str(path)})   # file tokens too
+    for value, where in ((str(path), 'kubeconfig %s' % path), (config, 'the kubeconfig dict')):
+        with pytest.raises(K8sTokenError) as info:
+            connection.get_api_client({'kubeconfig': value})
+        assert info.value.message == ('The token of user "token" in %s has whitespace (a line break or spaces) at '
+                                      'its start or end; remove it.' % where)
+    assert kube.requests == []
+
+
+def test_a_token_file_is_trimmed_as_kubectl_does(kube, admin_token, tmp_path):
+    token_file = tmp_path / 'token'
+    token_file.write_text(admin_token + '\n')
+    config = kubeconfig_dict(kube, admin_token)
+    config['users'][0]['user'] = {'tokenFile': str(token_file)}
+    path = tmp_path / 'config'
+    path.write_text(yaml.safe_dump(config))
+    assert admin_token in connection.secret_values({'kubeconfig': str(path)})
+    cluster = connection.get_api_client({'kubeconfig': str(path)})
+    assert user_of(cluster)['username'] == 'system:serviceaccount:mcp:admin'
+
+
+def test_exec_plugin_env_and_args_are_secrets(kube):
+    config = kubeconfig_dict(kube, 'x')
+    config['users'][0]['user'] = {'exec': {
+        'apiVersion': 'client.authentication.k8s.io/v1', 'command': 'get-token',
+        'args': ['--region', 'eu-west-1', '--secret=arg-secret-value', '--token', 'next-arg-secret',
+                 'a-long-argument-that-may-be-a-secret'],
+        'env': [{'name': 'VAULT_TOKEN', 'value': 'env-secret'}, {'name': 'AWS_PROFILE', 'value': 'prod'}]}}
+    found = connection.secret_values({'kubeconfig': config})
+    assert {'env-secret', 'arg-secret-value', 'next-arg-secret', 'a-long-argument-that-may-be-a-secret'} <= found
+    assert not {'eu-west-1', '--region', 'prod', '--token'} & found     # masked everywhere otherwise
+
+
+def test_host_with_userinfo_is_never_shown(kube, admin_token):
+    cluster = connection.get_api_client({'host': kube.url.replace('https://', 'https://me:host-password@'),
+                                         'api_key': admin_token, 'ca_cert': kube.ca_path})
+    assert cluster.server == kube.url and cluster.configuration.host == kube.url
+    assert cluster.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['server'] == kube.url
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_api_client({'host': 'ftp://me:host-password-2@nowhere', 'api_key': admin_token})
+    assert 'host-password-2' not in info.value.message and 'ftp://nowhere' in info.value.message
+
+
+def test_an_unreachable_proxy_is_named_as_the_proxy(kube, admin_token):
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]      # nothing listens there once closed
+    proxy = 'http://proxyuser:proxy-password@127.0.0.1:%d' % port
+    cluster = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path,
+                                         'proxy': proxy, 'request_timeout': 2})
+    assert cluster.configuration.proxy == 'http://127.0.0.1:%d' % port
+    assert cluster.configuration.proxy_headers['proxy-authorization'] == \
+        'Basic ' + base64.b64encode(b'proxyuser:proxy-password').decode()
+    with pytest.raises(K8sTokenError) as info:
+        cluster.get('/api/v1/namespaces')
+    assert info.value.message == (
+        'Cannot reach the API server at %s through the proxy http://127.0.0.1:%d (connection refused); check proxy '
+        '(or proxy-url in the kubeconfig) and that the proxy is running and lets the connection through.'
+        % (kube.url, port))
+    assert kube.requests == []

@@ -3,7 +3,7 @@ import time
 import jwt
 import pytest
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, names, reviews, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 ISSUER = 'https://kubernetes.default.svc.cluster.local'  # the double's issuer and default audience
@@ -55,11 +55,13 @@ def test_mint_returns_claims_expiry_and_kubeconfig(cluster, kube):
     assert set(result) == set(tokens.RESULT_KEYS)
 
 
-def test_reuse_makes_no_request(cluster, kube):
+def test_reuse_makes_one_read_and_no_token_request(cluster, kube):
     first = tokens.ensure_token(cluster, spec())
     kube.clear_requests()
     again = tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='10m')
-    assert again['reused'] is True and again['token'] == first['token'] and kube.requests == []
+    assert again['reused'] is True and again['token'] == first['token']
+    # the one cheap request: the ServiceAccount as it exists now (its uid)
+    assert [(r['method'], r['path']) for r in kube.requests] == [('GET', '/api/v1/namespaces/mcp/serviceaccounts/server')]
     assert again['audiences'] == [ISSUER] and again['duration'] == 3600
     for other in (spec(name='default', namespace='default'), spec(audiences=['x']), spec(duration='2h')):
         fits = tokens.reusable(first['token'], other, 0)
@@ -206,3 +208,140 @@ def test_inspect_legacy_token():
     assert info['service_account'] == {'namespace': 'mcp', 'name': 'server', 'uid': 'sa-uid'}
     assert info['secret'] == {'namespace': 'mcp', 'name': 'server-token'}
     assert tokens.reusable(token, spec(), 0) == (False, 'expires within renew_before')
+
+
+def recreate_account(cluster, name='server', namespace='mcp'):
+    """Delete and recreate a ServiceAccount through the API, as a user would (it gets a new uid)."""
+    path = '/api/v1/namespaces/%s/serviceaccounts' % namespace
+    cluster.request('DELETE', '%s/%s' % (path, name))
+    body = {'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': name}}
+    return cluster.request('POST', path, body=body).data['metadata']['uid']
+
+
+def test_token_of_a_recreated_account_is_replaced(cluster, kube):
+    first = tokens.ensure_token(cluster, spec())
+    old_uid = first['service_account']['uid']
+    new_uid = recreate_account(cluster)
+    assert new_uid != old_uid
+    kube.clear_requests()
+    again = tokens.ensure_token(cluster, spec(), token=first['token'])
+    assert again['reused'] is False and again['token'] != first['token']
+    assert again['service_account']['uid'] == new_uid and kube.count('POST', TOKEN_PATH) == 1
+    # and the old one really is dead: the server rejects it
+    assert tokens.reviews.review_token(cluster, first['token'])['authenticated'] is False
+
+
+def test_token_of_another_cluster_is_replaced(cluster, kube, kube_double_factory):
+    other = kube_double_factory()
+    other.create_service_account('server', 'mcp')
+    foreign = other.mint_token('server', 'mcp')     # same issuer, same names: only the uid differs
+    assert tokens.reusable(foreign, spec(), 300) == (True, None)
+    kube.clear_requests()
+    result = tokens.ensure_token(cluster, spec(), token=foreign)
+    assert result['reused'] is False and result['token'] != foreign and kube.count('POST', TOKEN_PATH) == 1
+    assert tokens.current_problem(cluster, spec(), foreign) == \
+        'the token is for another cluster or an earlier ServiceAccount of that name'
+
+
+def test_previous_result_is_reused_only_while_current(cluster, kube):
+    """The lookup's cache hands ensure_token its earlier result: kept whole while current."""
+    first = tokens.ensure_token(cluster, spec(), validate=True)
+    first['api_warnings'] = ['old warning']
+    kube.clear_requests()
+    again = tokens.ensure_token(cluster, spec(), previous=first, validate=True)
+    assert again['reused'] is True and again['token'] == first['token'] and again['api_warnings'] == []
+    assert again['issued_at'] == first['issued_at'] and again['review']['authenticated'] is True
+    assert kube.count('POST', r'/tokenreviews$') == 1 and kube.count('POST', TOKEN_PATH) == 0
+    recreate_account(cluster)
+    renewed = tokens.ensure_token(cluster, spec(), previous=first, validate=True)
+    assert renewed['reused'] is False and renewed['token'] != first['token']
+    assert renewed['review']['authenticated'] is True
+
+
+def test_reuse_without_read_rights_asks_the_server_with_the_token(cluster, kube):
+    """A caller that may only mint: the token itself says who it is (SelfSubjectReview)."""
+    kube.grant('minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
+    minter = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='minter')})
+    first = tokens.ensure_token(minter, spec())
+    kube.clear_requests()
+    again = tokens.ensure_token(minter, spec(), token=first['token'])
+    assert again['reused'] is True
+    assert [(r['path'], r['status']) for r in kube.requests] == [
+        ('/api/v1/namespaces/mcp/serviceaccounts/server', 403),
+        ('/apis/authentication.k8s.io/v1/selfsubjectreviews', 201)]
+    recreate_account(cluster)
+    renewed = tokens.ensure_token(minter, spec(), token=first['token'])
+    assert renewed['reused'] is False and renewed['token'] != first['token']
+
+
+def _replace_token(token):
+    def rewrite(body):
+        body['status']['token'] = token
+        return body
+    return rewrite
+
+
+def _set_status(**fields):
+    def rewrite(body):
+        body['status'].update(fields)
+        return body
+    return rewrite
+
+
+def _unsigned(claims):
+    return jwt.encode(claims, 'k' * 32, algorithm='HS256')
+
+
+@pytest.mark.parametrize('case', ['past', 'not-rfc3339', 'other-account', 'exp-not-a-number', 'opaque', 'expired-jwt'])
+def test_malformed_token_request_answer_blames_the_server(cluster, kube, case):
+    now = int(time.time())
+    claims = {'iss': ISSUER, 'sub': 'system:serviceaccount:mcp:server', 'aud': [ISSUER], 'iat': now,
+              'exp': now + 3600, 'kubernetes.io': {'namespace': 'mcp', 'serviceaccount': {'name': 'server', 'uid': 'u'}}}
+    rewrite, phrase = {
+        'past': (_set_status(expirationTimestamp='2001-01-01T00:00:00Z'),
+                 'an expirationTimestamp "2001-01-01T00:00:00Z" in the past'),
+        'not-rfc3339': (_set_status(expirationTimestamp='tomorrow at noon'),
+                        'an expirationTimestamp "tomorrow at noon" that is not an RFC 3339 time'),
+        'other-account': (_replace_token(kube.mint_token('default', 'default')),
+                          'a token for "system:serviceaccount:default:default"'),
+        'exp-not-a-number': (_replace_token(_unsigned(dict(claims, exp='soon'))),
+                             'a token with a "exp" claim of "soon" instead of a number of seconds'),
+        'opaque': (_replace_token('opaque-secret-value'),
+                   'a token that is not a JWT (three base64url parts with a JSON payload)'),
+        'expired-jwt': (_replace_token(_unsigned(dict(claims, iat=now - 7200, exp=now - 3600))),
+                        'a token that has already expired'),
+    }[case]
+    kube.inject_fault(TOKEN_PATH, rewrite=rewrite)
+    with pytest.raises(K8sTokenError) as info:
+        tokens.ensure_token(cluster, spec())
+    assert info.value.message == (
+        'The API server answered the TokenRequest for ServiceAccount "mcp/server" with %s, which kube-apiserver '
+        'never sends; check that %s is the Kubernetes API server and that no proxy or webhook in between changes '
+        'its answers.' % (phrase, kube.url))
+    assert 'opaque-secret-value' not in info.value.message
+
+
+def test_a_given_token_with_a_non_numeric_exp_is_not_reused_nor_a_python_error(cluster, kube):
+    now = int(time.time())
+    token = _unsigned({'sub': 'system:serviceaccount:mcp:server', 'exp': 'never', 'iat': now,
+                       'kubernetes.io': {'namespace': 'mcp', 'serviceaccount': {'name': 'server', 'uid': 'u'}}})
+    assert tokens.reusable(token, spec(), 0) == (False, 'not a JWT')
+    with pytest.raises(K8sTokenError) as info:
+        tokens.inspect_token(token)
+    assert info.value.message == ('The given token has a "exp" claim of "never" instead of a number of seconds; it '
+                                  'is not a token a Kubernetes API server issues.')
+    assert tokens.ensure_token(cluster, spec(), token=token)['reused'] is False
+
+
+def test_bound_object_name_with_a_final_newline_is_refused():
+    with pytest.raises(K8sTokenError) as info:
+        spec(bound_object={'kind': 'Secret', 'name': 'anchor\n'})
+    assert info.value.message.startswith('bound_object.name "anchor\\n" is not a valid Secret name;')
+    assert names.is_dns1123_subdomain('anchor\n') is False and names.is_dns1123_label('mcp\n') is False
+
+
+def test_a_given_token_with_whitespace_around_it_is_replaced(cluster, kube):
+    first = tokens.ensure_token(cluster, spec())
+    assert tokens.reusable(first['token'] + '\n', spec(), 0) == (False, 'not a JWT')
+    again = tokens.ensure_token(cluster, spec(), token=first['token'] + '\n')
+    assert again['reused'] is False and again['token'] == again['token'].strip()

@@ -1,10 +1,15 @@
 """The lookup's per-run token cache: expiry, renew_before, file mode, and one mint across processes."""
+import json
 import multiprocessing
 import os
+import signal
 import stat
+import subprocess
 import time
 
-from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import FILE_NAME, TokenCache
+import pytest
+
+from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import FILE_NAME, TokenCache, run_owner
 
 KEY = ('cluster-digest', ('mcp', 'server', (), 3600, None), False)
 
@@ -75,3 +80,79 @@ def test_concurrent_processes_mint_once(tmp_path):
         worker.join(30)
     assert [worker.exitcode for worker in workers] == [0] * 8
     assert counter.value == 1
+
+
+def _run_dir(parent, pid):
+    """A directory named as ansible-core names a run's local temporary directory."""
+    path = parent / ('ansible-local-%d1a2b3c_d' % pid)     # mkdtemp's 8 random characters may start with digits
+    path.mkdir()
+    return path
+
+
+def _wait_gone(path, seconds=10):
+    deadline = time.time() + seconds
+    while path.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGKILL])
+def test_the_file_is_deleted_when_the_run_is_killed(tmp_path, signum):
+    """ansible-core dies of SIGTERM without its exit handlers, and of SIGKILL: the watcher deletes the file."""
+    controller = subprocess.Popen(['sleep', '60'])
+    try:
+        directory = _run_dir(tmp_path, controller.pid)
+        cache = TokenCache(str(directory))
+        assert cache.owner['pid'] == controller.pid and cache.owner['started']
+        with cache.open() as entries:
+            entries.put(KEY, result())
+        path = directory / FILE_NAME
+        assert json.loads(path.read_text())['owner'] == cache.owner
+        time.sleep(0.3)
+        assert path.exists()                   # kept while the run lives
+        controller.send_signal(signum)
+        controller.wait()
+        assert _wait_gone(path) and _wait_gone(directory / (FILE_NAME + '.lock'))
+    finally:
+        controller.kill()
+        controller.wait()
+
+
+def test_a_file_of_a_run_that_is_gone_is_never_read_and_is_swept(tmp_path):
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    live = subprocess.Popen(['sleep', '60'])
+    try:
+        stale_dir = _run_dir(tmp_path, dead.pid)
+        # what a killed run left (its watcher killed too): a file naming a process that is gone
+        (stale_dir / FILE_NAME).write_text(json.dumps({'format': 2, 'owner': {'pid': dead.pid, 'started': '1'},
+                                                       'entries': {}}))
+        assert run_owner(str(stale_dir)) == {'pid': dead.pid, 'started': None}
+        with TokenCache(str(stale_dir), watch=False).open() as entries:
+            assert entries.data == {}          # not read ...
+        assert not (stale_dir / FILE_NAME).exists()   # ... but deleted
+        (stale_dir / FILE_NAME).write_text(json.dumps({'format': 2, 'owner': {'pid': dead.pid, 'started': '1'},
+                                                       'entries': {'k': [time.time() + 999, result()]}}))
+        other_live = _run_dir(tmp_path, os.getpid())    # a run in progress: its file is kept
+        with TokenCache(str(other_live), watch=False).open() as entries:
+            entries.put(KEY, result('x.y.z'))
+        # a new run's first write sweeps what runs that are gone left behind
+        with TokenCache(str(_run_dir(tmp_path, live.pid)), watch=False).open() as entries:
+            entries.put(KEY, result())
+        assert not (stale_dir / FILE_NAME).exists()
+        assert (other_live / FILE_NAME).exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_file_of_another_process_with_the_same_pid_is_not_read(tmp_path):
+    directory = _run_dir(tmp_path, os.getpid())
+    cache = TokenCache(str(directory), watch=False)
+    with cache.open() as entries:
+        entries.put(KEY, result())
+    data = json.loads((directory / FILE_NAME).read_text())
+    data['owner']['started'] = '1'            # the pid was reused by a later process
+    (directory / FILE_NAME).write_text(json.dumps(data))
+    with TokenCache(str(directory), watch=False).open() as entries:
+        assert entries.get(KEY, 0) is None

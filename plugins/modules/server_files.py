@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: server_files
+short_description: Write the kubeconfig, rotating credential file and config an MCP server runs on
+version_added: 1.0.0
+description:
+  - Writes, for a ServiceAccount token minted by M(mcp.k8s.sa_token), the files a Kubernetes MCP server
+    runs on, each with mode C(0600), atomically (a temporary file in the same folder, then a rename). They are the following.
+  - The account's kubeconfig (O(kubeconfig_path)). With O(kubeconfig_credential=exec) its user is a
+    C(client.authentication.k8s.io/v1) C(exec) credential plugin, O(exec_command) with the credential
+    file as its argument, and the token goes into that credential file (O(credential_path)) as an
+    C(ExecCredential) with C(status.token) and C(status.expirationTimestamp). The kubernetes Python client
+    and client-go run the plugin again once that timestamp has passed, so rewriting the credential file
+    with a new token (run this module again before the token expires) rotates the credential of a
+    running server without a restart.
+  - The config file of the upstream C(mcp-k8s-server) (O(config_path)), pointing at that kubeconfig.
+  - With O(kubeconfig_credential=token) the module writes no kubeconfig (M(mcp.k8s.sa_token) returns one
+    with the token in it; write that yourself) and removes a credential file it wrote earlier.
+  - With O(state=absent) the files are removed.
+  - A file that exists and was not written by this collection is never changed or removed; the module
+    fails instead (with O(state=absent), it leaves the file alone).
+  - No request is sent to the API server; the connection options only give the cluster entry of the
+    kubeconfig (server, CA).
+author:
+  - mcp.k8s contributors (@mcp-k8s)
+requirements:
+  - kubernetes >= 31.0.0
+extends_documentation_fragment:
+  - mcp.k8s.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is written; C(changed) says whether a file would change.
+  diff_mode:
+    support: full
+    details:
+      - One diff per file, with every token replaced by C((token hidden)).
+  platform:
+    platforms: posix
+  action_group:
+    description: Use C(group/mcp.k8s.k8s) or C(group/kubernetes.core.k8s) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - mcp.k8s.k8s
+options:
+  state:
+    description:
+      - V(present) writes the files, V(absent) removes those this collection wrote.
+    type: str
+    choices: [present, absent]
+    default: present
+  service_account:
+    description:
+      - The ServiceAccount the token belongs to; names the kubeconfig's user (C(system:serviceaccount:NS:NAME)).
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the ServiceAccount, also the namespace of the kubeconfig's context.
+    type: str
+    default: default
+  token:
+    description:
+      - The token (RV(mcp.k8s.sa_token#module:token)). Needed with O(state=present) and O(kubeconfig_credential=exec).
+    type: str
+  expiration_timestamp:
+    description:
+      - When the token expires, RFC 3339 (RV(mcp.k8s.sa_token#module:expiration_timestamp)). The clients run
+        the plugin again after it.
+    type: str
+  kubeconfig_path:
+    description:
+      - Where the account's kubeconfig goes. Empty means no kubeconfig (and no credential file).
+    type: path
+  kubeconfig_credential:
+    description:
+      - V(exec) (rotation without restart, see above) or V(token) (the token inside the kubeconfig, read
+        once when a client loads it).
+    type: str
+    choices: [exec, token]
+    default: exec
+  credential_path:
+    description:
+      - The credential file the C(exec) plugin prints. Defaults to O(kubeconfig_path) followed by C(.credential.json).
+    type: path
+  exec_command:
+    description:
+      - The plugin's command; it gets the credential file's path as its only argument and must print the
+        file. An absolute path keeps C(PATH) out of it.
+    type: str
+    default: /bin/cat
+  config_path:
+    description:
+      - Where the upstream C(mcp-k8s-server) config file goes (give it with C(--config) or C(MCP_K8S_SERVER_CONFIG)).
+        Needs O(kubeconfig_path). Empty means none.
+    type: path
+  server:
+    description:
+      - The settings of that config file.
+    type: dict
+    default: {}
+    suboptions:
+      host:
+        description:
+          - Address the server listens on. The server has no authentication of its own, so keep it on loopback
+            unless something in front of it authenticates callers.
+        type: str
+        default: 127.0.0.1
+      port:
+        description: Port of the SSE transport.
+        type: int
+        default: 8000
+      transport:
+        description: V(sse) (HTTP) or V(stdio).
+        type: str
+        choices: [sse, stdio]
+        default: sse
+      namespace:
+        description: The namespace the server's tools use when a call names none.
+        type: str
+        default: default
+      monitoring:
+        description:
+          - The C(monitoring) section (C(enabled), C(interval), C(resources), C(metrics)) as upstream reads it;
+            empty leaves upstream's defaults.
+        type: dict
+        default: {}
+'''
+
+EXAMPLES = r'''
+- name: Mint a token for the server
+  mcp.k8s.sa_token:
+    name: mcp-k8s-server
+    namespace: mcp
+    duration: 1h
+    renew_before: 20m
+  register: minted
+  no_log: true
+
+- name: Write its kubeconfig, the rotating credential file and the server config
+  mcp.k8s.server_files:
+    service_account: mcp-k8s-server
+    namespace: mcp
+    token: "{{ minted.token }}"
+    expiration_timestamp: "{{ minted.expiration_timestamp }}"
+    kubeconfig_path: /etc/mcp-k8s-server/kubeconfig
+    config_path: /etc/mcp-k8s-server/config.yaml
+    server:
+      port: 8000
+'''
+
+RETURN = r'''
+files:
+  description: Each file handled, with its path, whether it changed, and V(present) or V(absent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/mcp-k8s-server/kubeconfig, changed: false, state: present, file: kubeconfig}]
+kubeconfig:
+  description: The kubeconfig written with O(kubeconfig_credential=exec) (it holds no token); null otherwise.
+  returned: always
+  type: dict
+credential_path:
+  description: The credential file with O(kubeconfig_credential=exec); null otherwise.
+  returned: always
+  type: str
+'''
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+SERVER_SPEC = dict(
+    host=dict(type='str', default='127.0.0.1'),
+    port=dict(type='int', default=8000),
+    transport=dict(type='str', choices=['sse', 'stdio'], default='sse'),
+    namespace=dict(type='str', default='default'),
+    monitoring=dict(type='dict', default={}),
+)
+
+
+def argument_spec():
+    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
+    spec.update(
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        service_account=dict(type='str', required=True),
+        namespace=dict(type='str', default='default'),
+        token=dict(type='str', no_log=True),
+        expiration_timestamp=dict(type='str'),
+        kubeconfig_path=dict(type='path'),
+        kubeconfig_credential=dict(type='str', choices=list(server_files.CREDENTIAL_MODES), default='exec'),
+        credential_path=dict(type='path'),
+        exec_command=dict(type='str', default='/bin/cat'),
+        config_path=dict(type='path'),
+        server=dict(type='dict', default={}, options=SERVER_SPEC),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
+    username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['service_account'])
+    try:
+        token_kubeconfig = None
+        if (params['state'] == 'present' and params['kubeconfig_path']
+                and params['kubeconfig_credential'] == 'exec'):
+            if not connection.HAS_K8S:
+                module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+            cluster = connection.get_api_client(params)
+            token_kubeconfig = cluster.kubeconfig_for_token('', params['namespace'], username)
+        changes, written = server_files.plan(params, token_kubeconfig, username, check_mode=module.check_mode)
+        changed = server_files.ensure(changes, check_mode=module.check_mode)
+    except K8sTokenError as exc:
+        module.fail_json(msg=exc.message)
+    result = {
+        'changed': changed,
+        'files': [dict(change.report(), file=change.label) for change in changes],
+        'kubeconfig': written,
+        'credential_path': next((c.path for c in changes if c.label == 'credential' and c.wanted), None),
+    }
+    if module._diff:
+        result['diff'] = [change.diff() for change in changes if change.changed]
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,108 @@
+"""The role's server files (tasks/server_files.yml, module mcp.k8s.server_files): the exec-mode
+kubeconfig, its credential file and the upstream server's config; 0600, idempotent, check mode
+and diff without the token, removed by state=absent only when the collection wrote them."""
+import json
+import os
+import re
+import stat
+
+import pytest
+import yaml
+
+NS = 'mcp'
+
+
+def role_play(variables, state='present'):
+    return [{'name': 'role', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'name': 'Run the role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'},
+         'vars': dict(variables, mcp_k8s_server_state=state, mcp_k8s_server_auth_kubeconfig='{{ kubeconfig }}')},
+        {'name': 'Record', 'no_log': True, 'changed_when': False, 'ansible.builtin.copy': {
+            'content': "{{ {'token': mcp_k8s_server_token | default(''),"
+                       " 'kubeconfig': mcp_k8s_server_kubeconfig | default(none)} | to_json }}",
+            'dest': '{{ results_file }}', 'mode': '0600'}}]}]
+
+
+def recap_changed(output):
+    return int(re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)', output).group(1))
+
+
+@pytest.fixture
+def files(kube_double, tmp_path):
+    kube_double.objects.create('namespaces', {'metadata': {'name': NS}})
+    return {'mcp_k8s_server_namespace': NS,
+            'mcp_k8s_server_kubeconfig_path': str(tmp_path / 'server' / 'kubeconfig'),
+            'mcp_k8s_server_config_path': str(tmp_path / 'server' / 'config.yaml'),
+            'mcp_k8s_server_config_port': 8123}
+
+
+@pytest.mark.slow
+def test_files_written_once_without_secrets_in_output(files, run_playbook, tmp_path):
+    os.makedirs(str(tmp_path / 'server'))
+    checked = run_playbook(role_play(files), check=True, diff=True)
+    assert checked.rc == 0, str(checked)
+    assert os.listdir(str(tmp_path / 'server')) == []
+    assert 'config_path: %s' % files['mcp_k8s_server_kubeconfig_path'] in checked.stdout   # the config's diff
+
+    first = run_playbook(role_play(files), diff=True)
+    assert first.rc == 0, str(first)
+    token = first.results['token']
+    assert token and token not in first.output
+    assert '(token hidden)' in first.stdout
+    for name in ('kubeconfig', 'kubeconfig.credential.json', 'config.yaml'):
+        assert stat.S_IMODE(os.stat(str(tmp_path / 'server' / name)).st_mode) == 0o600, name
+    kubeconfig = yaml.safe_load(open(files['mcp_k8s_server_kubeconfig_path'], encoding='utf-8'))
+    assert kubeconfig == first.results['kubeconfig']       # the fact is the exec kubeconfig, no token
+    assert token not in json.dumps(kubeconfig)
+    with open(files['mcp_k8s_server_kubeconfig_path'] + '.credential.json', encoding='utf-8') as handle:
+        same = json.load(handle)['status']['token'] == token
+    assert same, 'the credential file holds another token than the fact'
+    config = yaml.safe_load(open(files['mcp_k8s_server_config_path'], encoding='utf-8'))
+    assert config['server'] == {'name': 'mcp-k8s-server', 'transport': 'sse', 'host': '127.0.0.1', 'port': 8123}
+    assert config['kubernetes'] == {'config_path': files['mcp_k8s_server_kubeconfig_path'], 'namespace': 'default'}
+
+    again = run_playbook(role_play(files), diff=True, verbosity=3)
+    assert again.rc == 0 and recap_changed(again.stdout) == 0, str(again)
+    assert again.results['token'] == token                 # reused from the credential file
+    assert token not in again.output
+
+    gone = run_playbook(role_play(files, state='absent'))
+    assert gone.rc == 0, str(gone)
+    assert os.listdir(str(tmp_path / 'server')) == []
+
+
+@pytest.mark.slow
+def test_a_config_file_not_ours_is_refused_and_kept(files, run_playbook, tmp_path):
+    os.makedirs(str(tmp_path / 'server'))
+    foreign = 'server: {port: 9}\n'
+    with open(files['mcp_k8s_server_config_path'], 'w', encoding='utf-8') as handle:
+        handle.write(foreign)
+    run = run_playbook(role_play(files))
+    assert run.rc == 2
+    assert ('%s exists and was not written by mcp.k8s; move it away or set config_path to another path.'
+            % files['mcp_k8s_server_config_path']) in run.stdout
+    assert 'Traceback' not in run.output
+    gone = run_playbook(role_play(files, state='absent'))
+    assert gone.rc == 0, str(gone)
+    with open(files['mcp_k8s_server_config_path'], encoding='utf-8') as handle:
+        assert handle.read() == foreign
+
+
+@pytest.mark.slow
+def test_token_mode_keeps_the_token_in_the_kubeconfig(files, run_playbook, tmp_path):
+    os.makedirs(str(tmp_path / 'server'))    # token mode: ansible.builtin.copy writes it, into an existing folder
+    variables = dict(files, mcp_k8s_server_kubeconfig_credential='token')
+    run = run_playbook(role_play(variables))
+    assert run.rc == 0, str(run)
+    kubeconfig = yaml.safe_load(open(files['mcp_k8s_server_kubeconfig_path'], encoding='utf-8'))
+    same = kubeconfig['users'][0]['user'].get('token') == run.results['token']
+    assert same, 'the kubeconfig does not hold the token'
+    assert sorted(os.listdir(str(tmp_path / 'server'))) == ['config.yaml', 'kubeconfig']
+
+
+@pytest.mark.slow
+def test_config_without_kubeconfig_is_one_sentence(files, run_playbook):
+    variables = dict(files, mcp_k8s_server_kubeconfig_path='')
+    run = run_playbook(role_play(variables))
+    assert run.rc == 2
+    assert "config_path needs kubeconfig_path: the server config points at the account's kubeconfig." in run.stdout
+    assert 'Traceback' not in run.output

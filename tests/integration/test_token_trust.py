@@ -1,0 +1,159 @@
+"""A dead or foreign token is never reused (issue 16, item 2), end to end through ansible-playbook.
+
+A token is reused only when this cluster issued it for the ServiceAccount as it exists now: a
+token of another cluster (two doubles, same names, same issuer) and the token of a ServiceAccount
+deleted and recreated through the API are replaced, by the module and by the lookup's run-wide
+cache, and each replacement authenticates on its own cluster (TokenReview).
+"""
+import pytest
+import yaml
+
+pytestmark = pytest.mark.both_clients
+
+TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+
+
+@pytest.fixture
+def cluster(kube_double):
+    kube_double.create_service_account('server', 'mcp')
+    kube_double.clear_requests()
+    return kube_double
+
+
+@pytest.fixture
+def other_cluster(kube_double_factory):
+    """A second cluster with the same namespace and ServiceAccount names (and the same issuer)."""
+    other = kube_double_factory()
+    other.create_service_account('server', 'mcp')
+    other.clear_requests()
+    return other
+
+
+def record(expression):
+    return {'name': 'Record results', 'ansible.builtin.copy': {
+        'content': '{{ %s | to_json }}' % expression, 'dest': '{{ results_file }}', 'mode': '0600'}}
+
+
+def play(*tasks):
+    return [{'name': 'trust', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}]
+
+
+def authenticated(kube, token):
+    """Whether ``kube`` accepts ``token`` (a TokenReview as its admin)."""
+    from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
+    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+        config = yaml.safe_load(handle)
+    return reviews.review_token(connection.get_api_client({'kubeconfig': config}), token)['authenticated']
+
+
+def recreate_tasks(kube, directory):
+    """Delete and recreate mcp/server through the API (ansible.builtin.uri as the cluster's admin), as
+    a user would."""
+    cert, key = directory / 'admin.crt', directory / 'admin.key'
+    cert.write_bytes(kube.pki.admin_cert_pem)
+    key.write_bytes(kube.pki.admin_key_pem)
+    key.chmod(0o600)
+    common = {'client_cert': str(cert), 'client_key': str(key), 'ca_path': kube.ca_path}
+    path = kube.url + '/api/v1/namespaces/mcp/serviceaccounts'
+    return [
+        {'name': 'Delete the ServiceAccount', 'ansible.builtin.uri': dict(
+            common, url=path + '/server', method='DELETE', status_code=[200, 202])},
+        {'name': 'Recreate it', 'ansible.builtin.uri': dict(
+            common, url=path, method='POST', body_format='json', status_code=201,
+            body={'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': 'server'}})},
+    ]
+
+
+def test_module_given_a_token_of_another_cluster_mints_one_for_this_cluster(cluster, other_cluster, run_playbook):
+    foreign = other_cluster.mint_token('server', 'mcp')
+    assert authenticated(other_cluster, foreign) and not authenticated(cluster, foreign)
+    cluster.clear_requests()
+    other_cluster.clear_requests()
+    run = run_playbook(play(
+        {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'token': foreign},
+         'register': 'minted', 'no_log': True},
+        record('{"token": minted.token, "reused": minted.reused, "changed": minted.changed}')))
+    assert run.rc == 0, run
+    assert run.results['reused'] is False and run.results['changed'] is True
+    assert run.results['token'] != foreign and authenticated(cluster, run.results['token'])
+    assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.requests == []
+
+
+def test_module_replaces_the_token_of_a_recreated_service_account(cluster, run_playbook):
+    old = cluster.mint_token('server', 'mcp')
+    cluster.objects.delete('serviceaccounts', 'server', namespace='mcp')
+    cluster.create_service_account('server', 'mcp')
+    assert not authenticated(cluster, old)
+    cluster.clear_requests()
+    run = run_playbook(play(
+        {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'token': old},
+         'register': 'minted', 'no_log': True},
+        {'name': 'Again with the new one', 'mcp.k8s.sa_token': {
+            'name': 'server', 'namespace': 'mcp', 'token': '{{ minted.token }}'}, 'register': 'again', 'no_log': True},
+        record('{"token": minted.token, "reused": minted.reused, "again": again.reused, '
+               '"same": again.token == minted.token}')))
+    assert run.rc == 0, run
+    assert run.results['reused'] is False and run.results['token'] != old
+    assert authenticated(cluster, run.results['token'])
+    # the fresh token is reused on the next task: one TokenRequest in all, one read of the account per reuse
+    assert run.results['again'] is True and run.results['same'] is True
+    assert cluster.count('POST', TOKEN_PATH) == 1
+    assert cluster.count('GET', r'/serviceaccounts/server$') == 2
+
+
+def test_lookup_cache_never_returns_the_token_of_a_recreated_account(cluster, run_playbook, tmp_path):
+    lookup = "lookup('mcp.k8s.sa_token', 'mcp/server', output='dict', validate=true)"
+    run = run_playbook(play(
+        {'name': 'First', 'ansible.builtin.set_fact': {'first': '{{ %s }}' % lookup}, 'no_log': True},
+        {'name': 'Cached', 'ansible.builtin.set_fact': {'cached': '{{ %s }}' % lookup}, 'no_log': True},
+        *recreate_tasks(cluster, tmp_path),
+        {'name': 'After recreation', 'ansible.builtin.set_fact': {'after': '{{ %s }}' % lookup}, 'no_log': True},
+        record('{"first": first, "cached": cached, "after": after}')))
+    assert run.rc == 0, run
+    first, cached, after = run.results['first'], run.results['cached'], run.results['after']
+    assert cached['token'] == first['token'] and cached['reused'] is True
+    assert after['token'] != first['token'] and after['reused'] is False
+    assert after['service_account']['uid'] != first['service_account']['uid']
+    assert after['review']['authenticated'] is True and after['review']['user']['uid'] == after['service_account']['uid']
+    assert not authenticated(cluster, first['token']) and authenticated(cluster, after['token'])
+    assert cluster.count('POST', TOKEN_PATH) == 2
+
+
+def test_lookup_cache_is_keyed_by_cluster(cluster, other_cluster, run_playbook):
+    """One run, two clusters with the same names: each token is its own cluster's."""
+    tasks = play(
+        {'name': 'Cluster A', 'ansible.builtin.set_fact': {
+            'a': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=kubeconfig) }}"}, 'no_log': True},
+        {'name': 'Cluster B', 'ansible.builtin.set_fact': {
+            'b': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=other_kubeconfig) }}"}, 'no_log': True},
+        {'name': 'Cluster A again', 'ansible.builtin.set_fact': {
+            'a2': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=kubeconfig) }}"}, 'no_log': True},
+        record('{"a": a, "b": b, "a2": a2}'))
+    run = run_playbook(tasks, extra_vars={'other_kubeconfig': other_cluster.kubeconfig_path})
+    assert run.rc == 0, run
+    a, b = run.results['a'], run.results['b']
+    assert a != b and run.results['a2'] == a
+    assert authenticated(cluster, a) and not authenticated(cluster, b)
+    assert authenticated(other_cluster, b) and not authenticated(other_cluster, a)
+    assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1
+
+
+def test_one_fact_for_two_clusters_never_crosses_over(cluster, other_cluster, run_playbook, tmp_path):
+    """The token kept in one fact and given to the module for two clusters in turn (as two
+    include_role calls would): the second cluster gets a token of its own, never the first's."""
+    task = {'name': 'Mint', 'mcp.k8s.sa_token': {
+        'name': 'server', 'namespace': 'mcp', 'kubeconfig': '{{ item }}',
+        'token': '{{ shared_token | default(omit) }}'}, 'register': 'minted', 'no_log': True}
+    keep = {'name': 'Keep it in the fact', 'ansible.builtin.set_fact': {
+        'shared_token': '{{ minted.token }}', 'tokens': '{{ tokens | default([]) + [minted.token] }}'}, 'no_log': True}
+    path = tmp_path / 'per-cluster.yml'
+    path.write_text(yaml.safe_dump([task, keep]))
+    run = run_playbook(play(
+        {'name': 'Both clusters', 'ansible.builtin.include_tasks': str(path),
+         'loop': [cluster.kubeconfig_path, other_cluster.kubeconfig_path]},
+        record('tokens')))
+    assert run.rc == 0, run
+    a, b = run.results
+    assert a != b and authenticated(cluster, a) and authenticated(other_cluster, b)
+    assert not authenticated(other_cluster, a)
+    assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1

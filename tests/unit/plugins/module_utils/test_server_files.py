@@ -1,0 +1,138 @@
+import json
+import os
+import re
+import stat
+import time
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+USER = 'system:serviceaccount:mcp:server'
+TOKEN_KUBECONFIG = {
+    'apiVersion': 'v1', 'kind': 'Config',
+    'clusters': [{'name': 'c', 'cluster': {'server': 'https://127.0.0.1:1'}}],
+    'users': [{'name': USER, 'user': {'token': ''}}],
+    'contexts': [{'name': 'ctx', 'context': {'cluster': 'c', 'user': USER, 'namespace': 'mcp'}}],
+    'current-context': 'ctx', 'preferences': {}}
+SERVER = {'host': '127.0.0.1', 'port': 8000, 'transport': 'sse', 'namespace': 'default', 'monitoring': {}}
+
+
+def params(tmp_path, **overrides):
+    values = {'state': 'present', 'token': 'secret-token-1', 'expiration_timestamp': '2030-01-01T00:00:00Z',
+              'kubeconfig_path': str(tmp_path / 'kubeconfig'), 'kubeconfig_credential': 'exec',
+              'credential_path': None, 'exec_command': '/bin/cat', 'config_path': str(tmp_path / 'config.yaml'),
+              'server': dict(SERVER)}
+    values.update(overrides)
+    return values
+
+
+def run(tmp_path, check_mode=False, **overrides):
+    changes, written = server_files.plan(params(tmp_path, **overrides), TOKEN_KUBECONFIG, USER, check_mode=check_mode)
+    return server_files.ensure(changes, check_mode=check_mode), changes, written
+
+
+def test_writes_three_files_0600_then_nothing_changes(tmp_path):
+    changed, changes, written = run(tmp_path)
+    assert changed and [c.label for c in changes] == ['kubeconfig', 'credential', 'config']
+    for name in ('kubeconfig', 'kubeconfig.credential.json', 'config.yaml'):
+        assert stat.S_IMODE(os.stat(str(tmp_path / name)).st_mode) == 0o600
+    kubeconfig = yaml.safe_load((tmp_path / 'kubeconfig').read_text())
+    assert kubeconfig == written
+    assert kubeconfig['users'][0]['user'] == {'exec': {
+        'apiVersion': 'client.authentication.k8s.io/v1', 'command': '/bin/cat',
+        'args': [str(tmp_path / 'kubeconfig.credential.json')], 'interactiveMode': 'Never', 'provideClusterInfo': False}}
+    credential = json.loads((tmp_path / 'kubeconfig.credential.json').read_text())
+    assert credential['status'] == {'token': 'secret-token-1', 'expirationTimestamp': '2030-01-01T00:00:00Z'}
+    text = (tmp_path / 'config.yaml').read_text()
+    assert text.startswith('# Written by mcp.k8s for the ServiceAccount mcp/server')
+    assert yaml.safe_load(text) == {
+        'server': {'name': 'mcp-k8s-server', 'transport': 'sse', 'host': '127.0.0.1', 'port': 8000},
+        'kubernetes': {'config_path': str(tmp_path / 'kubeconfig'), 'namespace': 'default'}}
+    assert run(tmp_path)[0] is False
+    os.chmod(str(tmp_path / 'config.yaml'), 0o644)
+    assert run(tmp_path)[0] is True
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'config.yaml')).st_mode) == 0o600
+
+
+def test_new_token_rewrites_only_the_credential_and_diffs_hide_it(tmp_path):
+    run(tmp_path)
+    changed, changes, _written = run(tmp_path, check_mode=True, token='secret-token-2')
+    assert changed and [c.label for c in changes if c.changed] == ['credential']
+    assert 'secret-token-1' in (tmp_path / 'kubeconfig.credential.json').read_text()   # check mode wrote nothing
+    diffs = json.dumps([c.diff() for c in changes])
+    assert 'secret-token' not in diffs and '(token hidden)' in diffs
+    run(tmp_path, token='secret-token-2')
+    assert 'secret-token-2' in (tmp_path / 'kubeconfig.credential.json').read_text()
+
+
+def test_monitoring_and_other_settings_reach_the_config(tmp_path):
+    server = dict(SERVER, host='0.0.0.0', port=9000, namespace='apps', monitoring={'enabled': False})
+    run(tmp_path, server=server)
+    data = yaml.safe_load((tmp_path / 'config.yaml').read_text())
+    assert data['server']['host'] == '0.0.0.0' and data['server']['port'] == 9000
+    assert data['kubernetes']['namespace'] == 'apps' and data['monitoring'] == {'enabled': False}
+
+
+def test_foreign_files_are_refused_and_left_alone(tmp_path):
+    (tmp_path / 'config.yaml').write_text('server: {port: 1}\n')
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path)
+    assert info.value.message == ('%s exists and was not written by mcp.k8s; move it away or set config_path to '
+                                  'another path.' % (tmp_path / 'config.yaml'))
+    assert not (tmp_path / 'kubeconfig').exists()   # nothing written when one file is not ours
+    run(tmp_path, state='absent')
+    assert (tmp_path / 'config.yaml').read_text() == 'server: {port: 1}\n'
+
+
+def test_absent_removes_only_ours_and_token_mode_drops_the_credential(tmp_path):
+    run(tmp_path)
+    changed, _changes, _written = run(tmp_path, kubeconfig_credential='token', config_path=None)
+    assert changed and not (tmp_path / 'kubeconfig.credential.json').exists()
+    assert (tmp_path / 'kubeconfig').exists()     # token mode: the role writes the kubeconfig itself
+    run(tmp_path)
+    assert run(tmp_path, state='absent')[0] is True
+    assert sorted(os.listdir(str(tmp_path))) == []
+    assert run(tmp_path, state='absent')[0] is False
+
+
+def test_bad_combinations_get_one_sentence(tmp_path):
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, kubeconfig_path=None)
+    assert 'config_path needs kubeconfig_path' in info.value.message
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, token=None)
+    assert 'needs token and expiration_timestamp' in info.value.message
+    assert run(tmp_path, check_mode=True, token=None)[0] is True
+
+
+def _whoami(api_client):
+    """The user the client's current credential authenticates as: the API server names it when it
+    refuses the list (neither account may list pods)."""
+    with pytest.raises(client.ApiException) as info:
+        client.CoreV1Api(api_client).list_namespaced_pod('mcp')
+    assert info.value.status == 403
+    return re.search(r'User "([^"]+)"', json.loads(info.value.body)['message']).group(1)
+
+
+@pytest.mark.parametrize('seconds_left, rotates', [(120, True), (3600, False)])
+def test_the_python_client_reruns_the_plugin_once_the_credential_expires(kube_double, tmp_path, seconds_left, rotates):
+    """With this client generation, a running client picks up a rewritten credential file once the
+    credential it holds is within its expiry margin (5 minutes), and keeps its credential before."""
+    for name in ('first', 'second'):
+        kube_double.create_service_account(name, 'mcp')
+    cluster = connection.get_api_client({'kubeconfig': kube_double.kubeconfig_path})
+    kubeconfig = cluster.kubeconfig_for_token('', 'mcp', 'system:serviceaccount:mcp:first')
+    credential = str(tmp_path / 'credential.json')
+    expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + seconds_left))
+    server_files.write_atomic(credential, server_files.credential_text(kube_double.mint_token('first', 'mcp'), expires))
+    server_files.write_atomic(str(tmp_path / 'kubeconfig'), server_files.kubeconfig_text(
+        server_files.exec_kubeconfig(kubeconfig, credential, '/bin/cat')))
+    api_client = config.new_client_from_config(config_file=str(tmp_path / 'kubeconfig'))
+    assert isinstance(api_client, client.ApiClient)
+    assert _whoami(api_client) == 'system:serviceaccount:mcp:first'
+    server_files.write_atomic(credential, server_files.credential_text(kube_double.mint_token('second', 'mcp'), expires))
+    assert _whoami(api_client) == 'system:serviceaccount:mcp:%s' % ('second' if rotates else 'first')
