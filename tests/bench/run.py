@@ -195,6 +195,65 @@ class Bench:
         self.playbook('- import_playbook: mcp.k8s.deprovision\n', extra)
         return first, second
 
+    def reference_runs(self):
+        """What users write today for the same account: four kubernetes.core.k8s items and
+        ``kubectl create token`` (first run, then unchanged second run, then cleanup)."""
+        extra = {'kubeconfig': self.kube.kubeconfig_path}
+        first = self.playbook(REFERENCE_PLAYBOOK, extra)[0]
+        second = self.playbook(REFERENCE_PLAYBOOK, extra)[0]
+        self.playbook(REFERENCE_CLEANUP, extra)
+        return first, second
+
+
+# The hand-written reference of the role item: namespace, account, read-only ClusterRole,
+# binding (kubernetes.core.k8s, as users write it) and a token (kubectl create token).
+REFERENCE_PLAYBOOK = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Namespace
+      kubernetes.core.k8s: {state: present, definition: {apiVersion: v1, kind: Namespace, metadata: {name: reference}}}
+    - name: ServiceAccount
+      kubernetes.core.k8s:
+        state: present
+        definition: {apiVersion: v1, kind: ServiceAccount, metadata: {name: mcp-k8s-server, namespace: reference}}
+    - name: ClusterRole
+      kubernetes.core.k8s:
+        state: present
+        definition:
+          apiVersion: rbac.authorization.k8s.io/v1
+          kind: ClusterRole
+          metadata: {name: reference-mcp-k8s-server}
+          rules:
+            - {apiGroups: [""], resources: [pods, services, configmaps, namespaces, nodes, events], verbs: [get, list, watch]}
+            - {apiGroups: [""], resources: [pods/log], verbs: [get]}
+            - {apiGroups: [apps], resources: [deployments, statefulsets, daemonsets, replicasets], verbs: [get, list, watch]}
+    - name: ClusterRoleBinding
+      kubernetes.core.k8s:
+        state: present
+        definition:
+          apiVersion: rbac.authorization.k8s.io/v1
+          kind: ClusterRoleBinding
+          metadata: {name: reference-mcp-k8s-server}
+          subjects: [{kind: ServiceAccount, name: mcp-k8s-server, namespace: reference}]
+          roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reference-mcp-k8s-server}
+    - name: Token
+      ansible.builtin.command: kubectl --kubeconfig {{ kubeconfig }} create token mcp-k8s-server -n reference --duration 1h
+      changed_when: true
+      no_log: true
+'''
+REFERENCE_CLEANUP = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Remove the reference objects
+      kubernetes.core.k8s: {state: absent, api_version: "{{ item.0 }}", kind: "{{ item.1 }}", name: "{{ item.2 }}"}
+      loop:
+        - [rbac.authorization.k8s.io/v1, ClusterRoleBinding, reference-mcp-k8s-server]
+        - [rbac.authorization.k8s.io/v1, ClusterRole, reference-mcp-k8s-server]
+        - [v1, Namespace, reference]
+'''
+
 
 def task_seconds(timings, name):
     return sum(t['seconds'] for t in timings if t['task'] == name)
@@ -257,13 +316,17 @@ def run(args):
             progress.step('a lookup variable read 50 times')
             results['lazy_variable'] = {'reads': 50, 'token_requests': bench.lazy_variable(50)}
 
-            firsts, seconds = [], []
+            firsts, seconds, ref_firsts, ref_seconds = [], [], [], []
             for rep in range(args.role_reps):
-                progress.step('role end to end (rep %d)' % (rep + 1))
+                progress.step('role end to end and its hand-written reference (rep %d)' % (rep + 1))
                 first, second = bench.role_runs()
                 firsts.append(first)
                 seconds.append(second)
-            results['role'] = {'first': summary(firsts), 'second': summary(seconds)}
+                first, second = bench.reference_runs()
+                ref_firsts.append(first)
+                ref_seconds.append(second)
+            results['role'] = {'first': summary(firsts), 'second': summary(seconds),
+                               'reference_first': summary(ref_firsts), 'reference_second': summary(ref_seconds)}
         if args.real:
             progress.step('starting the real control plane (tests/kube_real)')
             with ControlPlane(os.path.join(workdir, 'real')) as kube:
@@ -290,6 +353,13 @@ def goals(results):
     rows.insert(2, ('a lookup variable read 50 times makes exactly one TokenRequest',
                     str(results['lazy_variable']['token_requests']),
                     results['lazy_variable']['token_requests'] == 1))
+    role = results['role']
+    rows += [('role first run no slower than the hand-written reference (ratio <= 1.0)',
+              '%.2fx' % (role['first']['median'] / role['reference_first']['median']),
+              role['first']['median'] <= role['reference_first']['median']),
+             ('role unchanged second run no slower than the reference run again (ratio <= 1.0)',
+              '%.2fx' % (role['second']['median'] / role['reference_second']['median']),
+              role['second']['median'] <= role['reference_second']['median'])]
     if 'real' in results:
         rows += [('real kube-apiserver: ' + text, shown, met) for text, shown, met in token_goals(results['real'])]
     return rows
@@ -380,6 +450,9 @@ def write_report(results, path, chart_name, elapsed):
               '| run | time |', '|---|---|',
               '| first (creates everything, mints) | %s |' % spread(results['role']['first'], unit='s'),
               '| second (nothing changes, token reused) | %s |' % spread(results['role']['second'], unit='s'),
+              '| reference first: 4 `kubernetes.core.k8s` items + `kubectl create token` | %s |'
+              % spread(results['role']['reference_first'], unit='s'),
+              '| reference second (same playbook again) | %s |' % spread(results['role']['reference_second'], unit='s'),
               '']
     if 'real' in results:
         real = results['real']

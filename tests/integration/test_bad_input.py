@@ -230,6 +230,19 @@ CASES = {
     'role-malformed-kubeconfig': ('role', {'mcp_k8s_server_auth_kubeconfig': '{files.not_a_mapping}'},
                                   ('No usable Kubernetes configuration (kubeconfig {files.not_a_mapping} is not a mapping',
                                    NO_CONFIG)),
+    # what the access module refuses before any write (issue 16 items 1 and 4)
+    'role-builtin-name': ('role', {'mcp_k8s_server_service_account': 'cluster-admin'},
+                          '"cluster-admin" is a built-in Kubernetes name and the roles and bindings take the account\'s '
+                          'name, so they would replace a built-in role; built-in and system names are never changed: '
+                          'choose another name.'),
+    'role-custom-wildcard': ('role', {'mcp_k8s_server_access': 'custom', 'mcp_k8s_server_rules': [
+        {'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']}]},
+        'Refusing to grant system:serviceaccount:default:mcp-k8s-server what the rules allow: rules[0] grants every '
+        'verb ("*"); rules[0] grants every resource ("*"), which lets it take over the cluster; narrow the rules, or '
+        'set mcp_k8s_server_allow_wildcards_and_escalation to true if that is really meant.'),
+    'role-custom-rule-without-api-groups': ('role', {'mcp_k8s_server_access': 'custom', 'mcp_k8s_server_rules': [
+        {'resources': ['pods'], 'verbs': ['get']}]},
+        'rules[0] has no apiGroups; use [""] for the core group (pods, secrets, ...).'),
 }
 
 SURFACE_TASKS = {

@@ -6,7 +6,6 @@ would hold. The expected RBAC rules are written out here, independently of the r
 the upstream ones are those of guolisen/mcp_k8s_server k8s/rbac.yaml.
 """
 import base64
-import glob
 import json
 import os
 import re
@@ -19,13 +18,8 @@ import yaml
 
 
 from harness import BIN
-# The role applies objects with kubernetes.core, which comes with the `ansible` package of
-# .venv; an ansible-core-only environment (the old-client run) cannot run it.
-HAS_KUBERNETES_CORE = bool(glob.glob(os.path.join(
-    os.path.dirname(BIN), 'lib', 'python3*', 'site-packages', 'ansible_collections', 'kubernetes', 'core')))
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not HAS_KUBERNETES_CORE, reason='kubernetes.core is not installed in the test environment')]
+pytestmark = [pytest.mark.slow]
 
 SA = 'mcp-k8s-server'
 USER = 'system:serviceaccount:default:mcp-k8s-server'
@@ -238,6 +232,9 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     # server-side apply sends its PATCH every time; nothing may change
     assert resource_versions(kube_double) == versions
     assert kube_double.count(method='DELETE') == 0 and kube_double.count(method='PUT') == 0
+    # the rights were checked once, with the file's token, by the same sa_access call
+    assert kube_double.count(method='POST', path_re=r'/selfsubjectaccessreviews$') == 6
+    assert [check['ok'] for check in again.results['verification']['checks']] == [True] * 6
 
 
 @pytest.mark.parametrize('access', ['operator', 'upstream', 'custom'])
@@ -270,9 +267,9 @@ def test_scope_and_access_converge(kube_double, run_playbook):
     assert_ok(run_playbook([role_play('cluster')]))
     assert_account(kube_double, 'read-only')
 
-    # someone bound the account to 'view' under our binding's name in team-a
+    # an earlier run bound the account to 'view' under our binding's name in team-a
     kube_double.objects.create('rolebindings', {
-        'metadata': {'name': SA, 'namespace': 'team-a'},
+        'metadata': {'name': SA, 'namespace': 'team-a', 'annotations': {'mcp.k8s/service-account': 'default/' + SA}},
         'subjects': [{'kind': 'ServiceAccount', 'name': SA, 'namespace': 'default'}],
         'roleRef': {'apiGroup': RBAC, 'kind': 'ClusterRole', 'name': 'view'}}, 'team-a')
     old_uid = get(kube_double, 'rolebindings', namespace='team-a')['metadata']['uid']
@@ -342,7 +339,7 @@ def test_check_mode_into_a_new_namespace_and_no_takeover(kube_double, run_playbo
     assert_ok(run)
     assert kube_double.objects.find('namespaces', 'brand-new') is None
     assert rbac_objects(kube_double) == set() and real_writes(kube_double) == []
-    assert 'skipping: [localhost] => (item=ServiceAccount brand-new/mcp-k8s-server)' in run.stdout
+    assert '+++ after: ServiceAccount brand-new/mcp-k8s-server' in run.stdout  # shown, not dry-run
 
     kube_double.objects.create('clusterroles', {
         'metadata': {'name': SA, 'annotations': {'mcp.k8s/service-account': 'tools/' + SA}}, 'rules': []})
@@ -350,7 +347,7 @@ def test_check_mode_into_a_new_namespace_and_no_takeover(kube_double, run_playbo
     assert run.rc != 0
     assert ('ClusterRole mcp-k8s-server belongs to the ServiceAccount tools/mcp-k8s-server. Remove that account first'
             in run.stdout), run.stdout
-    assert get(kube_double, 'clusterroles')['rules'] == []
+    assert not get(kube_double, 'clusterroles').get('rules')  # untouched (kube-apiserver omits empty rules)
     assert kube_double.objects.find('namespaces', 'brand-new') is None  # refused before anything changed
 
 
@@ -369,21 +366,25 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
     assert ['ok', 'list', 'pods', '(all)', 'allowed', 'allowed'] in [row.split() for row in table]
     assert len(table) == 7
 
-    # 2. the ClusterRole loses pod logs after the role ran: the verify entry point reports it
+    # 2. the ClusterRole loses pod logs after the role ran: the verify entry point (with the
+    #    account's kubeconfig fact of an earlier run) reports it
     kube_double.objects.delete('clusterrolebindings', extra)
-    clean = run_playbook([
-        role_play('provision', record=False, tasks_after=[{
-            'name': 'Take pods/log away',
-            'kubernetes.core.k8s': {
-                'state': 'patched', 'kind': 'ClusterRole', 'name': SA, 'api_version': RBAC + '/v1',
-                'merge_type': 'merge',
-                'definition': {'rules': [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]}}}]),
-        role_play('verify', {'mcp_k8s_server_verify_retries': 1, 'mcp_k8s_server_verify_delay': 1},
-                  tasks_from='verify')],
-        extra_vars={})
+    provisioned = run_playbook([role_play('provision')])
+    assert_ok(provisioned)
+    role = get(kube_double, 'clusterroles')
+    role['rules'] = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]
+    kube_double.objects.update('clusterroles', role, SA)
+    clean = run_playbook(
+        [role_play('verify', {'mcp_k8s_server_verify_retries': 1, 'mcp_k8s_server_verify_delay': 1},
+                   tasks_from='verify')],
+        extra_vars={'mcp_k8s_server_kubeconfig': provisioned.results['kubeconfig']})
     assert clean.rc != 0, str(clean)
     assert 'get pods/log in (all): expected allowed, got denied' in clean.stdout
     assert 'list apps/deployments in (all): expected allowed, got denied' in clean.stdout
+
+    # 3. the role repairs it
+    assert_ok(run_playbook([role_play('repair')]))
+    assert_account(kube_double, 'read-only')
 
 
 def test_token_for_other_audiences_is_verified_with_an_api_server_token(kube_double, run_playbook):
@@ -530,3 +531,154 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     assert not os.path.exists(kubeconfig)
     assert '"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server"' in run.stdout
     assert token_review(kube_double, token).authenticated is not True
+
+
+# ------------------------------------------- what is not ours (issue 16 items 1, 4 and 5)
+def test_someone_elses_cluster_role_of_the_same_name_is_untouched(kube_double, run_playbook):
+    """An existing ci-deployer ClusterRole and binding (another account's rights, no annotation of
+    ours) are neither rewritten nor deleted: the run fails before changing anything, naming both;
+    with mcp_k8s_server_adopt they are taken over."""
+    kube_double.objects.create('namespaces', {'metadata': {'name': 'ci'}})
+    deployer_rules = [{'apiGroups': ['apps'], 'resources': ['deployments'], 'verbs': ['*']}]
+    kube_double.objects.create('clusterroles', {'metadata': {'name': 'ci-deployer'}, 'rules': deployer_rules})
+    kube_double.objects.create('clusterrolebindings', {
+        'metadata': {'name': 'ci-deployer'},
+        'subjects': [{'kind': 'ServiceAccount', 'name': 'deployer', 'namespace': 'ci'}],
+        'roleRef': {'apiGroup': RBAC, 'kind': 'ClusterRole', 'name': 'ci-deployer'}})
+    before = (get(kube_double, 'clusterroles', 'ci-deployer'), get(kube_double, 'clusterrolebindings', 'ci-deployer'))
+    kube_double.clear_requests()
+    role_vars = {'mcp_k8s_server_service_account': 'ci-deployer', 'mcp_k8s_server_namespace': 'ci'}
+    run = run_playbook([role_play('take over', role_vars)])
+    assert run.rc != 0
+    assert ('ClusterRole ci-deployer and ClusterRoleBinding ci-deployer already exist and were not made by mcp.k8s '
+            'for the ServiceAccount ci/ci-deployer (no mcp.k8s/service-account annotation), so nothing was changed; '
+            'choose another name, remove them, or set mcp_k8s_server_adopt to true to take them over.') in run.stdout
+    assert (get(kube_double, 'clusterroles', 'ci-deployer'), get(kube_double, 'clusterrolebindings', 'ci-deployer')) == before
+    assert real_writes(kube_double) == []
+    assert kube_double.objects.find('serviceaccounts', 'ci-deployer', 'ci') is None
+
+    # absent does not delete them either, and says so
+    run = run_playbook([role_play('absent', dict(role_vars, mcp_k8s_server_state='absent'))])
+    assert_ok(run)
+    assert (get(kube_double, 'clusterroles', 'ci-deployer'), get(kube_double, 'clusterrolebindings', 'ci-deployer')) == before
+    assert run.results['summary']['removed'] == []
+    assert [(o['kind'], o['name']) for o in run.results['summary']['left_alone']] == [
+        ('ClusterRoleBinding', 'ci-deployer'), ('ClusterRole', 'ci-deployer')]
+
+    adopted = run_playbook([role_play('adopt', dict(role_vars, mcp_k8s_server_adopt=True))])
+    assert_ok(adopted)
+    role = get(kube_double, 'clusterroles', 'ci-deployer')
+    assert grants(role['rules']) == READ_ONLY and role['metadata']['annotations']['mcp.k8s/service-account'] == 'ci/ci-deployer'
+    assert get(kube_double, 'clusterrolebindings', 'ci-deployer')['subjects'] == [
+        {'kind': 'ServiceAccount', 'name': 'ci-deployer', 'namespace': 'ci'}]
+
+
+@pytest.mark.parametrize('name', ['cluster-admin', 'view'])
+def test_builtin_role_names_are_refused(kube_double, run_playbook, name):
+    before = get(kube_double, 'clusterroles', name)
+    run = run_playbook([role_play('built-in', {'mcp_k8s_server_service_account': name,
+                                               'mcp_k8s_server_adopt': True})])
+    assert run.rc != 0
+    assert ('"%s" is a built-in Kubernetes name and the roles and bindings take the account\'s name, so they would '
+            'replace a built-in role; built-in and system names are never changed: choose another name.' % name) in run.stdout
+    assert get(kube_double, 'clusterroles', name) == before
+    assert real_writes(kube_double) == []
+
+
+def test_absent_leaves_what_it_did_not_make_and_says_so(kube_double, run_playbook, tmp_path):
+    """A hand-made ServiceAccount of the role's name survives state absent, listed in the
+    summary with the reason; a kubeconfig file the collection did not write is not deleted."""
+    kube_double.create_service_account(SA, 'default')
+    run = run_playbook([role_play('absent', {'mcp_k8s_server_state': 'absent'})])
+    assert_ok(run)
+    assert recap_changed(run.stdout) == 0, run.stdout
+    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
+    assert run.results['summary']['left_alone'] == [
+        {'kind': 'ServiceAccount', 'namespace': 'default', 'name': SA,
+         'reason': 'it was not made by mcp.k8s for default/mcp-k8s-server (no mcp.k8s/service-account annotation)'}]
+    foreign_file = tmp_path / 'sa.kubeconfig'
+    foreign_file.write_text('apiVersion: v1\nkind: Config\nusers: []\n')
+    run = run_playbook([role_play('absent', {'mcp_k8s_server_state': 'absent',
+                                             'mcp_k8s_server_kubeconfig_path': str(foreign_file)})])
+    assert foreign_file.read_text() == 'apiVersion: v1\nkind: Config\nusers: []\n'
+    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
+
+
+def test_a_file_the_role_did_not_write_is_not_overwritten(kube_double, run_playbook, tmp_path):
+    path = tmp_path / 'kubeconfig'
+    path.write_text('not: [yaml')
+    token_mode = {'mcp_k8s_server_kubeconfig_path': str(path), 'mcp_k8s_server_kubeconfig_credential': 'token'}
+    run = run_playbook([role_play('provision', token_mode)])
+    assert run.rc != 0
+    assert ('%s exists and was not written by the role mcp.k8s.mcp_k8s_server' % path) in run.stdout
+    assert 'set mcp_k8s_server_kubeconfig_overwrite: true to replace it' in run.stdout
+    assert path.read_text() == 'not: [yaml' and get(kube_double, 'serviceaccounts', namespace='default') is None
+    assert_ok(run_playbook([role_play('overwrite', dict(token_mode, mcp_k8s_server_kubeconfig_overwrite=True))]))
+    assert path.read_text().startswith('# Written by the Ansible role mcp.k8s.mcp_k8s_server for ' + USER)
+
+
+@pytest.mark.parametrize('rules, phrase', [
+    ([{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['*']}], 'rules[0] grants every verb ("*")'),
+    ([{'apiGroups': ['apps'], 'resources': ['*'], 'verbs': ['get']}], 'rules[0] grants every resource ("*")'),
+    ([{'apiGroups': [RBAC], 'resources': ['clusterroles'], 'verbs': ['escalate', 'bind']}], 'rules[0] grants "escalate"'),
+    ([{'apiGroups': [''], 'resources': ['users'], 'verbs': ['impersonate']}], 'rules[0] grants "impersonate"'),
+])
+def test_custom_rules_that_grant_everything_need_the_opt_in(kube_double, run_playbook, rules, phrase):
+    role_vars = {'mcp_k8s_server_access': 'custom', 'mcp_k8s_server_rules': rules}
+    run = run_playbook([role_play('custom', role_vars)])
+    assert run.rc != 0
+    assert ('Refusing to grant %s what the rules allow: %s' % (USER, phrase)) in run.stdout
+    assert 'set mcp_k8s_server_allow_wildcards_and_escalation to true if that is really meant' in run.stdout
+    assert real_writes(kube_double) == []
+    if '"*"' in phrase:  # the check of rights asks the wildcard as written
+        run = run_playbook([role_play('custom', dict(role_vars, mcp_k8s_server_allow_wildcards_and_escalation=True))])
+        assert_ok(run)
+        checks = run.results['verification']['checks']
+        assert any('*' in (c['verb'], c['resource']) and c['ok'] and c['actual'] for c in checks), checks
+
+
+def test_operator_warns_and_names_its_escalation_paths(kube_double, run_playbook):
+    run = run_playbook([role_play('operator', {'mcp_k8s_server_access': 'operator'})])
+    assert_ok(run)
+    assert 'may write in every namespace (create pods' in run.output
+    assert 'scope namespaces' in run.output
+    means = {e['grant']: e['means'] for e in run.results['summary']['escalations']}
+    assert means['create pods'] == ('can read any Secret and act as any ServiceAccount in every namespace, '
+                                    'through a pod that mounts them')
+    assert 'create pods/exec' in means
+    assert ('ALLOWS  create pods => can read any Secret and act as any ServiceAccount in every namespace, through a '
+            'pod that mounts them') in run.results['verification']['table']
+    narrow = run_playbook([role_play('read-only', {'mcp_k8s_server_scope': 'namespaces',
+                                                   'mcp_k8s_server_namespaces': ['default']})])
+    assert_ok(narrow)
+    assert narrow.results['summary']['escalations'] == [] and 'may write' not in narrow.output
+
+
+# ------------------------------------------------------ connecting (issue 17 items 2 and 7)
+def test_play_module_defaults_are_honoured(kube_double, run_playbook, tmp_path):
+    """A fleet play sets the kubeconfig once, in module_defaults for group/mcp.k8s.k8s; the
+    role (its own mcp_k8s_server_auth_* unset) uses it, although K8S_AUTH_KUBECONFIG is wrong."""
+    play = role_play('fleet', {'mcp_k8s_server_kubeconfig_path': str(tmp_path / 'sa.kubeconfig')})
+    play['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': kube_double.kubeconfig_path}}
+    run = run_playbook([play], env={'K8S_AUTH_KUBECONFIG': str(tmp_path / 'missing')})
+    assert_ok(run)
+    assert_account(kube_double, 'read-only')
+    assert all(c['ok'] for c in run.results['verification']['checks'])
+    # the role's own variable still wins where it is set
+    play = role_play('own', {'mcp_k8s_server_auth_kubeconfig': str(tmp_path / 'missing')})
+    play['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': kube_double.kubeconfig_path}}
+    run = run_playbook([play])
+    assert run.rc != 0 and 'kubeconfig %s does not exist' % (tmp_path / 'missing') in run.stdout
+
+
+def test_unreachable_cluster_fails_first_in_one_sentence(kube_double, run_playbook, tmp_path):
+    with open(kube_double.kubeconfig_path, encoding='utf-8') as handle:
+        config = yaml.safe_load(handle)
+    config['clusters'][0]['cluster']['server'] = 'https://127.0.0.1:9'
+    unreachable = tmp_path / 'unreachable.kubeconfig'
+    unreachable.write_text(yaml.safe_dump(config))
+    run = run_playbook([role_play('unreachable', {'mcp_k8s_server_auth_kubeconfig': str(unreachable)})])
+    assert run.rc != 0
+    assert 'Cannot reach the API server at https://127.0.0.1:9 (connection refused)' in run.stdout, run.stdout
+    assert 'HTTPSConnectionPool' not in run.output and 'Traceback' not in run.output
+    assert re.search(r'localhost\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1', run.stdout)

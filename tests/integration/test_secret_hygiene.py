@@ -7,7 +7,6 @@ the kubeconfig the user asked for, which is mode 0600. A kubeconfig passed as a 
 secrets (client-key-data, a bearer token) out of the output and the log even on a task that
 does not set no_log.
 """
-import importlib.util
 import os
 import stat
 
@@ -76,8 +75,6 @@ def hygiene_env(tmp_path):
     return {'ANSIBLE_LOG_PATH': str(tmp_path / 'ansible.log')}
 
 
-@pytest.mark.skipif(importlib.util.find_spec('ansible_collections.kubernetes') is None,
-                    reason='the role needs kubernetes.core, not installed in this environment')
 def test_role_at_vvvv(cluster, issued, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'mcp.kubeconfig')
     role = {'name': 'Include the role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'},

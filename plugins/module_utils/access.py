@@ -1,0 +1,494 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A ServiceAccount and its RBAC, owned by the collection: wanted objects, plan, apply.
+
+Every object made here carries the annotation ``mcp.k8s/service-account: NAMESPACE/NAME``
+(its owner) and the label ``app.kubernetes.io/managed-by: mcp.k8s``; a namespace made here
+carries ``mcp.k8s/created-by: NAMESPACE/NAME``. Only objects with the owner's annotation are
+ever changed or deleted: others of the same names are refused (one sentence naming each)
+unless ``adopt`` is set, and built-in roles (``system:*``, ``cluster-admin``, ``admin``,
+``edit``, ``view``, anything labelled ``kubernetes.io/bootstrapping``) are refused outright.
+
+:func:`plan` is pure (unit-tested); :func:`ensure_present` and :func:`ensure_absent` make the
+requests through ``connection.Cluster`` (retries and error sentences come from the core).
+Writes are server-side applies with the field manager ``mcp.k8s`` (``dryRun=All`` in check
+mode); a binding whose ``roleRef`` must change is deleted and applied again (roleRef is
+immutable); owned RBAC that is no longer wanted is deleted with a uid precondition.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.mcp.k8s.plugins.module_utils import names, rbac_checks
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, describe, is_status
+
+FIELD_MANAGER = 'mcp.k8s'
+MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
+OWNER_ANNOTATION = 'mcp.k8s/service-account'
+CREATED_ANNOTATION = 'mcp.k8s/created-by'
+BOOTSTRAP_LABEL = 'kubernetes.io/bootstrapping'
+RBAC_GROUP = 'rbac.authorization.k8s.io'
+RBAC_API = RBAC_GROUP + '/v1'
+RESERVED_NAMES = ('cluster-admin', 'admin', 'edit', 'view')
+RESERVED_PREFIXES = ('system:', 'kubeadm:')
+
+# kind -> (API path prefix, plural, namespaced)
+KINDS = {
+    'Namespace': ('/api/v1', 'namespaces', False),
+    'ServiceAccount': ('/api/v1', 'serviceaccounts', True),
+    'ClusterRole': ('/apis/' + RBAC_API, 'clusterroles', False),
+    'ClusterRoleBinding': ('/apis/' + RBAC_API, 'clusterrolebindings', False),
+    'Role': ('/apis/' + RBAC_API, 'roles', True),
+    'RoleBinding': ('/apis/' + RBAC_API, 'rolebindings', True),
+}
+RBAC_KINDS = ('ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role')   # deletion order: bindings first
+_ORDER = ('ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role', 'ServiceAccount', 'Namespace')
+
+
+def owner_of(name, namespace):
+    return '%s/%s' % (namespace, name)
+
+
+def username(name, namespace):
+    return 'system:serviceaccount:%s:%s' % (namespace, name)
+
+
+def path(kind, name=None, namespace=None):
+    prefix, plural, namespaced = KINDS[kind]
+    text = prefix
+    if namespaced and namespace:
+        text += '/namespaces/%s' % namespace
+    text += '/' + plural
+    if name:
+        text += '/' + name
+    return text
+
+
+def key_of(obj):
+    meta = obj.get('metadata') or {}
+    return (obj['kind'], meta.get('namespace') or '', meta.get('name'))
+
+
+def shown(key):
+    """``Kind namespace/name`` (``Kind name`` for cluster-scoped objects)."""
+    kind, namespace, name = key
+    return '%s %s%s' % (kind, namespace + '/' if namespace else '', name)
+
+
+def ref(key):
+    return {'kind': key[0], 'namespace': key[1], 'name': key[2]}
+
+
+def is_reserved(name):
+    return name in RESERVED_NAMES or any(str(name).startswith(prefix) for prefix in RESERVED_PREFIXES)
+
+
+def access_spec(params):
+    """The checked description of an account's access, from module params (or the same keys)."""
+    name = names.check_name(params.get('name'), option='name')
+    namespace = names.check_namespace(params.get('namespace') or 'default')
+    state = params.get('state') or 'present'
+    scope = params.get('scope') or 'cluster'
+    rbac_namespaces = []
+    for value in params.get('namespaces') or []:
+        names.check_namespace(value, option='namespaces entry')
+        if value not in rbac_namespaces:
+            rbac_namespaces.append(value)
+    rules = rbac_checks.check_rules(params.get('rules'))
+    cluster_role = params.get('cluster_role') or None
+    if state == 'present' and not params.get('verify_only'):
+        if rules and cluster_role:
+            raise K8sTokenError('Give either rules or cluster_role, not both: rules make a role named after the '
+                                'account, cluster_role binds an existing ClusterRole.')
+        if not rules and not cluster_role:
+            raise K8sTokenError('Give the account its rights: rules (PolicyRules) or cluster_role (an existing '
+                                'ClusterRole to bind).')
+        if scope == 'namespaces' and not rbac_namespaces:
+            raise K8sTokenError('scope namespaces needs namespaces: the namespaces the account gets its rights in.')
+    if is_reserved(name):
+        raise K8sTokenError('"%s" is a built-in Kubernetes name and the roles and bindings take the account\'s '
+                            'name, so they would replace a built-in role; built-in and system names are never '
+                            'changed: choose another name.' % name)
+    labels = dict(params.get('labels') or {})
+    labels[MANAGED_BY_LABEL] = FIELD_MANAGER
+    return {
+        'name': name, 'namespace': namespace, 'state': state, 'labels': labels,
+        'rules': rules, 'cluster_role': cluster_role, 'scope': scope,
+        'namespaces': rbac_namespaces if scope == 'namespaces' else [],
+        'create_namespace': bool(params.get('create_namespace')),
+        'delete_namespace': bool(params.get('delete_namespace')),
+        'adopt': bool(params.get('adopt')),
+        'allow_risky': bool(params.get('allow_wildcards_and_escalation')),
+        'owner': owner_of(name, namespace),
+        'username': username(name, namespace),
+    }
+
+
+def _metadata(spec, name, namespace=None):
+    meta = {'name': name, 'labels': dict(spec['labels']), 'annotations': {OWNER_ANNOTATION: spec['owner']}}
+    if namespace:
+        meta['namespace'] = namespace
+    return meta
+
+
+def wanted_objects(spec):
+    """The objects of the account, in the order they are applied."""
+    name, namespace = spec['name'], spec['namespace']
+    subjects = [{'kind': 'ServiceAccount', 'name': name, 'namespace': namespace}]
+    objects = [{'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': _metadata(spec, name, namespace)}]
+    if spec['scope'] == 'cluster':
+        if spec['rules']:
+            objects.append({'apiVersion': RBAC_API, 'kind': 'ClusterRole', 'metadata': _metadata(spec, name),
+                            'rules': spec['rules']})
+        objects.append({'apiVersion': RBAC_API, 'kind': 'ClusterRoleBinding', 'metadata': _metadata(spec, name),
+                        'subjects': subjects,
+                        'roleRef': {'apiGroup': RBAC_GROUP, 'kind': 'ClusterRole', 'name': spec['cluster_role'] or name}})
+        return objects
+    for rbac_namespace in spec['namespaces']:
+        if spec['rules']:
+            objects.append({'apiVersion': RBAC_API, 'kind': 'Role', 'metadata': _metadata(spec, name, rbac_namespace),
+                            'rules': spec['rules']})
+        role_ref = ({'apiGroup': RBAC_GROUP, 'kind': 'ClusterRole', 'name': spec['cluster_role']} if spec['cluster_role']
+                    else {'apiGroup': RBAC_GROUP, 'kind': 'Role', 'name': name})
+        objects.append({'apiVersion': RBAC_API, 'kind': 'RoleBinding',
+                        'metadata': _metadata(spec, name, rbac_namespace), 'subjects': subjects, 'roleRef': role_ref})
+    return objects
+
+
+def owner_annotation(obj):
+    return ((obj.get('metadata') or {}).get('annotations') or {}).get(OWNER_ANNOTATION) or ''
+
+
+def _is_builtin(obj):
+    meta = obj.get('metadata') or {}
+    return BOOTSTRAP_LABEL in (meta.get('labels') or {}) or is_reserved(meta.get('name') or '')
+
+
+def plan(wanted, existing, owner, adopt=False, absent=False):
+    """What to do so that the cluster holds ``wanted`` (a list of objects) given ``existing``
+    (a dict key -> live object of every object named after the account):
+
+    ``apply``: wanted objects to apply; ``recreate``: keys of bindings to delete first (their
+    roleRef must change); ``prune``: live objects we own that are not wanted; ``conflicts``:
+    ``(key, owner)`` of wanted objects another account owns; ``foreign``: keys of wanted
+    objects nobody of ours made (refused unless ``adopt``); ``builtin``: keys of built-in
+    objects (always refused); ``left_alone``: ``(key, reason)`` of live objects not ours that
+    are left as they are. With ``absent``, nothing is wanted and owned objects are pruned.
+    """
+    result = {'apply': [], 'recreate': [], 'prune': [], 'conflicts': [], 'foreign': [], 'builtin': [],
+              'left_alone': []}
+    wanted_keys = {}
+    for obj in wanted:
+        wanted_keys[key_of(obj)] = obj
+    for obj in wanted:
+        key = key_of(obj)
+        live = existing.get(key)
+        if live is not None:
+            live_owner = owner_annotation(live)
+            if _is_builtin(live):
+                result['builtin'].append(key)
+                continue
+            if live_owner and live_owner != owner:
+                result['conflicts'].append((key, live_owner))
+                continue
+            if not live_owner and not adopt:
+                result['foreign'].append(key)
+                continue
+            if 'roleRef' in obj and live.get('roleRef') and (
+                    live['roleRef'].get('kind'), live['roleRef'].get('name')) != (obj['roleRef']['kind'], obj['roleRef']['name']):
+                result['recreate'].append(key)
+        result['apply'].append(obj)
+    for key in sorted(existing, key=lambda k: (_ORDER.index(k[0]), k[1], k[2])):
+        if key in wanted_keys:
+            continue
+        live = existing[key]
+        live_owner = owner_annotation(live)
+        if live_owner == owner and not _is_builtin(live):
+            result['prune'].append(live)
+        elif absent or live_owner:
+            reason = ('it belongs to the ServiceAccount %s' % live_owner if live_owner and live_owner != owner
+                      else 'it is a built-in object' if _is_builtin(live)
+                      else 'it was not made by mcp.k8s for %s (no %s annotation)' % (owner, OWNER_ANNOTATION))
+            result['left_alone'].append((key, reason))
+    return result
+
+
+def refusal(steps, spec, option_hint='adopt'):
+    """One sentence per kind of refusal in the plan ``steps``, or None when nothing is refused."""
+    sentences = []
+    if steps['builtin']:
+        sentences.append('%s %s built into Kubernetes and never changed; choose another name for the account.'
+                         % (_join([shown(k) for k in steps['builtin']]), 'is' if len(steps['builtin']) == 1 else 'are'))
+    if steps['conflicts']:
+        sentences.append('%s. Remove that account first (state absent with its namespace) or choose another name: '
+                         'the roles and bindings take the account\'s name.'
+                         % '; '.join('%s belongs to the ServiceAccount %s' % (shown(k), o) for k, o in steps['conflicts']))
+    if steps['foreign']:
+        many = len(steps['foreign']) > 1
+        sentences.append('%s already exist%s and %s not made by mcp.k8s for the ServiceAccount %s (no %s annotation), '
+                         'so nothing was changed; choose another name, remove %s, or set %s to true to take %s over.'
+                         % (_join([shown(k) for k in steps['foreign']]), '' if many else 's', 'were' if many else 'was',
+                            spec['owner'], OWNER_ANNOTATION, 'them' if many else 'it', option_hint,
+                            'them' if many else 'it'))
+    return ' '.join(sentences) or None
+
+
+def _join(items):
+    if len(items) <= 1:
+        return ''.join(items)
+    return ', '.join(items[:-1]) + ' and ' + items[-1]
+
+
+def managed_view(obj):
+    """The fields the collection manages, for comparing and for diffs."""
+    meta = obj.get('metadata') or {}
+    view = {'kind': obj.get('kind'), 'metadata': {'name': meta.get('name')}}
+    if meta.get('namespace'):
+        view['metadata']['namespace'] = meta['namespace']
+    for key in ('labels', 'annotations'):
+        view['metadata'][key] = dict(meta.get(key) or {})
+    for key in ('rules', 'roleRef', 'subjects'):
+        if key in obj:
+            view[key] = obj[key]
+    return view
+
+
+def _clean(obj):
+    """A live object without managedFields (noise in results)."""
+    obj = dict(obj)
+    meta = dict(obj.get('metadata') or {})
+    meta.pop('managedFields', None)
+    obj['metadata'] = meta
+    return obj
+
+
+def _text(view):
+    return json.dumps(view, indent=2, sort_keys=True) + '\n' if view else ''
+
+
+class _Run:
+    """One convergence: requests, changes, diffs."""
+
+    def __init__(self, cluster, spec, check_mode):
+        self.cluster = cluster
+        self.spec = spec
+        self.check_mode = check_mode
+        self.changes = []
+        self.diffs = []
+
+    def change(self, key, action, reason, before=None, after=None):
+        entry = ref(key)
+        entry.update(action=action, reason=reason)
+        self.changes.append(entry)
+        if action != 'unchanged':
+            self.diffs.append({'before_header': shown(key), 'after_header': shown(key),
+                               'before': _text(before and managed_view(before)),
+                               'after': _text(after and managed_view(after))})
+
+    def get(self, kind, name, namespace=None):
+        action = self.cluster.action('get', KINDS[kind][1], namespace=namespace, subject='%s "%s"' % (kind, name))
+        try:
+            return self.cluster.request('GET', path(kind, name, namespace), action=None).data
+        except Exception as exc:  # 404: missing; anything else: one sentence
+            if is_status(exc, 404):
+                return None
+            raise describe(exc, action)
+
+    def list(self, kind, name):
+        action = self.cluster.action('list', KINDS[kind][1])
+        data = self.cluster.request('GET', path(kind), query={'fieldSelector': 'metadata.name=%s' % name},
+                                    action=action).data or {}
+        items = []
+        for item in data.get('items') or []:
+            item = dict(item, kind=kind)
+            if (item.get('metadata') or {}).get('name') == name:
+                items.append(item)
+        return items
+
+    def existing(self):
+        """Every object named after the account: its ServiceAccount and RBAC in any namespace."""
+        spec = self.spec
+        found = {}
+        for kind in RBAC_KINDS:
+            for item in self.list(kind, spec['name']):
+                found[key_of(item)] = item
+        account = self.get('ServiceAccount', spec['name'], spec['namespace'])
+        if account is not None:
+            account = dict(account, kind='ServiceAccount')
+            found[key_of(account)] = account
+        return found
+
+    def apply(self, obj, dry_run):
+        kind, namespace, name = key_of(obj)
+        query = {'fieldManager': FIELD_MANAGER, 'force': 'true'}
+        if dry_run:
+            query['dryRun'] = 'All'
+        action = self.cluster.action('patch', KINDS[kind][1], namespace=namespace or None,
+                                     subject='%s "%s"' % (kind, name))
+        data = self.cluster.request('PATCH', path(kind, name, namespace), body=obj, query=query, action=action,
+                                    content_type='application/apply-patch+yaml').data
+        return dict(data or {}, kind=kind)
+
+    def delete(self, live):
+        kind, namespace, name = key_of(live)
+        if self.check_mode:
+            return
+        body = {'apiVersion': 'v1', 'kind': 'DeleteOptions'}
+        uid = (live.get('metadata') or {}).get('uid')
+        if uid:
+            body['preconditions'] = {'uid': uid}
+        action = self.cluster.action('delete', KINDS[kind][1], namespace=namespace or None,
+                                     subject='%s "%s"' % (kind, name))
+        try:
+            self.cluster.request('DELETE', path(kind, name, namespace), body=body, action=None)
+        except Exception as exc:
+            if not is_status(exc, 404, 409):   # already gone, or replaced by someone else meanwhile
+                raise describe(exc, action)
+
+
+def _referenced_rules(run, spec):
+    """The rules of the ClusterRole that ``cluster_role`` names (one sentence when it is missing)."""
+    live = run.get('ClusterRole', spec['cluster_role'])
+    if live is None:
+        raise K8sTokenError('ClusterRole "%s" does not exist; create it first or correct cluster_role.'
+                            % spec['cluster_role'])
+    return rbac_checks.check_rules(live.get('rules'), option='ClusterRole %s rules' % spec['cluster_role'])
+
+
+def effective_rules(cluster, spec):
+    """The rules the account gets: its own, or those of the referenced ClusterRole."""
+    if spec['cluster_role']:
+        return _referenced_rules(_Run(cluster, spec, True), spec)
+    return spec['rules']
+
+
+def check_risky(spec, rules):
+    """One sentence when the rules need the opt-in and it was not given."""
+    risky = rbac_checks.risky_grants(rules)
+    if risky and not spec['allow_risky']:
+        source = 'the ClusterRole %s' % spec['cluster_role'] if spec['cluster_role'] else 'the rules'
+        raise K8sTokenError('Refusing to grant %s what %s allow: %s, which lets it take over the %s; narrow the rules, '
+                            'or set allow_wildcards_and_escalation to true if that is really meant.'
+                            % (spec['username'], source, '; '.join(risky),
+                               'cluster' if spec['scope'] == 'cluster' else 'namespaces'))
+
+
+def warnings_for(spec, rules):
+    """Warnings about what the grant means (cluster-wide writes)."""
+    found = rbac_checks.writes(rules)
+    if spec['scope'] == 'cluster' and found:
+        more = ', ...' if len(found) > 6 else ''
+        return ['%s may write in every namespace (%s%s); grant writes in the namespaces it needs instead '
+                '(scope namespaces with namespaces).' % (spec['username'], ', '.join(found[:6]), more)]
+    return []
+
+
+def ensure_present(cluster, spec, check_mode=False):
+    """Make the cluster hold the account and its RBAC; returns the result (see the module's RETURN)."""
+    run = _Run(cluster, spec, check_mode)
+    rules = _referenced_rules(run, spec) if spec['cluster_role'] else spec['rules']
+    check_risky(spec, rules)
+    existing = run.existing()
+    wanted = wanted_objects(spec)
+    steps = plan(wanted, existing, spec['owner'], adopt=spec['adopt'])
+    refused = refusal(steps, spec)
+    if refused:
+        raise K8sTokenError(refused)
+
+    namespaces = run.cluster.request('GET', path('Namespace'), action=cluster.action('list', 'namespaces')).data or {}
+    known = set((item.get('metadata') or {}).get('name') for item in namespaces.get('items') or [])
+    needed = [spec['namespace']] + [n for n in spec['namespaces'] if n != spec['namespace']]
+    missing = [n for n in needed if n not in known and not (n == spec['namespace'] and spec['create_namespace'])]
+    if missing:
+        hint = ' (or set create_namespace: true)' if spec['namespace'] in missing else ''
+        raise K8sTokenError('Namespace(s) %s not found: create them first%s.' % (', '.join(missing), hint))
+    new_namespace = spec['namespace'] not in known
+    if new_namespace:
+        namespace = {'apiVersion': 'v1', 'kind': 'Namespace',
+                     'metadata': {'name': spec['namespace'], 'labels': dict(spec['labels']),
+                                  'annotations': {CREATED_ANNOTATION: spec['owner']}}}
+        after = run.apply(namespace, check_mode)
+        run.change(('Namespace', '', spec['namespace']), 'created', 'create_namespace is set and it was missing',
+                   None, after)
+
+    wanted_by_key = dict((key_of(o), o) for o in steps['apply'])
+    for key in steps['recreate']:
+        run.delete(existing[key])
+        run.change(key, 'recreated', 'its roleRef must point to %s %s and a roleRef cannot be changed'
+                   % (wanted_by_key[key]['roleRef']['kind'], wanted_by_key[key]['roleRef']['name']),
+                   existing[key], wanted_by_key[key])
+
+    applied = []
+    for obj in steps['apply']:
+        key = key_of(obj)
+        live = existing.get(key)
+        if key in steps['recreate']:
+            after = obj if check_mode else run.apply(obj, False)
+        elif check_mode and new_namespace and key[1] == spec['namespace']:
+            # the API server cannot dry-run into a namespace that does not exist yet
+            after = obj
+            run.change(key, 'created', 'missing (not dry-run: its namespace is created first)', None, obj)
+        else:
+            after = run.apply(obj, check_mode)
+            if live is None:
+                run.change(key, 'created', 'missing', None, after)
+            elif managed_view(live) != managed_view(after):
+                run.change(key, 'updated', 'adopted' if not owner_annotation(live) else 'it differed from what is wanted',
+                           live, after)
+            else:
+                run.change(key, 'unchanged', 'as wanted')
+        applied.append(_clean(after))
+
+    for live in steps['prune']:
+        run.delete(live)
+        run.change(key_of(live), 'deleted', 'owned by the account and no longer wanted (access or scope changed)',
+                   live, None)
+
+    return _result(run, spec, applied, steps, rules, [ref(key_of(o)) for o in steps['prune']])
+
+
+def ensure_absent(cluster, spec, check_mode=False):
+    """Delete what the account owns (bindings, roles, the ServiceAccount, a namespace made for it
+    when asked); leave everything else and say so."""
+    run = _Run(cluster, spec, check_mode)
+    existing = run.existing()
+    steps = plan([], existing, spec['owner'], absent=True)
+    removed = []
+    for live in steps['prune']:
+        run.delete(live)
+        run.change(key_of(live), 'deleted', 'owned by the account', live, None)
+        removed.append(ref(key_of(live)))
+    if spec['delete_namespace']:
+        live = run.get('Namespace', spec['namespace'])
+        key = ('Namespace', '', spec['namespace'])
+        if live is not None:
+            created_by = ((live.get('metadata') or {}).get('annotations') or {}).get(CREATED_ANNOTATION)
+            if created_by == spec['owner'] and not (live.get('metadata') or {}).get('deletionTimestamp'):
+                run.delete(dict(live, kind='Namespace'))
+                run.change(key, 'deleted', 'made for the account and delete_namespace is set', live, None)
+                removed.append(ref(key))
+            elif created_by != spec['owner']:
+                steps['left_alone'].append((key, 'it was not created for %s (no %s annotation naming it)'
+                                            % (spec['owner'], CREATED_ANNOTATION)))
+    return _result(run, spec, [], steps, spec['rules'], removed)
+
+
+def _result(run, spec, applied, steps, rules, removed):
+    changed = any(c['action'] != 'unchanged' for c in run.changes)
+    return {
+        'changed': changed,
+        'service_account': {'name': spec['name'], 'namespace': spec['namespace'], 'username': spec['username']},
+        'objects': applied,
+        'names': [shown(key_of(o)) for o in applied],
+        'changes': run.changes,
+        'removed': removed,
+        'left_alone': [dict(ref(k), reason=r) for k, r in steps['left_alone']],
+        'escalations': rbac_checks.escalation_paths(rules, spec['scope'], spec['namespaces']),
+        'warnings': warnings_for(spec, rules) if spec['state'] == 'present' else [],
+        'diff': run.diffs,
+        'rules': rules,
+    }

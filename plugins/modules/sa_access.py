@@ -1,0 +1,471 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mcp.k8s contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sa_access
+short_description: Own a Kubernetes ServiceAccount and its RBAC, and check what it may really do
+version_added: 1.0.0
+description:
+  - Makes the cluster hold a ServiceAccount and its rights, for any application. A ClusterRole and
+    ClusterRoleBinding named after the account (O(scope=cluster)), or a Role and RoleBinding in each
+    namespace of O(namespaces) (O(scope=namespaces)), with the given O(rules); or bindings to an existing
+    ClusterRole (O(cluster_role)).
+  - Writes with server-side apply, field manager C(mcp.k8s). Every object carries the annotation
+    C(mcp.k8s/service-account=NAMESPACE/NAME) and the label C(app.kubernetes.io/managed-by=mcp.k8s).
+  - Converges. RBAC objects the account owns that are no longer wanted (access or scope changed) are
+    deleted; a binding whose C(roleRef) must change is deleted and created again (a roleRef cannot be
+    updated); objects someone changed are applied again.
+  - Never touches what it did not make. Objects of the same names without the annotation fail the task,
+    before anything is changed, with one sentence naming each, unless O(adopt=true). Objects another
+    account owns are always refused. Built-in roles (C(system:*), C(cluster-admin), C(admin), C(edit),
+    C(view), anything labelled C(kubernetes.io/bootstrapping)) are refused outright.
+  - Refuses rules that grant C(*) verbs, resources or URLs, or the C(escalate), C(bind) or
+    C(impersonate) verbs (also through O(cluster_role)) unless O(allow_wildcards_and_escalation=true).
+    Warns when the account may write in every namespace, and returns in RV(escalations) what the grant
+    allows beyond its words (who may create pods may read any Secret of those namespaces, for example).
+  - With O(verify_token) (a token the API server rejects is reported in RV(verify_skipped), unless
+    O(verify_only=true)), or with O(verify_only=true), asks the API server through
+    SelfSubjectAccessReviews, made as the account, whether it may do what it should and may not do what
+    it should not (O(checks), by default one check per verb and resource of the rules, wildcards as
+    written), and fails with a table of expected against actual answers when they differ.
+  - O(state=absent) deletes the bindings, roles and ServiceAccount that carry the account's annotation
+    (in every namespace), the namespace when O(delete_namespace=true) and it was created for the account,
+    and reports in RV(left_alone) what it did not delete and why.
+author:
+  - mcp.k8s contributors (@mcp-k8s)
+requirements:
+  - kubernetes >= 31.0.0
+extends_documentation_fragment:
+  - mcp.k8s.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Applies are sent as server-side dry runs; nothing is deleted. Objects in a namespace that would
+        first be created are reported without a dry run.
+  diff_mode:
+    support: full
+    details:
+      - Shows the managed fields (labels, annotations, rules, roleRef, subjects) of each object before and after.
+  platform:
+    platforms: posix
+  action_group:
+    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - mcp.k8s.k8s
+options:
+  name:
+    description:
+      - Name of the ServiceAccount. The roles and bindings take the same name.
+    type: str
+    required: true
+    aliases: [service_account]
+  namespace:
+    description:
+      - Namespace of the ServiceAccount.
+    type: str
+    default: default
+  state:
+    description:
+      - V(present) makes the account and its RBAC exist as described; V(absent) deletes what the
+        account owns.
+    type: str
+    choices: [present, absent]
+    default: present
+  labels:
+    description:
+      - Labels of every object; C(app.kubernetes.io/managed-by=mcp.k8s) is always added.
+    type: dict
+    default: {}
+  rules:
+    description:
+      - PolicyRules (C(apiGroups), C(resources), C(verbs), C(resourceNames), C(nonResourceURLs)) of the
+        role named after the account.
+      - Give either O(rules) or O(cluster_role) with O(state=present).
+    type: list
+    elements: dict
+    default: []
+  cluster_role:
+    description:
+      - Bind this existing ClusterRole instead of making a role (in each namespace with
+        O(scope=namespaces), with RoleBindings). Its rules are read and judged as O(rules) would be.
+    type: str
+  scope:
+    description:
+      - V(cluster) for a ClusterRole and ClusterRoleBinding, V(namespaces) for a Role and RoleBinding in
+        each namespace of O(namespaces).
+    type: str
+    choices: [cluster, namespaces]
+    default: cluster
+  namespaces:
+    description:
+      - Namespaces the account gets its rights in with O(scope=namespaces). They must exist.
+    type: list
+    elements: str
+    default: []
+  create_namespace:
+    description:
+      - Create O(namespace) when it is missing, marked with the annotation C(mcp.k8s/created-by).
+    type: bool
+    default: false
+  delete_namespace:
+    description:
+      - With O(state=absent), delete O(namespace) too, only if it was created for this account.
+    type: bool
+    default: false
+  adopt:
+    description:
+      - Take over objects of the account's names that exist without the annotation C(mcp.k8s/service-account)
+        (made by hand or by another tool). They are applied over, annotated, and from then on owned,
+        pruned and deleted like the module's own. Objects another account owns and built-in roles are
+        never taken over.
+    type: bool
+    default: false
+  allow_wildcards_and_escalation:
+    description:
+      - Allow rules (or a O(cluster_role)) that grant C(*) verbs, resources or non-resource URLs, or the
+        C(escalate), C(bind) or C(impersonate) verbs. Each of those lets the account give itself any
+        right in its scope.
+    type: bool
+    default: false
+  verify_token:
+    description:
+      - A token of the account. After converging (not in check mode), ask the API server with it whether
+        the account's rights are what O(checks) expect.
+    type: str
+  verify_only:
+    description:
+      - Change nothing; only ask the API server whether the account's rights are what O(checks) expect,
+        with O(verify_token), or without it as the connection's own user (for example with the
+        account's kubeconfig). Runs in check mode too.
+    type: bool
+    default: false
+  checks:
+    description:
+      - What to ask in the verification. Each check without C(namespace) is asked cluster-wide with
+        O(scope=cluster) and in each namespace of O(namespaces) with O(scope=namespaces); with
+        O(scope=namespaces) the first allowed check is also asked cluster-wide, expecting a denial.
+      - Empty means one check per verb, API group and resource of the rules (or of O(cluster_role)),
+        expecting each allowed; wildcards are asked as written.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      verb:
+        description: The verb, such as V(list) or V(*).
+        type: str
+        required: true
+      resource:
+        description: The resource (plural), optionally with its subresource (V(pods/log)).
+        type: str
+        required: true
+      group:
+        description: The API group; empty for the core group.
+        type: str
+        default: ''
+      subresource:
+        description: The subresource, such as V(log).
+        type: str
+      namespace:
+        description: Ask in this namespace; V('') asks cluster-wide.
+        type: str
+      allowed:
+        description: The expected answer.
+        type: bool
+        default: true
+  verify_retries:
+    description:
+      - How often to ask again while the answers differ (RBAC changes take moments to reach the authorizer).
+    type: int
+    default: 3
+  verify_delay:
+    description:
+      - Seconds between those attempts.
+    type: float
+    default: 2
+notes:
+  - The connection's user needs to get, list, create, patch and delete ServiceAccounts, (Cluster)Roles and
+    (Cluster)RoleBindings, list namespaces, and hold the rights it grants (or C(escalate) and C(bind)).
+seealso:
+  - module: mcp.k8s.sa_token
+  - module: mcp.k8s.sa_token_info
+  - name: Privilege escalation via Pod creation
+    description: Why creating pods in a namespace means reading its Secrets and acting as its ServiceAccounts.
+    link: https://kubernetes.io/docs/concepts/security/rbac-good-practices/#workload-creation
+'''
+
+EXAMPLES = r'''
+- name: A CI deployer that may roll out Deployments in two namespaces
+  mcp.k8s.sa_access:
+    name: ci-deployer
+    namespace: ci
+    create_namespace: true
+    labels:
+      app: ci
+    scope: namespaces
+    namespaces: [team-a, team-b]
+    rules:
+      - apiGroups: [apps]
+        resources: [deployments]
+        verbs: [get, list, watch, patch, update]
+  register: access
+
+- name: A read-only dashboard bound to the built-in view ClusterRole everywhere
+  mcp.k8s.sa_access:
+    name: dashboard
+    namespace: monitoring
+    cluster_role: view
+
+- name: Take over a hand-made account and its role of the same names
+  mcp.k8s.sa_access:
+    name: backup
+    namespace: ops
+    adopt: true
+    rules:
+      - apiGroups: [""]
+        resources: [persistentvolumeclaims]
+        verbs: [get, list]
+
+- name: Mint a token for the deployer
+  mcp.k8s.sa_token:
+    name: ci-deployer
+    namespace: ci
+  register: minted
+  no_log: true
+
+- name: Check, with its own token, that it may patch deployments and may not read secrets
+  mcp.k8s.sa_access:
+    name: ci-deployer
+    namespace: ci
+    scope: namespaces
+    namespaces: [team-a, team-b]
+    verify_only: true
+    verify_token: "{{ minted.token }}"
+    checks:
+      - {verb: patch, group: apps, resource: deployments}
+      - {verb: get, resource: secrets, allowed: false}
+  register: rights
+
+- name: Show the table
+  ansible.builtin.debug:
+    msg: "{{ rights.verification.table }}"
+
+- name: Remove the account and everything it owns (and nothing else)
+  mcp.k8s.sa_access:
+    name: ci-deployer
+    namespace: ci
+    state: absent
+  register: removed
+
+- name: Say what was left alone
+  ansible.builtin.debug:
+    msg: "{{ item.kind }} {{ item.name }} kept: {{ item.reason }}"
+  loop: "{{ removed.left_alone }}"
+'''
+
+RETURN = r'''
+service_account:
+  description: The account (C(name), C(namespace), C(username)).
+  returned: always
+  type: dict
+  sample: {name: ci-deployer, namespace: ci, username: "system:serviceaccount:ci:ci-deployer"}
+objects:
+  description: The objects as the API server returned them after the apply (a dry run in check mode), without managedFields.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: ci-deployer
+        namespace: ci
+        labels: {app: ci, app.kubernetes.io/managed-by: mcp.k8s}
+        annotations: {mcp.k8s/service-account: ci/ci-deployer}
+names:
+  description: The objects as C(Kind namespace/name).
+  returned: always
+  type: list
+  elements: str
+  sample: [ServiceAccount ci/ci-deployer, Role team-a/ci-deployer, RoleBinding team-a/ci-deployer]
+changes:
+  description: One entry per object looked at, C(kind), C(namespace), C(name), C(action) (V(created), V(updated),
+    V(recreated), V(deleted), V(unchanged)) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: ClusterRole, namespace: "", name: ci-deployer, action: deleted,
+            reason: owned by the account and no longer wanted (access or scope changed)}]
+removed:
+  description: The objects deleted (C(kind), C(namespace), C(name)), bindings first.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: ClusterRoleBinding, namespace: "", name: ci-deployer}]
+left_alone:
+  description: Objects of the account's names that were not changed or deleted because the account does not
+    own them, with the C(reason).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: ClusterRole, namespace: "", name: ci-deployer,
+            reason: "it was not made by mcp.k8s for ci/ci-deployer (no mcp.k8s/service-account annotation)"}]
+escalations:
+  description: What the rights allow beyond their words, C(grant) and what it C(means).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{grant: create pods, means: "can read any Secret and act as any ServiceAccount in namespaces team-a,
+            team-b, through a pod that mounts them"}]
+checks:
+  description: The checks of the verification (C(verb), C(group), C(resource), C(subresource), C(namespace) with
+    V('') for cluster-wide, C(allowed) the expected answer).
+  returned: with O(state=present)
+  type: list
+  elements: dict
+  sample: [{verb: list, group: "", resource: pods, subresource: "", namespace: "", allowed: true}]
+verify_skipped:
+  description: Why the rights were not checked although O(verify_token) was given (the API server rejected it).
+  returned: when so
+  type: str
+  sample: The API server at https://10.0.0.1:6443 rejected the token (401 Unauthorized) ...
+verification:
+  description: The answers of the verification.
+  returned: when the rights were checked (also when the check failed)
+  type: dict
+  contains:
+    checks:
+      description: RV(checks) with C(expected), C(actual) (null without an answer) and C(ok).
+      type: list
+      elements: dict
+      returned: always
+    mismatches:
+      description: One line per check whose answer differs.
+      type: list
+      elements: str
+      returned: always
+      sample: ["get secrets in (all): expected denied, got allowed"]
+    table:
+      description: The lines of a table of every check, expected against actual, then one C(ALLOWS) line per
+        escalation path (RV(escalations)).
+      type: list
+      elements: str
+      returned: always
+      sample: ["RESULT  VERB  RESOURCE  NAMESPACE  EXPECTED   ACTUAL", "ok      list  pods      (all)      allowed    allowed"]
+'''
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mcp.k8s.plugins.module_utils import access, connection, rbac_checks
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
+
+
+def argument_spec():
+    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
+    spec.update(
+        name=dict(type='str', required=True, aliases=['service_account']),
+        namespace=dict(type='str', default='default'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        labels=dict(type='dict', default={}),
+        rules=dict(type='list', elements='dict', default=[]),
+        cluster_role=dict(type='str'),
+        scope=dict(type='str', choices=['cluster', 'namespaces'], default='cluster'),
+        namespaces=dict(type='list', elements='str', default=[]),
+        create_namespace=dict(type='bool', default=False),
+        delete_namespace=dict(type='bool', default=False),
+        adopt=dict(type='bool', default=False),
+        allow_wildcards_and_escalation=dict(type='bool', default=False),
+        verify_token=dict(type='str', no_log=True),
+        verify_only=dict(type='bool', default=False),
+        checks=dict(type='list', elements='dict', default=[], options=dict(
+            verb=dict(type='str', required=True),
+            resource=dict(type='str', required=True),
+            group=dict(type='str', default=''),
+            subresource=dict(type='str'),
+            namespace=dict(type='str'),
+            allowed=dict(type='bool', default=True),
+        )),
+        verify_retries=dict(type='int', default=3),
+        verify_delay=dict(type='float', default=2),
+    )
+    return spec
+
+
+def _verification_failure(spec, verification):
+    mismatches = verification['mismatches']
+    return ('RBAC verification failed for %s (scope %s): %d of %d checks differ from the expected answer: %s; '
+            'the verification table lists every check.'
+            % (spec['username'], spec['scope'], len(mismatches), len(verification['checks']), '; '.join(mismatches)))
+
+
+def run(module):
+    params = module.params
+    spec = access.access_spec(params)
+    cluster = connection.get_api_client(params)
+    if spec['state'] == 'absent':
+        result = access.ensure_absent(cluster, spec, check_mode=module.check_mode)
+        result.pop('rules')
+        return result
+    if params['verify_only']:
+        result = {'changed': False, 'service_account': {'name': spec['name'], 'namespace': spec['namespace'],
+                                                        'username': spec['username']}}
+        rules = access.effective_rules(cluster, spec)
+        result['escalations'] = rbac_checks.escalation_paths(rules, spec['scope'], spec['namespaces'])
+    else:
+        result = access.ensure_present(cluster, spec, check_mode=module.check_mode)
+        rules = result.pop('rules')
+    result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
+    if params['verify_only'] or (params['verify_token'] and not module.check_mode):
+        if not result['checks']:
+            raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
+        asking = cluster.with_token(params['verify_token']) if params['verify_token'] else cluster
+        try:
+            result['verification'] = rbac_checks.verify(
+                asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],
+                escalations=result['escalations'])
+        except K8sTokenError as exc:
+            if params['verify_only'] or exc.status != 401:
+                raise
+            # a token of an earlier run that the API server no longer accepts: nothing to verify with
+            result['verify_skipped'] = exc.message
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not connection.HAS_K8S:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+    module.no_log_values.update(connection.secret_values(connection.auth_options(module.params)))
+    if module.params['verify_token']:
+        register_secret(module.params['verify_token'])
+    try:
+        result = run(module)
+    except K8sTokenError as exc:
+        error = exc.message
+    else:
+        error = None
+    if error:
+        module.fail_json(msg=error)
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    diff = result.pop('diff', [])
+    if module._diff and diff:
+        result['diff'] = diff
+    verification = result.get('verification')
+    if verification and verification['mismatches']:
+        module.fail_json(msg=_verification_failure(access.access_spec(module.params), verification), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,192 @@
+import pytest
+
+from ansible_collections.mcp.k8s.plugins.module_utils import access
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+
+RULES = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['get', 'list']}]
+OWNER = 'ci/app'
+
+
+def spec(**params):
+    base = {'name': 'app', 'namespace': 'ci', 'rules': RULES}
+    base.update(params)
+    return access.access_spec(base)
+
+
+def live(kind, name='app', namespace='', owner=OWNER, labels=None, **fields):
+    meta = {'name': name, 'uid': 'u-%s-%s' % (kind, namespace), 'labels': labels or {}}
+    if namespace:
+        meta['namespace'] = namespace
+    if owner:
+        meta['annotations'] = {access.OWNER_ANNOTATION: owner}
+    obj = {'kind': kind, 'metadata': meta}
+    obj.update(fields)
+    return obj
+
+
+def by_key(*objects):
+    return dict((access.key_of(o), o) for o in objects)
+
+
+def test_wanted_objects_per_scope():
+    cluster = access.wanted_objects(spec())
+    assert [access.shown(access.key_of(o)) for o in cluster] == [
+        'ServiceAccount ci/app', 'ClusterRole app', 'ClusterRoleBinding app']
+    assert cluster[0]['metadata'] == {'name': 'app', 'namespace': 'ci',
+                                      'labels': {'app.kubernetes.io/managed-by': 'mcp.k8s'},
+                                      'annotations': {'mcp.k8s/service-account': OWNER}}
+    assert cluster[2]['subjects'] == [{'kind': 'ServiceAccount', 'name': 'app', 'namespace': 'ci'}]
+    namespaced = access.wanted_objects(spec(scope='namespaces', namespaces=['a', 'b', 'a']))
+    assert [access.shown(access.key_of(o)) for o in namespaced] == [
+        'ServiceAccount ci/app', 'Role a/app', 'RoleBinding a/app', 'Role b/app', 'RoleBinding b/app']
+    bound = access.wanted_objects(spec(rules=[], cluster_role='view', scope='namespaces', namespaces=['a']))
+    assert [o['kind'] for o in bound] == ['ServiceAccount', 'RoleBinding']
+    assert bound[1]['roleRef'] == {'apiGroup': access.RBAC_GROUP, 'kind': 'ClusterRole', 'name': 'view'}
+
+
+def test_plan_prunes_owned_recreates_changed_refs_and_leaves_others():
+    wanted = access.wanted_objects(spec(scope='namespaces', namespaces=['a']))
+    existing = by_key(
+        live('ServiceAccount', namespace='ci'),
+        live('ClusterRole'), live('ClusterRoleBinding'),                       # ours, no longer wanted
+        live('RoleBinding', namespace='a', roleRef={'kind': 'ClusterRole', 'name': 'view'}),   # ours, wrong ref
+        live('Role', namespace='elsewhere', owner=None))                        # not ours, not wanted
+    steps = access.plan(wanted, existing, OWNER)
+    assert [access.key_of(o) for o in steps['apply']] == [access.key_of(o) for o in wanted]
+    assert steps['recreate'] == [('RoleBinding', 'a', 'app')]
+    assert [access.key_of(o) for o in steps['prune']] == [('ClusterRoleBinding', '', 'app'), ('ClusterRole', '', 'app')]
+    assert steps['conflicts'] == steps['foreign'] == steps['builtin'] == steps['left_alone'] == []
+
+
+def test_plan_refuses_what_is_not_ours_unless_adopted():
+    wanted = access.wanted_objects(spec())
+    existing = by_key(live('ClusterRole', owner=None), live('ClusterRoleBinding', owner=None,
+                                                            roleRef={'kind': 'ClusterRole', 'name': 'other'}))
+    steps = access.plan(wanted, existing, OWNER)
+    assert steps['foreign'] == [('ClusterRole', '', 'app'), ('ClusterRoleBinding', '', 'app')]
+    assert access.refusal(steps, spec()) == (
+        'ClusterRole app and ClusterRoleBinding app already exist and were not made by mcp.k8s for the ServiceAccount '
+        'ci/app (no mcp.k8s/service-account annotation), so nothing was changed; choose another name, remove them, '
+        'or set adopt to true to take them over.')
+    adopted = access.plan(wanted, existing, OWNER, adopt=True)
+    assert adopted['foreign'] == [] and adopted['recreate'] == [('ClusterRoleBinding', '', 'app')]
+    assert len(adopted['apply']) == 3
+
+
+def test_plan_never_takes_another_accounts_or_builtin_objects():
+    wanted = access.wanted_objects(spec())
+    existing = by_key(live('ClusterRole', owner='tools/app'),
+                      live('ClusterRoleBinding', owner=None, labels={access.BOOTSTRAP_LABEL: 'rbac-defaults'}))
+    steps = access.plan(wanted, existing, OWNER, adopt=True)
+    assert steps['conflicts'] == [(('ClusterRole', '', 'app'), 'tools/app')]
+    assert steps['builtin'] == [('ClusterRoleBinding', '', 'app')]
+    message = access.refusal(steps, spec())
+    assert 'ClusterRoleBinding app is built into Kubernetes and never changed' in message
+    assert 'ClusterRole app belongs to the ServiceAccount tools/app. Remove that account first' in message
+
+
+def test_plan_absent_deletes_only_ours_and_says_what_it_left():
+    existing = by_key(live('ServiceAccount', namespace='ci', owner=None), live('ClusterRole'),
+                      live('RoleBinding', namespace='x', owner='tools/app'), live('ClusterRoleBinding'))
+    steps = access.plan([], existing, OWNER, absent=True)
+    assert [access.key_of(o) for o in steps['prune']] == [('ClusterRoleBinding', '', 'app'), ('ClusterRole', '', 'app')]
+    assert steps['left_alone'] == [
+        (('RoleBinding', 'x', 'app'), 'it belongs to the ServiceAccount tools/app'),
+        (('ServiceAccount', 'ci', 'app'), 'it was not made by mcp.k8s for ci/app (no mcp.k8s/service-account annotation)')]
+
+
+@pytest.mark.parametrize('name', ['cluster-admin', 'admin', 'edit', 'view'])
+def test_builtin_names_are_refused(name):
+    with pytest.raises(K8sTokenError, match='"%s" is a built-in Kubernetes name' % name):
+        spec(name=name)
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'rules': [], 'cluster_role': None}, 'Give the account its rights'),
+    ({'cluster_role': 'view'}, 'Give either rules or cluster_role, not both'),
+    ({'scope': 'namespaces'}, 'scope namespaces needs namespaces'),
+    ({'name': 'Bad_Name'}, 'is not a valid ServiceAccount name'),
+    ({'namespaces': ['a b'], 'scope': 'namespaces'}, 'namespaces entry "a b" is not a valid namespace name'),
+])
+def test_bad_specs(params, message):
+    with pytest.raises(K8sTokenError, match=message):
+        spec(**params)
+
+
+def test_ensure_present_converges_and_is_idempotent(kube, cluster):
+    kube.objects.create('namespaces', {'metadata': {'name': 'team-a'}})
+    wanted = spec(namespace='apps', create_namespace=True, labels={'app': 'x'})
+    result = access.ensure_present(cluster, wanted)
+    assert result['changed'] and result['names'] == ['ServiceAccount apps/app', 'ClusterRole app', 'ClusterRoleBinding app']
+    assert [c['action'] for c in result['changes']] == ['created'] * 4
+    assert kube.objects.find('namespaces', 'apps')['metadata']['annotations'][access.CREATED_ANNOTATION] == 'apps/app'
+    patches = [r for r in kube.requests if r['method'] == 'PATCH']
+    assert len(patches) == 4 and all('fieldManager=mcp.k8s' in r['query'] for r in patches)
+
+    again = access.ensure_present(cluster, wanted)
+    assert not again['changed'] and [c['action'] for c in again['changes']] == ['unchanged'] * 3
+
+    namespaced = spec(namespace='apps', scope='namespaces', namespaces=['team-a'], labels={'app': 'x'})
+    kube.clear_requests()
+    check = access.ensure_present(cluster, namespaced, check_mode=True)
+    assert check['changed'] and kube.objects.find('clusterroles', 'app') is not None
+    assert not [r for r in kube.requests if r['method'] in ('DELETE', 'POST', 'PUT')
+                or (r['method'] == 'PATCH' and 'dryRun=All' not in r['query'])]
+    assert {'before_header', 'after', 'before'} <= set(check['diff'][0])
+
+    moved = access.ensure_present(cluster, namespaced)
+    assert moved['removed'] == [{'kind': 'ClusterRoleBinding', 'namespace': '', 'name': 'app'},
+                                {'kind': 'ClusterRole', 'namespace': '', 'name': 'app'}]
+    assert kube.objects.find('clusterroles', 'app') is None and kube.objects.find('roles', 'app', 'team-a') is not None
+
+
+def test_ensure_present_refuses_foreign_objects_before_any_write(kube, cluster):
+    kube.objects.create('clusterroles', {'metadata': {'name': 'ci-deployer'},
+                                         'rules': [{'apiGroups': ['apps'], 'resources': ['deployments'], 'verbs': ['*']}]})
+    wanted = spec(name='ci-deployer', namespace='mcp')
+    kube.clear_requests()
+    with pytest.raises(K8sTokenError, match='ClusterRole ci-deployer already exists and was not made by mcp.k8s'):
+        access.ensure_present(cluster, wanted)
+    assert kube.count(method='PATCH') == 0 and kube.count(method='DELETE') == 0
+    assert kube.objects.find('clusterroles', 'ci-deployer')['rules'][0]['verbs'] == ['*']
+
+    adopted = access.ensure_present(cluster, spec(name='ci-deployer', namespace='mcp', adopt=True))
+    actions = dict(((c['kind'], c['name']), c['action']) for c in adopted['changes'])
+    assert actions[('ClusterRole', 'ci-deployer')] == 'updated'
+    role = kube.objects.find('clusterroles', 'ci-deployer')
+    assert role['rules'] == RULES and role['metadata']['annotations'][access.OWNER_ANNOTATION] == 'mcp/ci-deployer'
+
+
+def test_risky_rules_and_cluster_roles_need_the_opt_in(kube, cluster):
+    star = [{'apiGroups': [''], 'resources': ['*'], 'verbs': ['get']}]
+    with pytest.raises(K8sTokenError, match=r'Refusing to grant system:serviceaccount:mcp:app what the rules allow: '
+                                            r'rules\[0\] grants every resource \("\*"\)'):
+        access.ensure_present(cluster, spec(namespace='mcp', rules=star))
+    with pytest.raises(K8sTokenError, match='what the ClusterRole cluster-admin allow'):
+        access.ensure_present(cluster, spec(namespace='mcp', rules=[], cluster_role='cluster-admin'))
+    with pytest.raises(K8sTokenError, match='ClusterRole "nope" does not exist'):
+        access.ensure_present(cluster, spec(namespace='mcp', rules=[], cluster_role='nope'))
+    assert kube.count(method='PATCH') == 0
+    result = access.ensure_present(cluster, spec(namespace='mcp', rules=star, allow_wildcards_and_escalation=True))
+    assert result['changed'] and result['escalations'][0]['grant'] == 'get secrets'
+
+
+def test_cluster_wide_writes_warn(cluster):
+    writes = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['create']}]
+    assert 'may write in every namespace (create pods)' in access.warnings_for(spec(rules=writes), writes)[0]
+    assert access.warnings_for(spec(rules=writes, scope='namespaces', namespaces=['a']), writes) == []
+
+
+def test_ensure_absent_removes_only_what_it_owns(kube, cluster):
+    access.ensure_present(cluster, spec(namespace='mcp'))
+    kube.objects.create('rolebindings', {'metadata': {'name': 'app', 'namespace': 'mcp'},
+                                         'subjects': [], 'roleRef': {'apiGroup': access.RBAC_GROUP,
+                                                                     'kind': 'ClusterRole', 'name': 'view'}}, 'mcp')
+    result = access.ensure_absent(cluster, spec(namespace='mcp', state='absent', delete_namespace=True))
+    assert result['removed'] == [{'kind': 'ClusterRoleBinding', 'namespace': '', 'name': 'app'},
+                                 {'kind': 'ClusterRole', 'namespace': '', 'name': 'app'},
+                                 {'kind': 'ServiceAccount', 'namespace': 'mcp', 'name': 'app'}]
+    assert [(a['kind'], a['name']) for a in result['left_alone']] == [('RoleBinding', 'app'), ('Namespace', 'mcp')]
+    assert kube.objects.find('rolebindings', 'app', 'mcp') is not None
+    assert kube.objects.find('namespaces', 'mcp') is not None
+    assert not access.ensure_absent(cluster, spec(namespace='mcp', state='absent'))['changed']
