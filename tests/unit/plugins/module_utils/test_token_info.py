@@ -113,6 +113,7 @@ def test_review_of_a_valid_and_a_revoked_legacy_token(kube):
     assert result['review']['user']['username'] == 'system:serviceaccount:ns:app'
     assert 'system:serviceaccounts:ns' in result['review']['user']['groups']
     legacy_secrets.remove_secret_token(cluster, spec)
+    kube.expire_auth_cache()   # kube-apiserver would accept it for up to 10 s more
     review = token_info.token_info(token, lambda: cluster, review=True)['review']
     assert review['authenticated'] is False and review['error']
 
@@ -171,6 +172,7 @@ def test_can_i_with_a_revoked_token(kube):
     token = legacy_secrets.ensure_secret_token(cluster, spec)[1]['token']
     assert token_info.token_info(token, lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])['can_i']
     legacy_secrets.remove_secret_token(cluster, spec)
+    kube.expire_auth_cache()   # kube-apiserver would accept it for up to 10 s more
     with pytest.raises(K8sTokenError) as raised:
         token_info.token_info(token, lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])
     assert raised.value.message == (
