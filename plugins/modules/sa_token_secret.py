@@ -87,8 +87,8 @@ notes:
   - Since Kubernetes 1.24 no such Secret is created automatically for a ServiceAccount; this module
     creates one explicitly, the documented way to get a long-lived token.
   - Deleting the ServiceAccount also deletes its token Secrets (the token controller does it).
-  - After O(state=absent), kube-apiserver may accept the token for up to 10 seconds more: it caches
-    successful token authentications for that long. A check that the token is revoked should retry.
+  - After O(state=absent), kube-apiserver may accept the token for up to 10 seconds more, because it
+    caches successful token authentications for that long. A check that the token is revoked should retry.
 seealso:
   - module: mcp.k8s.sa_token
   - module: mcp.k8s.sa_token_info

@@ -211,8 +211,16 @@ def test_revocation_stops_running_servers(workload, run_playbook, files, servers
     for suffix in ('', '.credential.json'):
         assert not os.path.exists(files['mcp_k8s_server_kubeconfig_path'] + suffix)
     assert not os.path.exists(files['mcp_k8s_server_config_path'])
-    listed = kms_call(kms, 'pods_list_in_namespace', {'namespace': NS})
-    assert listed['is_error'] and 'Unauthorized' in listed['text'], listed
+    # The next call already fails: the account's RBAC is gone (403). kube-apiserver caches a token's
+    # successful authentication for 10 s, after which the token itself is refused (401).
+    deadline = time.monotonic() + 20
+    while True:
+        listed = kms_call(kms, 'pods_list_in_namespace', {'namespace': NS})
+        assert listed['is_error'] and ('Unauthorized' in listed['text'] or 'forbidden' in listed['text']), listed
+        if 'Unauthorized' in listed['text'] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert 'Unauthorized' in listed['text'], listed
     (denied,) = upstream_call(upstream, ('delete_resource', {'resource_type': 'Pod', 'name': 'web', 'namespace': NS}))
     assert api_status(denied['text'])['code'] == 401 and api_status(denied['text'])['reason'] == 'Unauthorized', denied
     assert workload.objects.find('pods', 'web', NS) is not None
