@@ -13,6 +13,7 @@ Everything started is stopped on ``stop()``, at interpreter exit, and on SIGTERM
 import atexit
 import base64
 import copy
+import ctypes
 import datetime
 import json
 import os
@@ -48,6 +49,7 @@ AUDIT_POLICY = {
         {'level': 'None', 'nonResourceURLs': ['/readyz*', '/healthz*', '/livez*']},
         {'level': 'Metadata'},
     ]}
+PR_SET_PDEATHSIG = 1
 METHODS = {'create': 'POST', 'update': 'PUT', 'patch': 'PATCH', 'delete': 'DELETE', 'deletecollection': 'DELETE',
            'get': 'GET', 'list': 'GET', 'watch': 'GET'}
 _RUNNING = []
@@ -68,6 +70,17 @@ def _write(path, data, mode=0o600):
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), 'wb') as handle:
         handle.write(data if isinstance(data, bytes) else data.encode())
     return path
+
+
+def _die_with_parent():
+    """In the child, before exec: SIGKILL when the process that started it dies, however it
+    dies (a SIGTERM or SIGKILL of pytest runs no atexit handler; the components would be
+    orphaned, holding their ports)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: stop() and atexit still apply
+        pass
 
 
 def _stop_all():
@@ -112,7 +125,8 @@ class ControlPlane:
     def _spawn(self, name, args):
         log = open(os.path.join(self.state_dir, name + '.log'), 'ab')  # pylint: disable=consider-using-with
         proc = subprocess.Popen([self._binary(name)] + args, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=self.state_dir, start_new_session=True)
+                                stdin=subprocess.DEVNULL, cwd=self.state_dir, start_new_session=True,
+                                preexec_fn=_die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
         log.close()
         self._processes.append((name, proc))
         return proc

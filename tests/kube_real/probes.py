@@ -880,8 +880,10 @@ def _legacy_secret(t, namespace, name='legacy', account='app'):
 
 
 def _filled(t, namespace, name):
-    return t.wait(lambda: (lambda s: s if s and (s.get('data') or {}).get('token') else None)(
-        t.plane.objects.find('secrets', name, namespace)), what='the token controller to fill %s' % name)
+    def filled():
+        secret = t.plane.objects.find('secrets', name, namespace)
+        return secret if secret and (secret.get('data') or {}).get('token') else None
+    return t.wait(filled, what='the token controller to fill %s' % name)
 
 
 @probe('legacy secret: populated by the token controller')
