@@ -108,6 +108,28 @@ def find_resource(name):
     raise KeyError('unknown resource %r' % (name,))
 
 
+def grant_objects(user_or_sa, verbs, resources, api_groups=('',), namespace=None, resource_names=None, name=None):
+    """The (Cluster)Role with one rule and its binding that grant ``user_or_sa`` (a user name,
+    ``system:serviceaccount:NS:NAME`` or ``group:NAME``) the rule: ``(role, binding, subject)``.
+    Shared by the double's and the real control plane's ``grant`` test helpers."""
+    rule = {'apiGroups': list(api_groups), 'resources': list(resources), 'verbs': list(verbs)}
+    if resource_names:
+        rule['resourceNames'] = list(resource_names)
+    if user_or_sa.startswith('system:serviceaccount:'):
+        sa_ns, sa_name = user_or_sa.split(':', 3)[2:]
+        subject = {'kind': 'ServiceAccount', 'name': sa_name, 'namespace': sa_ns}
+    elif user_or_sa.startswith('group:'):
+        subject = {'kind': 'Group', 'name': user_or_sa[6:], 'apiGroup': RBAC_GROUP}
+    else:
+        subject = {'kind': 'User', 'name': user_or_sa, 'apiGroup': RBAC_GROUP}
+    kind = 'Role' if namespace else 'ClusterRole'
+    meta = {'name': name, 'namespace': namespace} if namespace else {'name': name}
+    role = {'kind': kind, 'metadata': dict(meta), 'rules': [rule]}
+    binding = {'kind': kind + 'Binding', 'metadata': dict(meta), 'subjects': [subject],
+               'roleRef': {'apiGroup': RBAC_GROUP, 'kind': kind, 'name': name}}
+    return role, binding, subject
+
+
 class ApiError(Exception):
     """An error answered as a ``Status`` object."""
 

@@ -426,28 +426,12 @@ class KubeDouble:
         """Bind a new (Cluster)Role with one rule; ``user_or_sa`` is a user name, or
         ``system:serviceaccount:NS:NAME``, or ``group:NAME``."""
         name = name or 'grant-%s' % uuid.uuid4().hex[:8]
-        rule = {'apiGroups': list(api_groups), 'resources': list(resources), 'verbs': list(verbs)}
-        if resource_names:
-            rule['resourceNames'] = list(resource_names)
-        if user_or_sa.startswith('system:serviceaccount:'):
-            sa_ns, sa_name = user_or_sa.split(':', 3)[2:]
-            subject = {'kind': 'ServiceAccount', 'name': sa_name, 'namespace': sa_ns}
-        elif user_or_sa.startswith('group:'):
-            subject = {'kind': 'Group', 'name': user_or_sa[6:], 'apiGroup': core.RBAC_GROUP}
-        else:
-            subject = {'kind': 'User', 'name': user_or_sa, 'apiGroup': core.RBAC_GROUP}
-        if namespace:
-            if self.objects.find('namespaces', namespace) is None:
-                self.objects.create('namespaces', {'metadata': {'name': namespace}})
-            self.objects.create('roles', {'metadata': {'name': name, 'namespace': namespace}, 'rules': [rule]}, namespace)
-            self.objects.create('rolebindings', {'metadata': {'name': name, 'namespace': namespace}, 'subjects': [subject],
-                                                 'roleRef': {'apiGroup': core.RBAC_GROUP, 'kind': 'Role', 'name': name}},
-                                namespace)
-        else:
-            self.objects.create('clusterroles', {'metadata': {'name': name}, 'rules': [rule]})
-            self.objects.create('clusterrolebindings', {'metadata': {'name': name}, 'subjects': [subject],
-                                                        'roleRef': {'apiGroup': core.RBAC_GROUP, 'kind': 'ClusterRole',
-                                                                    'name': name}})
+        role, binding, _subject = core.grant_objects(user_or_sa, verbs, resources, api_groups, namespace,
+                                                     resource_names, name)
+        if namespace and self.objects.find('namespaces', namespace) is None:
+            self.objects.create('namespaces', {'metadata': {'name': namespace}})
+        self.objects.create(role['kind'], role, namespace)
+        self.objects.create(binding['kind'], binding, namespace)
         return name
 
     # ------------------------------------------------------------------ controllers

@@ -28,7 +28,7 @@ import uuid
 
 import yaml
 
-from kube_double.core import RBAC_GROUP
+from kube_double.core import grant_objects
 from kube_double.pki import Pki
 
 from .build import BuildError, ensure_binaries
@@ -334,24 +334,12 @@ class ControlPlane:
 
     def grant(self, user_or_sa, verbs, resources, api_groups=('',), namespace=None, resource_names=None, name=None):
         name = name or 'grant-%s' % uuid.uuid4().hex[:8]
-        rule = {'apiGroups': list(api_groups), 'resources': list(resources), 'verbs': list(verbs)}
-        if resource_names:
-            rule['resourceNames'] = list(resource_names)
-        if user_or_sa.startswith('system:serviceaccount:'):
-            sa_ns, sa_name = user_or_sa.split(':', 3)[2:]
-            subject = {'kind': 'ServiceAccount', 'name': sa_name, 'namespace': sa_ns}
-        elif user_or_sa.startswith('group:'):
-            subject = {'kind': 'Group', 'name': user_or_sa[6:], 'apiGroup': RBAC_GROUP}
-        else:
-            subject = {'kind': 'User', 'name': user_or_sa, 'apiGroup': RBAC_GROUP}
-        kind = 'Role' if namespace else 'ClusterRole'
+        role, binding, subject = grant_objects(user_or_sa, verbs, resources, api_groups, namespace,
+                                               resource_names, name)
         if namespace and self.objects.find('namespaces', namespace) is None:
             self.objects.create('namespaces', {'metadata': {'name': namespace}})
-        self.objects.create(kind.lower() + 's', {'metadata': {'name': name, 'namespace': namespace}, 'rules': [rule]},
-                            namespace)
-        self.objects.create(kind.lower() + 'bindings', {
-            'metadata': {'name': name, 'namespace': namespace}, 'subjects': [subject],
-            'roleRef': {'apiGroup': RBAC_GROUP, 'kind': kind, 'name': name}}, namespace)
+        self.objects.create(role['kind'], role, namespace)
+        self.objects.create(binding['kind'], binding, namespace)
         self._wait_for(lambda: self._allowed(subject, verbs[0], resources[0], api_groups[0], namespace,
                                              (resource_names or [''])[0]),
                        time.monotonic() + 10, 'the RBAC grant %s to take effect' % name)
