@@ -285,7 +285,7 @@ TOKEN_REQUEST_ERRORS = [
     ('tokenrequest: audiences not a list (400)', 'audstr', {'spec': {'audiences': 'vault'}}),
     ('tokenrequest: metadata.name differs from the path (422)', 'namebody',
      {'body': {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenRequest', 'metadata': {'name': 'other'}, 'spec': {}}}),
-    ('tokenrequest: metadata.namespace differs from the path (422)', 'nsbody',
+    ('tokenrequest: metadata.namespace differs from the path (400)', 'nsbody',
      {'body': {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenRequest', 'metadata': {'namespace': 'elsewhere'},
                'spec': {}}}),
     ('tokenrequest: wrong kind in body', 'kindbody',
