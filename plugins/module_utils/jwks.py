@@ -98,29 +98,34 @@ def _usable_keys(jwk_set, algorithm):
     return usable
 
 
+class NotSignedByCluster(K8sTokenError):
+    """The token's signature is not one of the cluster's keys: an answer, not a failure to ask."""
+
+
 def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH):
     """Check the signature of ``token`` with the keys of ``jwk_set`` (a JWKS dict).
 
-    Returns ``{verified: True, key_id, algorithm}``; raises :class:`errors.K8sTokenError`
-    with one sentence when the token is unsigned, no key fits it, or the signature is bad.
+    Returns ``{verified: True, key_id, algorithm}``; raises :class:`NotSignedByCluster` with
+    one sentence when the token is unsigned, no key fits it, or the signature is bad, and
+    :class:`errors.K8sTokenError` when the token is not a well-formed signed JWT.
     """
     header = token_header(token)
     algorithm = header.get('alg')
     kid = header.get('kid')
     if not algorithm or algorithm == 'none' or not any(algorithm in f for f in _FAMILIES.values()):
-        raise K8sTokenError('The token is signed with algorithm "%s", which no Kubernetes cluster uses; it was not '
-                            'issued by this cluster.' % (algorithm or 'none'))
+        raise NotSignedByCluster('The token is signed with algorithm "%s", which no Kubernetes cluster uses; it was not '
+                                 'issued by this cluster.' % (algorithm or 'none'))
     candidates = _usable_keys(jwk_set, algorithm)
     published = [data.get('kid') for data in jwk_set.get('keys') or () if isinstance(data, dict)]
     if kid:
         candidates = [c for c in candidates if c[0] == kid]
         if not candidates:
-            raise K8sTokenError('No key the cluster publishes at %s has the token\'s key id "%s" for %s (published: '
-                                '%s); the token was not signed by this cluster, or its signing key was retired.'
-                                % (source, kid, algorithm, ', '.join('"%s"' % p for p in published) or 'none'))
+            raise NotSignedByCluster('No key the cluster publishes at %s has the token\'s key id "%s" for %s (published: '
+                                     '%s); the token was not signed by this cluster, or its signing key was retired.'
+                                     % (source, kid, algorithm, ', '.join('"%s"' % p for p in published) or 'none'))
     elif not candidates:
-        raise K8sTokenError('No key the cluster publishes at %s can check a %s signature; the token was not signed '
-                            'by this cluster.' % (source, algorithm))
+        raise NotSignedByCluster('No key the cluster publishes at %s can check a %s signature; the token was not signed '
+                                 'by this cluster.' % (source, algorithm))
     for key_id, alg, key in candidates:
         try:
             jwt.PyJWS().decode(token, key=key.key, algorithms=[alg])
@@ -130,17 +135,23 @@ def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH):
             raise K8sTokenError('The given token is not a well-formed signed JWT, so its signature cannot be checked.')
         return {'verified': True, 'key_id': key_id, 'algorithm': alg}
     if kid:
-        raise K8sTokenError('The token\'s signature does not match the cluster\'s key "%s"; the token was altered '
-                            'or was not signed by this cluster.' % kid)
-    raise K8sTokenError('The token\'s signature matches none of the %d keys the cluster publishes at %s; the token '
-                        'was altered or was not signed by this cluster.' % (len(candidates), source))
+        raise NotSignedByCluster('The token\'s signature does not match the cluster\'s key "%s"; the token was altered '
+                                 'or was not signed by this cluster.' % kid)
+    raise NotSignedByCluster('The token\'s signature matches none of the %d keys the cluster publishes at %s; the token '
+                             'was altered or was not signed by this cluster.' % (len(candidates), source))
 
 
 def verify_with_cluster(cluster, token):
     """:func:`verify_signature` against the keys ``cluster`` publishes; the result adds
-    ``issuer`` (of the discovery document) and ``jwks_uri``."""
+    ``issuer`` (of the discovery document) and ``jwks_uri``. A token the cluster did not sign
+    is reported (``verified: False`` and the ``reason``), not raised."""
     discovery, path, keys = discover(cluster)
-    result = verify_signature(token, keys, source=path)
+    try:
+        result = verify_signature(token, keys, source=path)
+        result['reason'] = None
+    except NotSignedByCluster as exc:   # reported: an audit asks this of foreign tokens too
+        result = {'verified': False, 'key_id': None, 'algorithm': token_header(token).get('alg'),
+                  'reason': exc.message}
     result['issuer'] = discovery.get('issuer')
     result['jwks_uri'] = discovery.get('jwks_uri')
     return result

@@ -69,6 +69,19 @@ def access_checks(cluster, token, checks):
     return reviews.access_reviews(cluster.with_token(token), checks)
 
 
+def access_checks_or_rejection(cluster, token, checks):
+    """:func:`access_checks`; when the API server does not accept the token at all (401), every
+    check is reported as not allowed with that sentence as its ``evaluation_error``: the
+    question was asked and the token is the answer. Anything else (unreachable, 403) raises."""
+    try:
+        return access_checks(cluster, token, checks)
+    except K8sTokenError as exc:
+        if exc.status != 401:
+            raise
+        return [dict(check, allowed=False, denied=False, reason=None, evaluation_error=exc.message)
+                for check in checks]
+
+
 def token_info(token, cluster_for=None, review=False, audiences=None, verify_signature=False, can_i=None,
                now=None):
     """The full result for ``token``.
@@ -89,6 +102,6 @@ def token_info(token, cluster_for=None, review=False, audiences=None, verify_sig
         if verify_signature:
             result['signature'] = jwks.verify_with_cluster(cluster, token)
         if checks:
-            result['can_i'] = access_checks(cluster, token, checks)
+            result['can_i'] = access_checks_or_rejection(cluster, token, checks)
             result['all_allowed'] = all(check['allowed'] for check in result['can_i'])
     return result

@@ -20,10 +20,13 @@ description:
     is reported with RV(review.authenticated=false) and the reason; the module does not fail.
   - With O(verify_signature=true), checks the token's signature against the keys the cluster
     publishes for its ServiceAccount issuer (C(/.well-known/openid-configuration) and its C(jwks_uri),
-    normally C(/openid/v1/jwks)), using PyJWT. The module fails, with the reason, when no published key
-    fits the token or the signature does not match.
+    normally C(/openid/v1/jwks)), using PyJWT. A token the cluster did not sign (no published key
+    fits it, or the signature does not match) is reported with RV(signature.verified=false) and the
+    reason; the module does not fail.
   - With O(can_i), asks through SelfSubjectAccessReviews, made B(with the token itself), whether the
     token may do each of the listed actions, as C(kubectl auth can-i --token) does.
+  - So one call audits any token, a foreign or revoked one included. The module fails only when a
+    question could not be asked (the cluster unreachable, the caller not allowed, bad input).
   - Never changes anything.
 author:
   - mcp.k8s contributors (@mcp-k8s)
@@ -82,8 +85,9 @@ options:
     description:
       - Actions to check with SelfSubjectAccessReviews made with the token. The results come back in
         RV(can_i) in the same order.
-      - The module fails when the API server does not accept the token at all (for example an expired
-        or revoked token); use O(review) to learn why.
+      - When the API server does not accept the token at all (for example an expired, revoked or foreign
+        token), every check is reported as not allowed, with the API server's refusal in its
+        RV(can_i[].evaluation_error); use O(review) to learn why.
     type: list
     elements: dict
     suboptions:
@@ -298,12 +302,17 @@ signature:
   type: dict
   contains:
     verified:
-      description: Always V(true); a signature that does not verify fails the module.
+      description: Whether one of the cluster's published keys verifies the signature.
       type: bool
       returned: always
       sample: true
+    reason:
+      description: Why the signature does not verify (null when it does).
+      type: str
+      returned: always
+      sample: null
     key_id:
-      description: The C(kid) of the published key that verified the signature.
+      description: The C(kid) of the published key that verified the signature (null when none did).
       type: str
       returned: always
       sample: 3q1Y0b8n2l8tG1c0xv5b0rM7YQy0bJbXw0e8m5fFv3s
@@ -369,7 +378,8 @@ can_i:
       returned: always
       sample: 'RBAC: allowed by RoleBinding "mcp-k8s-server/mcp" of Role "mcp-k8s-server" to ServiceAccount "mcp-k8s-server/mcp"'
     evaluation_error:
-      description: An error the authorizer met while evaluating, or empty.
+      description: An error the authorizer met while evaluating, or empty; when the API server rejects
+        the token itself, its sentence.
       type: str
       returned: always
       sample: ""

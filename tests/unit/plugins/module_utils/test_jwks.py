@@ -164,12 +164,15 @@ def test_verify_with_cluster(kube_double):
     assert kube_double.count(method='GET', path_re=r'^/openid/v1/jwks$') == 1
 
 
-def test_verify_with_cluster_rejects_a_foreign_token(kube_double, other_rsa_key):
+def test_verify_with_cluster_reports_a_foreign_token(kube_double, other_rsa_key):
     kid = jwt.get_unverified_header(kube_double.mint_token('default', 'default'))['kid']
     token = jwt.encode(dict(CLAIMS, exp=int(time.time()) + 600), other_rsa_key, algorithm='RS256',
                        headers={'kid': kid})
-    with pytest.raises(K8sTokenError, match='does not match the cluster\'s key'):
-        jwks.verify_with_cluster(_cluster(kube_double), token)
+    result = jwks.verify_with_cluster(_cluster(kube_double), token)   # reported, not raised
+    assert result['verified'] is False and result['key_id'] is None and result['algorithm'] == 'RS256'
+    assert result['reason'] == ('The token\'s signature does not match the cluster\'s key "%s"; the token was '
+                                'altered or was not signed by this cluster.' % kid)
+    assert result['issuer'] == kube_double.issuers[0]
 
 
 def test_discovery_failures_are_one_sentence(kube_double):

@@ -137,8 +137,8 @@ def test_signature_of_cluster_tokens(kube):
 def test_signature_of_a_foreign_token(kube):
     cluster = _cluster(kube)
     claims = jwt.decode(kube.mint_token('app', 'ns'), options={'verify_signature': False})
-    with pytest.raises(K8sTokenError, match='has the token\'s key id "k1"'):
-        token_info.token_info(_sign(claims), lambda: cluster, verify_signature=True)
+    signature = token_info.token_info(_sign(claims), lambda: cluster, verify_signature=True)['signature']
+    assert signature['verified'] is False and 'has the token\'s key id "k1"' in signature['reason']
 
 
 def test_can_i_with_the_token_itself(kube):
@@ -173,12 +173,24 @@ def test_can_i_with_a_revoked_token(kube):
     assert token_info.token_info(token, lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])['can_i']
     legacy_secrets.remove_secret_token(cluster, spec)
     kube.expire_auth_cache()   # kube-apiserver would accept it for up to 10 s more
-    with pytest.raises(K8sTokenError) as raised:
-        token_info.token_info(token, lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])
-    assert raised.value.message == (
+    # reported, not raised: one call audits a revoked token too
+    result = token_info.token_info(token, lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])
+    assert result['all_allowed'] is False
+    (check,) = result['can_i']
+    assert check['allowed'] is False and check['verb'] == 'get' and check['resource'] == 'pods'
+    assert check['evaluation_error'] == (
         'The API server at %s rejected the token (401 Unauthorized) when asked to create selfsubjectaccessreviews '
         'for get pods; the token has expired, been revoked (its Secret, ServiceAccount or bound object deleted) '
         'or is for another cluster.' % kube.url)
+
+
+def test_can_i_fails_when_the_question_cannot_be_asked(kube):
+    cluster = connection.get_api_client({'host': 'https://127.0.0.1:1', 'api_key': 'x' * 40,
+                                         'validate_certs': False, 'request_timeout': 2})
+    kube.create_service_account('app', 'ns')
+    with pytest.raises(K8sTokenError) as raised:
+        token_info.token_info(kube.mint_token('app', 'ns'), lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])
+    assert raised.value.status is None and 'https://127.0.0.1:1' in raised.value.message
 
 
 def test_review_forbidden(kube):
