@@ -201,9 +201,9 @@ def test_signature_with_a_foreign_key_id(cluster, run_playbook):
                        extra_vars={'token': token})
     assert run.rc == 0, str(run)
     assert run.results['signature']['verified'] is False
-    assert run.results['signature']['reason'] == ('No key the cluster publishes at /openid/v1/jwks has the token\'s key id '
-                                  '"my-own-key" for RS256 (published: "%s"); the token was not signed by this '
-                                  'cluster, or its signing key was retired.' % kid)
+    assert run.results['signature']['reason'] == (
+        'No key the cluster publishes at /openid/v1/jwks has the token\'s key id "my-own-key" for RS256 (published: '
+        '"%s"); the token was not signed by this cluster, or its signing key was retired.' % kid)
 
 
 def test_signature_without_key_id(cluster, run_playbook):
