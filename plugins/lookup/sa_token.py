@@ -149,7 +149,7 @@ EXAMPLES = r'''
     kubeconfig: "{{ deployer.kubeconfig }}"
   register: pods
 
-- name: Or give the kubeconfig to every kubernetes.core and mcp.k8s task of a block
+- name: Or give the kubeconfig to every kubernetes.core task of a block
   module_defaults:
     group/kubernetes.core.k8s:
       kubeconfig: "{{ deployer.kubeconfig }}"

@@ -48,7 +48,7 @@ attributes:
   platform:
     platforms: posix
   action_group:
-    description: Use C(group/mcp.k8s.k8s) or C(group/kubernetes.core.k8s) in C(module_defaults) to set defaults for this module.
+    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - mcp.k8s.k8s
