@@ -25,7 +25,11 @@ import json
 import os
 import tempfile
 
-import yaml   # PyYAML: a requirement of ansible-core
+try:
+    import yaml   # PyYAML: a requirement of ansible-core
+    HAS_YAML = True
+except ImportError:  # only where ansible-core is not installed whole (the sanity import test)
+    HAS_YAML = False
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 

@@ -212,6 +212,8 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not server_files.HAS_YAML:
+        module.fail_json(msg=missing_required_lib('PyYAML'))
     params = module.params
     module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
     username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['service_account'])
