@@ -44,6 +44,7 @@ requirements:
 extends_documentation_fragment:
   - mcp.k8s.connection
   - ansible.builtin.action_common_attributes
+  - mcp.k8s.attributes
 attributes:
   check_mode:
     support: full
@@ -54,13 +55,6 @@ attributes:
     support: full
     details:
       - Shows the managed fields (labels, annotations, rules, roleRef, subjects) of each object before and after.
-  platform:
-    platforms: posix
-  action_group:
-    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mcp.k8s.k8s
 options:
   name:
     description:

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - mcp.k8s.connection
   - mcp.k8s.token_request
   - ansible.builtin.action_common_attributes
+  - mcp.k8s.attributes
 attributes:
   check_mode:
     support: full
@@ -36,13 +37,6 @@ attributes:
         a real token even in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mcp.k8s.k8s
 options:
   name:
     description:

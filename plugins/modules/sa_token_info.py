@@ -36,6 +36,7 @@ requirements:
 extends_documentation_fragment:
   - mcp.k8s.connection
   - ansible.builtin.action_common_attributes
+  - mcp.k8s.attributes
 attributes:
   check_mode:
     support: full
@@ -43,13 +44,6 @@ attributes:
       - The module never changes anything; TokenReviews and SelfSubjectAccessReviews are made in check mode too.
   diff_mode:
     support: none
-  action_group:
-    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mcp.k8s.k8s
-  platform:
-    platforms: posix
 options:
   token:
     description:

@@ -29,6 +29,7 @@ requirements:
 extends_documentation_fragment:
   - mcp.k8s.connection
   - ansible.builtin.action_common_attributes
+  - mcp.k8s.attributes
 attributes:
   check_mode:
     support: full
@@ -38,13 +39,6 @@ attributes:
     support: full
     details:
       - The diff shows the Secret's name, type, labels and ServiceAccount annotations, never its data.
-  platform:
-    platforms: posix
-  action_group:
-    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mcp.k8s.k8s
 options:
   service_account:
     description:

@@ -36,6 +36,7 @@ requirements:
 extends_documentation_fragment:
   - mcp.k8s.connection
   - ansible.builtin.action_common_attributes
+  - mcp.k8s.attributes
 attributes:
   check_mode:
     support: full
@@ -45,13 +46,6 @@ attributes:
     support: full
     details:
       - One diff per file, with every token replaced by C((token hidden)).
-  platform:
-    platforms: posix
-  action_group:
-    description: Use C(group/mcp.k8s.k8s) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - mcp.k8s.k8s
 options:
   state:
     description:
