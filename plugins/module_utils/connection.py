@@ -23,7 +23,7 @@ import re
 import threading
 from urllib.parse import urlencode, urlparse
 
-from ansible_collections.mcp.k8s.plugins.module_utils import retries
+from ansible_collections.mcp.k8s.plugins.module_utils import retries, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     Action, HttpError, K8sTokenError, describe, display_url, failure_kind, is_status, register_secret,
     secret_forms, url_secrets,
@@ -712,11 +712,10 @@ class Cluster:
                 self._ca_data = handle.read()
         return self._ca_data
 
-    def kubeconfig_for_token(self, token, namespace, user):
-        """A kubeconfig dict for this server that authenticates with ``token`` as ``user``."""
-        server = self.server
-        cluster_name = re.sub(r'^https?://', '', server).rstrip('/') or 'cluster'
-        cluster = {'server': server}
+    def kubeconfig_cluster(self):
+        """This server as a kubeconfig cluster entry: server, CA (or insecure-skip-tls-verify),
+        tls-server-name and proxy-url."""
+        cluster = {'server': self.server}
         ca = self.ca_data()
         if not self.configuration.verify_ssl:
             cluster['insecure-skip-tls-verify'] = True
@@ -726,17 +725,11 @@ class Cluster:
             cluster['tls-server-name'] = self.configuration.tls_server_name
         if self.configuration.proxy:
             cluster['proxy-url'] = display_url(self.configuration.proxy)
-        context_name = '%s@%s' % (user, cluster_name)
-        return {
-            'apiVersion': 'v1',
-            'kind': 'Config',
-            'clusters': [{'name': cluster_name, 'cluster': cluster}],
-            'users': [{'name': user, 'user': {'token': token}}],
-            'contexts': [{'name': context_name,
-                          'context': {'cluster': cluster_name, 'user': user, 'namespace': namespace}}],
-            'current-context': context_name,
-            'preferences': {},
-        }
+        return cluster
+
+    def kubeconfig_for_token(self, token, namespace, user):
+        """A kubeconfig dict for this server that authenticates with ``token`` as ``user``."""
+        return server_files.token_kubeconfig(self.kubeconfig_cluster(), token, namespace, user)
 
 
 def _json_or_text(raw):

@@ -23,6 +23,7 @@ __metaclass__ = type
 import copy
 import json
 import os
+import re
 import tempfile
 
 try:
@@ -36,8 +37,10 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenErro
 EXEC_API_VERSION = 'client.authentication.k8s.io/v1'
 HIDDEN = '(token hidden)'
 CONFIG_MARK = '# Written by mcp.k8s for the ServiceAccount %s; every run of the role rewrites it.'
+KUBECONFIG_MARK = '# Written by mcp.k8s for %s: later runs reuse its token, state absent deletes it.'
 CONFIG_MARK_PREFIX = '# Written by mcp.k8s '
 MODE = 0o600
+UNKNOWN_SERVER = '(the API server, not known in check mode without cluster)'
 CREDENTIAL_MODES = ('exec', 'token')
 
 
@@ -58,6 +61,22 @@ def credential_text(token, expiration_timestamp):
     return json.dumps(exec_credential(token, expiration_timestamp), indent=2, sort_keys=True) + '\n'
 
 
+def token_kubeconfig(cluster, token, namespace, user):
+    """A kubeconfig dict that authenticates with ``token`` as ``user`` on ``cluster`` (a kubeconfig
+    cluster entry: ``server``, ``certificate-authority-data``, ``insecure-skip-tls-verify``...)."""
+    cluster_name = re.sub(r'^https?://', '', cluster.get('server') or '').rstrip('/') or 'cluster'
+    context_name = '%s@%s' % (user, cluster_name)
+    return {
+        'apiVersion': 'v1',
+        'kind': 'Config',
+        'clusters': [{'name': cluster_name, 'cluster': dict(cluster)}],
+        'users': [{'name': user, 'user': {'token': token}}],
+        'contexts': [{'name': context_name, 'context': {'cluster': cluster_name, 'user': user, 'namespace': namespace}}],
+        'current-context': context_name,
+        'preferences': {},
+    }
+
+
 def exec_kubeconfig(kubeconfig, credential_path, command):
     """``kubeconfig`` (a token kubeconfig dict) with each user's token replaced by an exec plugin
     that prints the credential file. ``interactiveMode: Never``: client-go wants it, and the
@@ -74,8 +93,9 @@ def exec_kubeconfig(kubeconfig, credential_path, command):
     return result
 
 
-def kubeconfig_text(kubeconfig):
-    return yaml.safe_dump(kubeconfig, default_flow_style=False, sort_keys=False)
+def kubeconfig_text(kubeconfig, mark=None):
+    text = yaml.safe_dump(kubeconfig, default_flow_style=False, sort_keys=False)
+    return mark + '\n' + text if mark else text
 
 
 def server_config(settings, kubeconfig_path):
@@ -149,6 +169,39 @@ def kubeconfig_owner(username):
     return test
 
 
+def stored_token(path, follow=True):
+    """The token kept in the file at ``path`` when this collection wrote it: an ExecCredential's
+    ``status.token``, the token of a kubeconfig's only user, or (``follow``) the token of the
+    credential file that such a kubeconfig's exec plugin reads. None for no file, an unreadable
+    one, another shape or no token: the caller then mints one."""
+    try:
+        text = read(path)[0] if path else None
+    except K8sTokenError:
+        return None
+    if not text:
+        return None
+    if is_our_credential(text):
+        status = json.loads(text).get('status')
+        token = status.get('token') if isinstance(status, dict) else None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+        users = data.get('users') if isinstance(data, dict) and data.get('kind') == 'Config' else None
+        user = users[0].get('user') if isinstance(users, list) and len(users) == 1 and isinstance(users[0], dict) else None
+        if not isinstance(user, dict):
+            return None
+        plugin = user.get('exec')
+        if follow and isinstance(plugin, dict) and plugin.get('apiVersion') == EXEC_API_VERSION:
+            args = plugin.get('args')
+            return stored_token(args[0], follow=False) if isinstance(args, list) and len(args) == 1 else None
+        token = user.get('token')
+    if not isinstance(token, str) or not token.strip() or token == HIDDEN:
+        return None
+    return token
+
+
 # ---------------------------------------------------------------------------------- files
 def read(path):
     """The file's text and mode, or (None, None) when it does not exist."""
@@ -190,14 +243,16 @@ def write_atomic(path, text):
 
 
 class FileChange:
-    """One file: what it holds, what it should hold, and whether it is ours to change."""
+    """One file: what it holds, what it should hold, and whether it is ours to change (``force``:
+    replace a file this collection did not write; removing one is never allowed)."""
 
-    def __init__(self, label, path, wanted, is_ours, option):
+    def __init__(self, label, path, wanted, is_ours, option, force=False):
         self.label = label      # 'kubeconfig', 'credential' or 'config'
         self.path = path
         self.wanted = wanted    # text, or None to remove the file
         self.is_ours = is_ours
         self.option = option    # the option naming the path, for messages
+        self.force = force
         self.current, self.mode = read(path)
 
     @property
@@ -211,9 +266,9 @@ class FileChange:
         return self.current != self.wanted or self.mode != MODE
 
     def check(self):
-        if self.wanted is not None and self.foreign:
-            raise K8sTokenError('%s exists and was not written by mcp.k8s; move it away or set %s to another path.'
-                                % (self.path, self.option))
+        if self.wanted is not None and self.foreign and not self.force:
+            raise K8sTokenError('%s exists and was not written by mcp.k8s; move it away, set %s to another path, '
+                                'or set force=true to replace it.' % (self.path, self.option))
 
     def apply(self):
         if not self.changed:
@@ -233,43 +288,55 @@ class FileChange:
                 'state': 'absent' if self.wanted is None else 'present'}
 
 
-def plan(params, token_kubeconfig, username, check_mode=False):
-    """The FileChanges for module params (see the server_files module); ``token_kubeconfig``
-    (a kubeconfig dict with an empty token) is needed only with state=present. In check mode a
-    token that is not minted yet is allowed: its credential file counts as changed."""
+def plan(params, cluster, username, check_mode=False):
+    """The FileChanges for module params (see the server_files module) and the exec kubeconfig
+    dict (or None). ``cluster`` is the kubeconfig cluster entry (server, CA) of the files, needed
+    only with state=present and a kubeconfig_path. In check mode a token that is not minted yet is
+    allowed: the files that hold it count as changed."""
     present = params['state'] == 'present'
     kubeconfig_path = params.get('kubeconfig_path') or ''
     config_path = params.get('config_path') or ''
     mode = params.get('kubeconfig_credential') or 'exec'
     credential_path = params.get('credential_path') or (default_credential_path(kubeconfig_path) if kubeconfig_path else '')
     owner = username.split(':', 2)[-1].replace(':', '/')
+    force = bool(params.get('force'))
+    namespace = params.get('namespace') or 'default'
     changes = []
     if present and config_path and not kubeconfig_path:
         raise K8sTokenError('config_path needs kubeconfig_path: the server config points at the account\'s kubeconfig.')
-    if present and mode == 'exec' and kubeconfig_path:
-        if (not params.get('token') or not params.get('expiration_timestamp')) and not check_mode:
-            raise K8sTokenError('kubeconfig_credential=exec needs token and expiration_timestamp (from mcp.k8s.sa_token).')
+    if present and kubeconfig_path and not check_mode:
+        if not params.get('token') or (mode == 'exec' and not params.get('expiration_timestamp')):
+            raise K8sTokenError('kubeconfig_credential=%s needs token%s (from mcp.k8s.sa_token).'
+                                % (mode, ' and expiration_timestamp' if mode == 'exec' else ''))
     exec_file = None
-    if kubeconfig_path:
-        if present and mode == 'exec':
-            exec_file = exec_kubeconfig(token_kubeconfig, os.path.abspath(credential_path), params['exec_command'])
+    if kubeconfig_path and present and check_mode and not cluster:
+        cluster = {'server': UNKNOWN_SERVER}     # nothing is written: the kubeconfig counts as changed
+    if kubeconfig_path and present and not (isinstance(cluster, dict) and cluster.get('server')):
+        raise K8sTokenError('cluster needs the server of the kubeconfig, such as minted.kubeconfig.clusters[0].cluster '
+                            'from mcp.k8s.sa_token ({server: https://..., certificate-authority-data: ...}).')
+    if kubeconfig_path and present:
+        token = params.get('token') or HIDDEN
+        account = token_kubeconfig(cluster, token if mode == 'token' else '', namespace, username)
+        if mode == 'exec':
+            exec_file = exec_kubeconfig(account, os.path.abspath(credential_path), params['exec_command'])
             changes.append(FileChange('kubeconfig', kubeconfig_path, kubeconfig_text(exec_file),
-                                      kubeconfig_owner(username), 'kubeconfig_path'))
+                                      kubeconfig_owner(username), 'kubeconfig_path', force))
             changes.append(FileChange('credential', credential_path,
-                                      credential_text(params.get('token') or HIDDEN,
-                                                      params.get('expiration_timestamp') or '(not minted yet)'),
-                                      is_our_credential, 'credential_path'))
-        elif present:
-            # token mode: the kubeconfig holds the token itself; only a stale credential file goes
-            changes.append(FileChange('credential', credential_path, None, is_our_credential, 'credential_path'))
+                                      credential_text(token, params.get('expiration_timestamp') or '(not minted yet)'),
+                                      is_our_credential, 'credential_path', force))
         else:
-            changes.append(FileChange('kubeconfig', kubeconfig_path, None, kubeconfig_owner(username), 'kubeconfig_path'))
+            # token mode: the kubeconfig holds the token itself; only a stale credential file goes
+            changes.append(FileChange('kubeconfig', kubeconfig_path, kubeconfig_text(account, KUBECONFIG_MARK % username),
+                                      kubeconfig_owner(username), 'kubeconfig_path', force))
             changes.append(FileChange('credential', credential_path, None, is_our_credential, 'credential_path'))
+    elif kubeconfig_path:
+        changes.append(FileChange('kubeconfig', kubeconfig_path, None, kubeconfig_owner(username), 'kubeconfig_path'))
+        changes.append(FileChange('credential', credential_path, None, is_our_credential, 'credential_path'))
     if config_path:
         wanted = None
         if present:
             wanted = config_text(server_config(params['server'], os.path.abspath(kubeconfig_path)), owner)
-        changes.append(FileChange('config', config_path, wanted, is_our_config, 'config_path'))
+        changes.append(FileChange('config', config_path, wanted, is_our_config, 'config_path', force))
     return changes, exec_file
 
 

@@ -135,6 +135,13 @@ options:
       - A token of the account. After converging (not in check mode), ask the API server with it whether
         the account's rights are what O(checks) expect.
     type: str
+  verify_token_file:
+    description:
+      - A file on the managed node that M(mcp.k8s.server_files) (or the role M(mcp.k8s.mcp_k8s_server)) wrote, an
+        exec credential file or a kubeconfig with the token inside. When O(verify_token) is not given, its token
+        is used as O(verify_token) if it is a token of this account; a missing file, one of another shape or a
+        token of another account means no token (nothing is verified).
+    type: path
   verify_only:
     description:
       - Change nothing; only ask the API server whether the account's rights are what O(checks) expect,
@@ -360,7 +367,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mcp.k8s.plugins.module_utils import access, connection, rbac_checks
+from ansible_collections.mcp.k8s.plugins.module_utils import access, connection, rbac_checks, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
 
 
@@ -380,6 +387,7 @@ def argument_spec():
         adopt=dict(type='bool', default=False),
         allow_wildcards_and_escalation=dict(type='bool', default=False),
         verify_token=dict(type='str', no_log=True),
+        verify_token_file=dict(type='path'),
         verify_only=dict(type='bool', default=False),
         checks=dict(type='list', elements='dict', default=[], options=dict(
             verb=dict(type='str', required=True),
@@ -402,6 +410,19 @@ def _verification_failure(spec, verification):
             % (spec['username'], spec['scope'], len(mismatches), len(verification['checks']), '; '.join(mismatches)))
 
 
+def _stored_token(path, username):
+    """The token kept in ``path`` by this collection when it is one of ``username``, else None."""
+    token = server_files.stored_token(path)
+    if token:
+        register_secret(token)
+        try:
+            if tokens.decode_claims(token).get('sub') == username:
+                return token
+        except K8sTokenError:
+            pass
+    return None
+
+
 def run(module):
     params = module.params
     spec = access.access_spec(params)
@@ -419,10 +440,11 @@ def run(module):
         result = access.ensure_present(cluster, spec, check_mode=module.check_mode)
         rules = result.pop('rules')
     result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
-    if params['verify_only'] or (params['verify_token'] and not module.check_mode):
+    token = params['verify_token'] or _stored_token(params['verify_token_file'], spec['username'])
+    if params['verify_only'] or (token and not module.check_mode):
         if not result['checks']:
             raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
-        asking = cluster.with_token(params['verify_token']) if params['verify_token'] else cluster
+        asking = cluster.with_token(token) if token else cluster
         try:
             result['verification'] = rbac_checks.verify(
                 asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],

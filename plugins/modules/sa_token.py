@@ -57,6 +57,12 @@ options:
       - With O(validate=true) it is also confirmed through TokenReview, and replaced when the API
         server no longer accepts it.
     type: str
+  token_file:
+    description:
+      - A file on the managed node that M(mcp.k8s.server_files) (or the role M(mcp.k8s.mcp_k8s_server)) wrote:
+        an exec credential file or a kubeconfig with the token inside. Its token is offered for reuse as
+        O(token) is, when O(token) is not given. A missing file, or one of another shape, means none.
+    type: path
   renew_before:
     description:
       - Mint a new token instead of reusing O(token) when O(token) expires within this time.
@@ -294,7 +300,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 
@@ -311,6 +317,7 @@ def argument_spec():
             uid=dict(type='str'),
         )),
         token=dict(type='str', no_log=True),
+        token_file=dict(type='path'),
         renew_before=dict(type='raw', default='5m'),
         validate=dict(type='bool', default=False),
     )
@@ -329,7 +336,8 @@ def main():
     try:
         spec = tokens.token_spec(params)
         cluster = connection.get_api_client(params)
-        result = tokens.ensure_token(cluster, spec, token=params['token'], renew_before=params['renew_before'],
+        offered = params['token'] or server_files.stored_token(params['token_file'])
+        result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
                                      validate=params['validate'], check_mode=module.check_mode)
     except K8sTokenError as exc:
         error = exc.message
@@ -340,7 +348,7 @@ def main():
 
     for warning in result['api_warnings']:
         module.warn(warning)
-    if result['reused']:
+    if result['reused'] and params['token']:
         # The input token is no_log; returning it unchanged must not scrub it from the result.
         module.no_log_values.discard(params['token'])
         args = dict(params, token='VALUE_SPECIFIED_IN_NO_LOG_PARAMETER')

@@ -22,17 +22,20 @@ description:
     with a new token (run this module again before the token expires) rotates the credential of a
     running server without a restart.
   - The config file of the upstream C(mcp-k8s-server) (O(config_path)), pointing at that kubeconfig.
-  - With O(kubeconfig_credential=token) the module writes no kubeconfig (M(mcp.k8s.sa_token) returns one
-    with the token in it; write that yourself) and removes a credential file it wrote earlier.
+  - With O(kubeconfig_credential=token) the kubeconfig holds the token itself (a client reads it once:
+    restart the server after a new token) and a credential file written earlier is removed.
   - With O(state=absent) the files are removed.
   - A file that exists and was not written by this collection is never changed or removed; the module
-    fails instead (with O(state=absent), it leaves the file alone).
-  - No request is sent to the API server; the connection options only give the cluster entry of the
-    kubeconfig (server, CA).
+    fails instead, unless O(force=true) (with O(state=absent), it leaves the file alone).
+  - No request is sent to the API server. The kubeconfig's cluster entry (server, CA) is O(cluster); without
+    it, it comes from the connection options, which then need the kubernetes client (in check mode without
+    it, nothing is read and the kubeconfig counts as changed: such a run only tells whether a file is in the way).
+  - M(mcp.k8s.sa_token) and M(mcp.k8s.sa_access) read the token back from these files (their O(mcp.k8s.sa_token#module:token_file)
+    and O(mcp.k8s.sa_access#module:verify_token_file)), so a later run reuses it while it stays valid.
 author:
   - mcp.k8s contributors (@mcp-k8s)
 requirements:
-  - kubernetes >= 31.0.0
+  - kubernetes >= 31.0.0 (only without O(cluster))
 extends_documentation_fragment:
   - mcp.k8s.connection
   - ansible.builtin.action_common_attributes
@@ -93,6 +96,18 @@ options:
         file. An absolute path keeps C(PATH) out of it.
     type: str
     default: /bin/cat
+  cluster:
+    description:
+      - The kubeconfig cluster entry the kubeconfig points at, as in RV(mcp.k8s.sa_token#module:kubeconfig)
+        (C(minted.kubeconfig.clusters[0].cluster)), with C(server) and C(certificate-authority-data) (or
+        C(insecure-skip-tls-verify)). Without it the connection options give it.
+    type: dict
+  force:
+    description:
+      - Replace a file at one of the paths although this collection did not write it (the module refuses
+        otherwise). Files are never removed unless this collection wrote them.
+    type: bool
+    default: false
   config_path:
     description:
       - Where the upstream C(mcp-k8s-server) config file goes (give it with C(--config) or C(MCP_K8S_SERVER_CONFIG)).
@@ -147,6 +162,7 @@ EXAMPLES = r'''
     namespace: mcp
     token: "{{ minted.token }}"
     expiration_timestamp: "{{ minted.expiration_timestamp }}"
+    cluster: "{{ minted.kubeconfig.clusters[0].cluster }}"
     kubeconfig_path: /etc/mcp-k8s-server/kubeconfig
     config_path: /etc/mcp-k8s-server/config.yaml
     server:
@@ -199,6 +215,8 @@ def argument_spec():
         credential_path=dict(type='path'),
         exec_command=dict(type='str', default='/bin/cat'),
         config_path=dict(type='path'),
+        cluster=dict(type='dict'),
+        force=dict(type='bool', default=False),
         server=dict(type='dict', default={}, options=SERVER_SPEC),
     )
     return spec
@@ -212,14 +230,12 @@ def main():
     module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
     username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['service_account'])
     try:
-        token_kubeconfig = None
-        if (params['state'] == 'present' and params['kubeconfig_path']
-                and params['kubeconfig_credential'] == 'exec'):
+        cluster = params['cluster']
+        if params['state'] == 'present' and params['kubeconfig_path'] and not cluster and not module.check_mode:
             if not connection.HAS_K8S:
                 module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-            cluster = connection.get_api_client(params)
-            token_kubeconfig = cluster.kubeconfig_for_token('', params['namespace'], username)
-        changes, written = server_files.plan(params, token_kubeconfig, username, check_mode=module.check_mode)
+            cluster = connection.get_api_client(params).kubeconfig_cluster()
+        changes, written = server_files.plan(params, cluster, username, check_mode=module.check_mode)
         changed = server_files.ensure(changes, check_mode=module.check_mode)
     except K8sTokenError as exc:
         module.fail_json(msg=exc.message)

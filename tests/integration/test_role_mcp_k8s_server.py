@@ -617,11 +617,26 @@ def test_a_file_the_role_did_not_write_is_not_overwritten(kube_double, run_playb
     token_mode = {'mcp_k8s_server_kubeconfig_path': str(path), 'mcp_k8s_server_kubeconfig_credential': 'token'}
     run = run_playbook([role_play('provision', token_mode)])
     assert run.rc != 0
-    assert ('%s exists and was not written by the role mcp.k8s.mcp_k8s_server' % path) in run.stdout
-    assert 'set mcp_k8s_server_kubeconfig_overwrite: true to replace it' in run.stdout
+    assert ('%s exists and was not written by mcp.k8s; move it away, set mcp_k8s_server_kubeconfig_path to another '
+            'path, or set mcp_k8s_server_kubeconfig_overwrite: true to replace it.' % path) in run.stdout
     assert path.read_text() == 'not: [yaml' and get(kube_double, 'serviceaccounts', namespace='default') is None
+    assert kube_double.count(method='POST', path_re=r'/token$') == 0 and kube_double.count(method='PATCH') == 0
     assert_ok(run_playbook([role_play('overwrite', dict(token_mode, mcp_k8s_server_kubeconfig_overwrite=True))]))
-    assert path.read_text().startswith('# Written by the Ansible role mcp.k8s.mcp_k8s_server for ' + USER)
+    assert path.read_text().startswith('# Written by mcp.k8s for %s: later runs reuse its token' % USER)
+
+
+def test_a_kubeconfig_an_earlier_version_of_the_role_wrote_is_reused(kube_double, run_playbook, tmp_path):
+    # token mode files written before mcp.k8s.server_files wrote them: same YAML, another first line
+    path = tmp_path / 'kubeconfig'
+    token_mode = {'mcp_k8s_server_kubeconfig_path': str(path), 'mcp_k8s_server_kubeconfig_credential': 'token'}
+    assert_ok(run_playbook([role_play('provision', token_mode)]))
+    text = path.read_text()
+    path.write_text('# Written by the Ansible role mcp.k8s.mcp_k8s_server for %s\n' % USER + text.split('\n', 1)[1])
+    before = kube_double.count(method='POST', path_re=r'/token$')
+    run = run_playbook([role_play('again', token_mode)])
+    assert_ok(run)
+    assert kube_double.count(method='POST', path_re=r'/token$') == before     # its token was reused
+    assert path.read_text() == text                                          # and the file taken over
 
 
 @pytest.mark.parametrize('rules, phrase', [

@@ -12,12 +12,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 USER = 'system:serviceaccount:mcp:server'
-TOKEN_KUBECONFIG = {
-    'apiVersion': 'v1', 'kind': 'Config',
-    'clusters': [{'name': 'c', 'cluster': {'server': 'https://127.0.0.1:1'}}],
-    'users': [{'name': USER, 'user': {'token': ''}}],
-    'contexts': [{'name': 'ctx', 'context': {'cluster': 'c', 'user': USER, 'namespace': 'mcp'}}],
-    'current-context': 'ctx', 'preferences': {}}
+CLUSTER = {'server': 'https://127.0.0.1:1', 'certificate-authority-data': 'Q0E='}
 SERVER = {'host': '127.0.0.1', 'port': 8000, 'transport': 'sse', 'namespace': 'default', 'monitoring': {}}
 
 
@@ -25,13 +20,13 @@ def params(tmp_path, **overrides):
     values = {'state': 'present', 'token': 'secret-token-1', 'expiration_timestamp': '2030-01-01T00:00:00Z',
               'kubeconfig_path': str(tmp_path / 'kubeconfig'), 'kubeconfig_credential': 'exec',
               'credential_path': None, 'exec_command': '/bin/cat', 'config_path': str(tmp_path / 'config.yaml'),
-              'server': dict(SERVER)}
+              'server': dict(SERVER), 'namespace': 'mcp', 'force': False}
     values.update(overrides)
     return values
 
 
-def run(tmp_path, check_mode=False, **overrides):
-    changes, written = server_files.plan(params(tmp_path, **overrides), TOKEN_KUBECONFIG, USER, check_mode=check_mode)
+def run(tmp_path, check_mode=False, cluster=CLUSTER, **overrides):
+    changes, written = server_files.plan(params(tmp_path, **overrides), cluster, USER, check_mode=check_mode)
     return server_files.ensure(changes, check_mode=check_mode), changes, written
 
 
@@ -81,18 +76,31 @@ def test_foreign_files_are_refused_and_left_alone(tmp_path):
     (tmp_path / 'config.yaml').write_text('server: {port: 1}\n')
     with pytest.raises(K8sTokenError) as info:
         run(tmp_path)
-    assert info.value.message == ('%s exists and was not written by mcp.k8s; move it away or set config_path to '
-                                  'another path.' % (tmp_path / 'config.yaml'))
+    assert info.value.message == ('%s exists and was not written by mcp.k8s; move it away, set config_path to '
+                                  'another path, or set force=true to replace it.' % (tmp_path / 'config.yaml'))
     assert not (tmp_path / 'kubeconfig').exists()   # nothing written when one file is not ours
     run(tmp_path, state='absent')
     assert (tmp_path / 'config.yaml').read_text() == 'server: {port: 1}\n'
+    assert run(tmp_path, force=True)[0] is True     # force replaces it
+    assert server_files.is_our_config((tmp_path / 'config.yaml').read_text())
+
+
+def test_force_never_removes_a_foreign_file(tmp_path):
+    (tmp_path / 'kubeconfig').write_text('apiVersion: v1\nkind: Config\nusers: []\n')
+    assert run(tmp_path, state='absent', force=True, config_path=None)[0] is False
+    assert (tmp_path / 'kubeconfig').read_text() == 'apiVersion: v1\nkind: Config\nusers: []\n'
 
 
 def test_absent_removes_only_ours_and_token_mode_drops_the_credential(tmp_path):
     run(tmp_path)
-    changed, _changes, _written = run(tmp_path, kubeconfig_credential='token', config_path=None)
-    assert changed and not (tmp_path / 'kubeconfig.credential.json').exists()
-    assert (tmp_path / 'kubeconfig').exists()     # token mode: the role writes the kubeconfig itself
+    changed, _changes, written = run(tmp_path, kubeconfig_credential='token', config_path=None)
+    assert changed and not (tmp_path / 'kubeconfig.credential.json').exists() and written is None
+    text = (tmp_path / 'kubeconfig').read_text()  # token mode: the token inside the kubeconfig, 0600
+    assert text.startswith('# Written by mcp.k8s for %s: ' % USER)
+    assert yaml.safe_load(text)['users'] == [{'name': USER, 'user': {'token': 'secret-token-1'}}]
+    assert yaml.safe_load(text)['clusters'][0]['cluster'] == CLUSTER
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'kubeconfig')).st_mode) == 0o600
+    assert run(tmp_path, kubeconfig_credential='token', config_path=None)[0] is False
     run(tmp_path)
     assert run(tmp_path, state='absent')[0] is True
     assert sorted(os.listdir(str(tmp_path))) == []
@@ -106,7 +114,33 @@ def test_bad_combinations_get_one_sentence(tmp_path):
     with pytest.raises(K8sTokenError) as info:
         run(tmp_path, token=None)
     assert 'needs token and expiration_timestamp' in info.value.message
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, kubeconfig_credential='token', token=None)
+    assert info.value.message == 'kubeconfig_credential=token needs token (from mcp.k8s.sa_token).'
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, cluster={'certificate-authority-data': 'Q0E='})
+    assert info.value.message.startswith('cluster needs the server of the kubeconfig, such as minted.kubeconfig')
     assert run(tmp_path, check_mode=True, token=None)[0] is True
+    # check mode without the cluster reads nothing and only tells whether a file is in the way
+    assert run(tmp_path, check_mode=True, token=None, cluster=None)[0] is True
+    assert not (tmp_path / 'kubeconfig').exists()
+
+
+def test_stored_token_reads_back_only_what_the_collection_wrote(tmp_path):
+    run(tmp_path)                                     # exec mode: kubeconfig -> credential file
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig')) == 'secret-token-1'
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig.credential.json')) == 'secret-token-1'
+    run(tmp_path, kubeconfig_credential='token', token='secret-token-2')
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig')) == 'secret-token-2'
+    odd = tmp_path / 'odd'
+    for text in ('', 'not: [yaml', '[]', 'kind: Config\nusers: [{name: a, user: {token: x}}, {name: b}]\n',
+                 'kind: Config\nusers: [{name: a, user: {token: 42}}]\n', '{"kind": "ExecCredential"}',
+                 'kind: Config\nusers: [{name: a, user: {exec: {apiVersion: client.authentication.k8s.io/v1,'
+                 ' args: [%s]}}}]\n' % odd):
+        odd.write_text(text)
+        assert server_files.stored_token(str(odd)) is None, text
+    assert server_files.stored_token(str(tmp_path / 'missing')) is None
+    assert server_files.stored_token('') is None
 
 
 def _whoami(api_client):
