@@ -71,15 +71,16 @@ def test_files_written_once_without_secrets_in_output(files, run_playbook, tmp_p
 
 
 @pytest.mark.slow
-def test_a_config_file_not_ours_is_refused_and_kept(files, run_playbook, tmp_path):
+def test_a_config_file_not_ours_is_refused_and_kept(files, kube_double, run_playbook, tmp_path):
     os.makedirs(str(tmp_path / 'server'))
     foreign = 'server: {port: 9}\n'
     with open(files['mcp_k8s_server_config_path'], 'w', encoding='utf-8') as handle:
         handle.write(foreign)
     run = run_playbook(role_play(files))
     assert run.rc == 2
-    assert ('%s exists and was not written by mcp.k8s; move it away or set config_path to another path.'
-            % files['mcp_k8s_server_config_path']) in run.stdout
+    assert ('%s exists and was not written by mcp.k8s; move it away, set mcp_k8s_server_config_path to another path, '
+            'or set mcp_k8s_server_kubeconfig_overwrite: true to replace it.' % files['mcp_k8s_server_config_path']) in run.stdout
+    assert kube_double.count(method='PATCH') == 0       # refused before the account was applied
     assert 'Traceback' not in run.output
     gone = run_playbook(role_play(files, state='absent'))
     assert gone.rc == 0, str(gone)
