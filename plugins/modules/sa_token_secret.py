@@ -170,17 +170,12 @@ kubeconfig:
     preferences: {}
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, legacy_secrets
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import legacy_secrets
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         service_account=dict(type='str', required=True),
         namespace=dict(type='str', default='default'),
         secret_name=dict(type='str', no_log=False),
@@ -188,40 +183,23 @@ def argument_spec():
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         wait_timeout=dict(type='raw', default=60),
     )
-    return spec
+
+
+def ensure(module):
+    spec = legacy_secrets.secret_spec(module.params)
+    cluster = module.cluster()
+    if module.params['state'] == 'present':
+        changed, result, diff, warnings = legacy_secrets.ensure_secret_token(cluster, spec, check_mode=module.check_mode)
+    else:
+        changed, diff = legacy_secrets.remove_secret_token(cluster, spec, check_mode=module.check_mode)
+        result, warnings = {}, []
+    return dict(result, changed=changed), warnings, diff
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-    params = module.params
-    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
-
-    result = {}
-    changed = False
-    try:
-        spec = legacy_secrets.secret_spec(params)
-        cluster = connection.get_api_client(params)
-        if params['state'] == 'present':
-            changed, result, diff, warnings = legacy_secrets.ensure_secret_token(cluster, spec,
-                                                                                 check_mode=module.check_mode)
-        else:
-            changed, diff = legacy_secrets.remove_secret_token(cluster, spec, check_mode=module.check_mode)
-            warnings = []
-    except K8sTokenError as exc:
-        error = exc.message
-        changed = getattr(exc, 'changed', False)
-    else:
-        error = None
-    if error:
-        module.fail_json(msg=error, changed=changed)
-
-    for warning in warnings:
-        module.warn(warning)
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(changed=changed, **result)
+    module = K8sModule(argument_spec())
+    result, warnings, diff = module.run(ensure)
+    module.exit(result, warnings=warnings, diff=diff)
 
 
 if __name__ == '__main__':

@@ -170,12 +170,8 @@ credential_path:
   type: str
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import server_files
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
     host=dict(type='str', default='127.0.0.1'),
@@ -187,8 +183,7 @@ SERVER_SPEC = dict(
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         service_account=dict(type='str', required=True),
         namespace=dict(type='str', default='default'),
@@ -201,37 +196,30 @@ def argument_spec():
         config_path=dict(type='path'),
         server=dict(type='dict', default={}, options=SERVER_SPEC),
     )
-    return spec
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not server_files.HAS_YAML:
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+def write(module):
     params = module.params
-    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
     username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['service_account'])
-    try:
-        token_kubeconfig = None
-        if (params['state'] == 'present' and params['kubeconfig_path']
-                and params['kubeconfig_credential'] == 'exec'):
-            if not connection.HAS_K8S:
-                module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-            cluster = connection.get_api_client(params)
-            token_kubeconfig = cluster.kubeconfig_for_token('', params['namespace'], username)
-        changes, written = server_files.plan(params, token_kubeconfig, username, check_mode=module.check_mode)
-        changed = server_files.ensure(changes, check_mode=module.check_mode)
-    except K8sTokenError as exc:
-        module.fail_json(msg=exc.message)
+    token_kubeconfig = None
+    if params['state'] == 'present' and params['kubeconfig_path'] and params['kubeconfig_credential'] == 'exec':
+        module.require('kubernetes')
+        token_kubeconfig = module.cluster().kubeconfig_for_token('', params['namespace'], username)
+    changes, written = server_files.plan(params, token_kubeconfig, username, check_mode=module.check_mode)
+    changed = server_files.ensure(changes, check_mode=module.check_mode)
     result = {
         'changed': changed,
         'files': [dict(change.report(), file=change.label) for change in changes],
         'kubeconfig': written,
         'credential_path': next((c.path for c in changes if c.label == 'credential' and c.wanted), None),
     }
-    if module._diff:
-        result['diff'] = [change.diff() for change in changes if change.changed]
-    module.exit_json(**result)
+    return result, [change.diff() for change in changes if change.changed]
+
+
+def main():
+    module = K8sModule(argument_spec(), requires=('PyYAML',))
+    result, diff = module.run(write)
+    module.exit(result, diff=diff)
 
 
 if __name__ == '__main__':
