@@ -94,6 +94,7 @@ notes:
   - Errors are the same sentences as those of M(mcp.k8s.sa_token). Requests answered with 429, 500, 502,
     503, 504 or a dropped connection are retried with backoff.
 extends_documentation_fragment:
+  - mcp.k8s.connection
   - mcp.k8s.connection.plugins
   - mcp.k8s.token_request
 seealso:
