@@ -284,7 +284,7 @@ class LookupModule(LookupBase):
                 namespace, name = parse_term(term, options['namespace'])
                 specs.append(core.tokens.TokenSpec(name, namespace, options['audiences'], options['duration'],
                                                    options['bound_object']))
-            cluster = core.connection.get_api_client(auth) if specs else None
+            cluster = core.connection.get_cluster(auth) if specs else None
         except core.error as exc:
             raise AnsibleLookupError(exc.message)
         if not specs:

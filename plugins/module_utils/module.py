@@ -74,8 +74,8 @@ class K8sModule:
             self.ansible.fail_json(msg=missing_required_lib(library), **details)
 
     def cluster(self):
-        """The :class:`connection.Cluster` for the connection options of this task."""
-        return connection.get_api_client(self.params)
+        """The :class:`transport.Cluster` for the connection options of this task."""
+        return connection.get_cluster(self.params)
 
     def run(self, work):
         """``work(self)``, a result dict; a :class:`K8sTokenError` it raises fails the task with its

@@ -9,7 +9,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.legacy_secrets import Secr
 
 
 def _cluster(kube, path=None):
-    return connection.get_api_client({'kubeconfig': path or kube.kubeconfig_path})
+    return connection.get_cluster({'kubeconfig': path or kube.kubeconfig_path})
 
 
 def without_token_controller(kube):
