@@ -43,8 +43,8 @@ class SecretSpec:
 
     def __init__(self, service_account, namespace=None, secret_name=None, labels=None, wait_timeout=None):
         if not isinstance(service_account, str) or not service_account.strip():
-            raise K8sTokenError('service_account must be the name of a ServiceAccount, not %r.' % (service_account,))
-        self.service_account = object_names.check_name(service_account.strip(), option='service_account')
+            raise K8sTokenError('name must be the name of a ServiceAccount, not %r.' % (service_account,))
+        self.service_account = object_names.check_name(service_account.strip(), option='name')
         self.namespace = object_names.check_namespace((namespace or 'default').strip())
         self.name = object_names.check_name((secret_name or '').strip() or '%s-token' % self.service_account,
                                      what='Secret', option='secret_name')
@@ -79,7 +79,7 @@ class SecretSpec:
 
 def secret_spec(options):
     """A :class:`SecretSpec` from module params."""
-    return SecretSpec(options.get('service_account'), options.get('namespace'), options.get('secret_name'),
+    return SecretSpec(options.get('name'), options.get('namespace'), options.get('secret_name'),
                       options.get('labels'), options.get('wait_timeout'))
 
 
@@ -101,7 +101,7 @@ def read_service_account(cluster, spec):
     """The ServiceAccount of ``spec``; a clear error when it (or its namespace) does not exist."""
     path = '/api/v1/namespaces/%s/serviceaccounts/%s' % (spec.namespace, spec.service_account)
     action = cluster.action('get', 'serviceaccounts', spec.namespace, spec.describe_account(), hints={
-        404: 'create it first or correct service_account and namespace',
+        404: 'create it first or correct name and namespace',
         403: 'grant it "get" on "serviceaccounts" (the module checks that the ServiceAccount exists '
              'before it creates the Secret)'})
     try:

@@ -40,11 +40,13 @@ attributes:
     details:
       - The diff shows the Secret's name, type, labels and ServiceAccount annotations, never its data.
 options:
-  service_account:
+  name:
     description:
       - Name of the ServiceAccount whose token the Secret holds. It must exist before the Secret is created.
+      - Named O(name) as in the other modules of this collection; O(service_account) is the name it had first.
     type: str
     required: true
+    aliases: [service_account]
   namespace:
     description:
       - Namespace of the ServiceAccount and the Secret.
@@ -54,7 +56,7 @@ options:
     description:
       - Name of the Secret. Defaults to the ServiceAccount's name followed by C(-token).
       - An existing Secret of this name that is not a C(kubernetes.io/service-account-token) Secret of
-        O(service_account) is never changed or deleted; the module fails instead.
+        O(name) is never changed or deleted; the module fails instead.
     type: str
   labels:
     description:
@@ -94,7 +96,7 @@ seealso:
 EXAMPLES = r'''
 - name: A long-lived token for a tool that cannot renew tokens
   mcp.k8s.sa_token_secret:
-    service_account: legacy-exporter
+    name: legacy-exporter
     namespace: monitoring
     labels:
       app.kubernetes.io/managed-by: ansible
@@ -110,13 +112,13 @@ EXAMPLES = r'''
 
 - name: Revoke the token
   mcp.k8s.sa_token_secret:
-    service_account: legacy-exporter
+    name: legacy-exporter
     namespace: monitoring
     state: absent
 
 - name: Another Secret name, a shorter wait, another cluster
   mcp.k8s.sa_token_secret:
-    service_account: ci
+    name: ci
     namespace: build
     secret_name: ci-long-lived-token
     wait_timeout: 20s
@@ -176,7 +178,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 def argument_spec():
     return dict(
-        service_account=dict(type='str', required=True),
+        name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         secret_name=dict(type='str', no_log=False),
         labels=dict(type='dict', default={}),

@@ -53,11 +53,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  service_account:
+  name:
     description:
       - The ServiceAccount the token belongs to; names the kubeconfig's user (C(system:serviceaccount:NS:NAME)).
+      - Named O(name) as in the other modules of this collection; O(service_account) is the name it had first.
     type: str
     required: true
+    aliases: [service_account]
   namespace:
     description:
       - Namespace of the ServiceAccount, also the namespace of the kubeconfig's context.
@@ -143,7 +145,7 @@ EXAMPLES = r'''
 
 - name: Write its kubeconfig, the rotating credential file and the server config
   mcp.k8s.server_files:
-    service_account: mcp-k8s-server
+    name: mcp-k8s-server
     namespace: mcp
     token: "{{ minted.token }}"
     expiration_timestamp: "{{ minted.expiration_timestamp }}"
@@ -185,7 +187,7 @@ SERVER_SPEC = dict(
 def argument_spec():
     return dict(
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        service_account=dict(type='str', required=True),
+        name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         token=dict(type='str', no_log=True),
         expiration_timestamp=dict(type='str'),
@@ -200,7 +202,7 @@ def argument_spec():
 
 def write(module):
     params = module.params
-    username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['service_account'])
+    username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['name'])
     token_kubeconfig = None
     if params['state'] == 'present' and params['kubeconfig_path'] and params['kubeconfig_credential'] == 'exec':
         module.require('kubernetes')
