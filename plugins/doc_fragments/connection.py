@@ -124,115 +124,67 @@ notes:
   - One client is built per process and connection configuration and reused by every request.
 '''
 
-    # For lookups: the same options, also read from variables, the environment and ansible.cfg.
-    # Precedence: keyword arguments, then variables, then environment, then ansible.cfg.
+    # For lookups (with the DOCUMENTATION part, which describes the options): where else each
+    # option is read from. Precedence: keyword arguments, then variables, then environment, then ansible.cfg.
     PLUGINS = r'''
 options:
   kubeconfig:
-    description:
-      - Path to a kubeconfig file, a list of paths, or the kubeconfig itself as a dict.
-      - When no connection option is given, the in-cluster configuration is used when running in a
-        pod, otherwise C(~/.kube/config) (or the files in E(KUBECONFIG)).
-    type: raw
     env: [{name: K8S_AUTH_KUBECONFIG}]
     ini: [{section: mcp_k8s, key: kubeconfig}]
     vars: [{name: mcp_k8s_kubeconfig}]
   context:
-    description: The kubeconfig context to use instead of its current context.
-    type: str
     env: [{name: K8S_AUTH_CONTEXT}]
     ini: [{section: mcp_k8s, key: context}]
     vars: [{name: mcp_k8s_context}]
   host:
-    description: URL of the API server.
-    type: str
     env: [{name: K8S_AUTH_HOST}]
     ini: [{section: mcp_k8s, key: host}]
     vars: [{name: mcp_k8s_host}]
   api_key:
-    description: Bearer token to authenticate with.
-    type: str
     env: [{name: K8S_AUTH_API_KEY}]
     vars: [{name: mcp_k8s_api_key}]
   username:
-    description: User name for HTTP basic authentication.
-    type: str
     env: [{name: K8S_AUTH_USERNAME}]
     ini: [{section: mcp_k8s, key: username}]
     vars: [{name: mcp_k8s_username}]
   password:
-    description: Password for HTTP basic authentication.
-    type: str
     env: [{name: K8S_AUTH_PASSWORD}]
     vars: [{name: mcp_k8s_password}]
   validate_certs:
-    description: Whether to verify the API server's TLS certificate.
-    type: bool
-    aliases: [verify_ssl]
     env: [{name: K8S_AUTH_VERIFY_SSL}]
     ini: [{section: mcp_k8s, key: validate_certs}]
     vars: [{name: mcp_k8s_validate_certs}]
   ca_cert:
-    description: Path to the CA certificate that signed the API server's certificate.
-    type: path
-    aliases: [ssl_ca_cert]
     env: [{name: K8S_AUTH_SSL_CA_CERT}]
     ini: [{section: mcp_k8s, key: ca_cert}]
     vars: [{name: mcp_k8s_ca_cert}]
   client_cert:
-    description: Path to a client certificate to authenticate with.
-    type: path
-    aliases: [cert_file]
     env: [{name: K8S_AUTH_CERT_FILE}]
     ini: [{section: mcp_k8s, key: client_cert}]
     vars: [{name: mcp_k8s_client_cert}]
   client_key:
-    description: Path to the key of O(client_cert).
-    type: path
-    aliases: [key_file]
     env: [{name: K8S_AUTH_KEY_FILE}]
     ini: [{section: mcp_k8s, key: client_key}]
     vars: [{name: mcp_k8s_client_key}]
   proxy:
-    description:
-      - URL of an HTTP proxy to reach the API server through.
-      - A C(user:password@) in the URL is sent as the C(Proxy-Authorization) header (unless O(proxy_headers) sets it)
-        and never shown in messages.
-    type: str
     env: [{name: K8S_AUTH_PROXY}]
     ini: [{section: mcp_k8s, key: proxy}]
     vars: [{name: mcp_k8s_proxy}]
   no_proxy:
-    description: Comma-separated hosts, domains and networks to reach without the proxy.
-    type: str
     env: [{name: K8S_AUTH_NO_PROXY}]
     ini: [{section: mcp_k8s, key: no_proxy}]
     vars: [{name: mcp_k8s_no_proxy}]
   proxy_headers:
-    description:
-      - Headers for the proxy, a dict with C(proxy_basic_auth), C(basic_auth) and C(user_agent).
-      - Also read from E(K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH), E(K8S_AUTH_PROXY_HEADERS_BASIC_AUTH)
-        and E(K8S_AUTH_PROXY_HEADERS_USER_AGENT).
-    type: dict
     vars: [{name: mcp_k8s_proxy_headers}]
   impersonate_user:
-    description: User to impersonate.
-    type: str
     env: [{name: K8S_AUTH_IMPERSONATE_USER}]
     ini: [{section: mcp_k8s, key: impersonate_user}]
     vars: [{name: mcp_k8s_impersonate_user}]
   impersonate_groups:
-    description: Groups to impersonate.
-    type: list
-    elements: str
     env: [{name: K8S_AUTH_IMPERSONATE_GROUPS}]
     ini: [{section: mcp_k8s, key: impersonate_groups}]
     vars: [{name: mcp_k8s_impersonate_groups}]
   request_timeout:
-    description:
-      - Seconds to wait for each answer of the API server (default 30). Requests that fail with 429,
-        500, 502, 503, 504 or a dropped connection are retried with backoff for up to 30 seconds in all.
-    type: float
     env: [{name: K8S_AUTH_REQUEST_TIMEOUT}]
     ini: [{section: mcp_k8s, key: request_timeout}]
     vars: [{name: mcp_k8s_request_timeout}]
@@ -240,5 +192,4 @@ notes:
   - Connection options are taken, in this order, from the lookup's keyword arguments, Ansible
     variables (C(mcp_k8s_<option>)), C(K8S_AUTH_*) environment variables and the C([mcp_k8s])
     section of C(ansible.cfg).
-  - One client is built per process and connection configuration and reused by every request.
 '''

@@ -94,6 +94,7 @@ notes:
   - Errors are the same sentences as those of M(mcp.k8s.sa_token). Requests answered with 429, 500, 502,
     503, 504 or a dropped connection are retried with backoff.
 extends_documentation_fragment:
+  - mcp.k8s.connection
   - mcp.k8s.connection.plugins
   - mcp.k8s.token_request
 seealso:
@@ -283,7 +284,7 @@ class LookupModule(LookupBase):
                 namespace, name = parse_term(term, options['namespace'])
                 specs.append(core.tokens.TokenSpec(name, namespace, options['audiences'], options['duration'],
                                                    options['bound_object']))
-            cluster = core.connection.get_api_client(auth) if specs else None
+            cluster = core.connection.get_cluster(auth) if specs else None
         except core.error as exc:
             raise AnsibleLookupError(exc.message)
         if not specs:

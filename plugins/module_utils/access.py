@@ -11,7 +11,7 @@ unless ``adopt`` is set, and built-in roles (``system:*``, ``cluster-admin``, ``
 ``edit``, ``view``, anything labelled ``kubernetes.io/bootstrapping``) are refused outright.
 
 :func:`plan` is pure (unit-tested); :func:`ensure_present` and :func:`ensure_absent` make the
-requests through ``connection.Cluster`` (retries and error sentences come from the core).
+requests through ``transport.Cluster`` (retries and error sentences come from the core).
 Writes are server-side applies with the field manager ``mcp.k8s`` (``dryRun=All`` in check
 mode); a binding whose ``roleRef`` must change is deleted and applied again (roleRef is
 immutable); owned RBAC that is no longer wanted is deleted with a uid precondition.
@@ -23,8 +23,8 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.mcp.k8s.plugins.module_utils import names, rbac_checks
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, describe, is_status
+from ansible_collections.mcp.k8s.plugins.module_utils import object_names, rbac_checks
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, as_token_error, is_status
 
 FIELD_MANAGER = 'mcp.k8s'
 MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
@@ -89,13 +89,13 @@ def is_reserved(name):
 
 def access_spec(params):
     """The checked description of an account's access, from module params (or the same keys)."""
-    name = names.check_name(params.get('name'), option='name')
-    namespace = names.check_namespace(params.get('namespace') or 'default')
+    name = object_names.check_name(params.get('name'), option='name')
+    namespace = object_names.check_namespace(params.get('namespace') or 'default')
     state = params.get('state') or 'present'
     scope = params.get('scope') or 'cluster'
     rbac_namespaces = []
     for value in params.get('namespaces') or []:
-        names.check_namespace(value, option='namespaces entry')
+        object_names.check_namespace(value, option='namespaces entry')
         if value not in rbac_namespaces:
             rbac_namespaces.append(value)
     rules = rbac_checks.check_rules(params.get('rules'))
@@ -296,7 +296,7 @@ class _Run:
         except Exception as exc:  # 404: missing; anything else: one sentence
             if is_status(exc, 404):
                 return None
-            raise describe(exc, action)
+            raise as_token_error(exc, action)
 
     def list(self, kind, name):
         action = self.cluster.action('list', KINDS[kind][1])
@@ -347,7 +347,7 @@ class _Run:
             self.cluster.request('DELETE', path(kind, name, namespace), body=body, action=None)
         except Exception as exc:
             if not is_status(exc, 404, 409):   # already gone, or replaced by someone else meanwhile
-                raise describe(exc, action)
+                raise as_token_error(exc, action)
 
 
 def _referenced_rules(run, spec):

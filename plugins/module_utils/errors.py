@@ -53,7 +53,7 @@ class K8sTokenError(Exception):
 
 
 class HttpError(Exception):
-    """A non-2xx answer of the API server (raised by ``connection.Cluster.request``)."""
+    """A non-2xx answer of the API server (raised by ``transport.Cluster.request``)."""
 
     def __init__(self, status, reason=None, headers=None, body=None):
         self.status = int(status)
@@ -98,6 +98,8 @@ class Action:
         self.proxy = display_url(proxy) if proxy else None
 
     def describe(self):
+        """The action as words for a message (``create serviceaccounts/token for ServiceAccount "ns/name"``).
+        Everywhere in the collection, ``describe()`` means this: the short phrase that names a thing."""
         text = '%s %s' % (self.verb, self.resource)
         if self.subject:
             text += ' for %s' % self.subject
@@ -189,16 +191,17 @@ def _clause(text):
     return text.rstrip('.')
 
 
-def describe(exc, action):
-    """Turn any failure during ``action`` into a :class:`K8sTokenError`."""
+def as_token_error(exc, action):
+    """Any failure during ``action`` as a :class:`K8sTokenError` with one sentence (``exc`` itself
+    when it is one already)."""
     if isinstance(exc, K8sTokenError):
         return exc
     if isinstance(exc, HttpError):
-        return K8sTokenError(_describe_http(exc, action), status=exc.status)
-    return K8sTokenError(_describe_other(exc, action))
+        return K8sTokenError(_http_sentence(exc, action), status=exc.status)
+    return K8sTokenError(_other_sentence(exc, action))
 
 
-def _describe_http(exc, action):
+def _http_sentence(exc, action):
     status = exc.status
     server_text = _clause(exc.message) or '%s %s' % (status, exc.reason)
     hint = action.hints.get(status)
@@ -231,7 +234,7 @@ def _describe_http(exc, action):
             % (action.describe(), status, exc.reason, server_text, '; ' + hint if hint else ''))
 
 
-def _describe_other(exc, action):
+def _other_sentence(exc, action):
     server = action.server or 'the cluster'
     text = _clause(_root_text(exc))
     kind = _failure_kind(exc)

@@ -5,7 +5,7 @@
 
 The API server serves ``/.well-known/openid-configuration`` and, at the path of its
 ``jwks_uri`` (``/openid/v1/jwks``), the public keys that sign ServiceAccount tokens. Both are
-read through the caller's ``connection.Cluster`` (the ``jwks_uri`` host is often an issuer URL
+read through the caller's ``transport.Cluster`` (the ``jwks_uri`` host is often an issuer URL
 that is not reachable from outside the cluster, so only its path is used). The signature is
 checked with PyJWT; claims such as ``exp`` and ``aud`` are not (TokenReview does that).
 """

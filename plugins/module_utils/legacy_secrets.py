@@ -5,8 +5,8 @@
 
 ``ensure_secret_token`` creates such a Secret (after checking that its ServiceAccount
 exists), waits, within a bound, for the token controller of kube-controller-manager to fill
-in ``token``, ``ca.crt`` and ``namespace``, and describes the result. ``remove_secret_token``
-deletes it, which revokes the token. Requests are JSON on ``connection.Cluster``; failures
+in ``token``, ``ca.crt`` and ``namespace``, and returns what it found. ``remove_secret_token``
+deletes it, which revokes the token. Requests are JSON on ``transport.Cluster``; failures
 are :class:`errors.K8sTokenError` sentences.
 """
 
@@ -18,9 +18,9 @@ import base64
 import copy
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, names
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, object_names
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    K8sTokenError, describe, is_status, register_secret,
+    K8sTokenError, as_token_error, is_status, register_secret,
 )
 
 SECRET_TYPE = 'kubernetes.io/service-account-token'
@@ -43,10 +43,10 @@ class SecretSpec:
 
     def __init__(self, service_account, namespace=None, secret_name=None, labels=None, wait_timeout=None):
         if not isinstance(service_account, str) or not service_account.strip():
-            raise K8sTokenError('service_account must be the name of a ServiceAccount, not %r.' % (service_account,))
-        self.service_account = names.check_name(service_account.strip(), option='service_account')
-        self.namespace = names.check_namespace((namespace or 'default').strip())
-        self.name = names.check_name((secret_name or '').strip() or '%s-token' % self.service_account,
+            raise K8sTokenError('name must be the name of a ServiceAccount, not %r.' % (service_account,))
+        self.service_account = object_names.check_name(service_account.strip(), option='name')
+        self.namespace = object_names.check_namespace((namespace or 'default').strip())
+        self.name = object_names.check_name((secret_name or '').strip() or '%s-token' % self.service_account,
                                      what='Secret', option='secret_name')
         self.labels = dict((str(k), str(v)) for k, v in (labels or {}).items())
         if wait_timeout is None or wait_timeout == '':
@@ -79,7 +79,7 @@ class SecretSpec:
 
 def secret_spec(options):
     """A :class:`SecretSpec` from module params."""
-    return SecretSpec(options.get('service_account'), options.get('namespace'), options.get('secret_name'),
+    return SecretSpec(options.get('name'), options.get('namespace'), options.get('secret_name'),
                       options.get('labels'), options.get('wait_timeout'))
 
 
@@ -94,14 +94,14 @@ def read_secret(cluster, spec):
     except Exception as exc:
         if is_status(exc, 404):
             return None
-        raise describe(exc, action)
+        raise as_token_error(exc, action)
 
 
 def read_service_account(cluster, spec):
     """The ServiceAccount of ``spec``; a clear error when it (or its namespace) does not exist."""
     path = '/api/v1/namespaces/%s/serviceaccounts/%s' % (spec.namespace, spec.service_account)
     action = cluster.action('get', 'serviceaccounts', spec.namespace, spec.describe_account(), hints={
-        404: 'create it first or correct service_account and namespace',
+        404: 'create it first or correct name and namespace',
         403: 'grant it "get" on "serviceaccounts" (the module checks that the ServiceAccount exists '
              'before it creates the Secret)'})
     try:
@@ -110,7 +110,7 @@ def read_service_account(cluster, spec):
         if is_status(exc, 404) and not cluster.namespace_exists(spec.namespace):
             raise K8sTokenError('Namespace "%s" does not exist; create it and the %s first or correct namespace.'
                                 % (spec.namespace, spec.describe_account()), status=404)
-        raise describe(exc, action)
+        raise as_token_error(exc, action)
 
 
 def secret_data(secret):
@@ -235,7 +235,7 @@ def remove_secret_token(cluster, spec, check_mode=False):
         except Exception as exc:
             if is_status(exc, 404):
                 return False, _diff(None, None)
-            raise describe(exc, action)
+            raise as_token_error(exc, action)
     return True, _diff(before, None)
 
 
@@ -250,7 +250,7 @@ def _create(cluster, spec):
             if secret is not None:
                 check_ownership(secret, spec)
                 return secret
-        raise describe(exc, action)
+        raise as_token_error(exc, action)
 
 
 def _update(cluster, spec, secret):
@@ -260,7 +260,7 @@ def _update(cluster, spec, secret):
     try:
         return cluster.request('PUT', spec.secret_path, body=secret, action=None).data
     except Exception as exc:
-        raise describe(exc, action)
+        raise as_token_error(exc, action)
 
 
 def _stale_owner(secret, account):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """TokenReview (is this token valid, and for whom) and SelfSubjectAccessReview (can I).
 
-Both are POSTs of plain JSON on a ``connection.Cluster``. To ask what a token may do, pass
+Both are POSTs of plain JSON on a ``transport.Cluster``. To ask what a token may do, pass
 ``cluster.with_token(token)``.
 """
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a token is and what it can do: claims, TokenReview, signature, access checks.
 
-``describe_claims`` reads a token offline (bound TokenRequest tokens and legacy Secret
+``read_claims`` reads a token offline (bound TokenRequest tokens and legacy Secret
 tokens alike). ``token_info`` adds, on request, what the API server says through
 TokenReview, a signature check against the cluster's published keys, and
 SelfSubjectAccessReviews made with the token itself. Nothing is ever changed.
@@ -24,7 +24,7 @@ RESULT_KEYS = ('claims', 'header', 'issuer', 'subject', 'service_account', 'audi
                'signature', 'can_i', 'all_allowed')
 
 
-def describe_claims(token, now=None):
+def read_claims(token, now=None):
     """The offline part of the result: claims and what they say. No request is made."""
     register_secret(token)
     now = time.time() if now is None else now
@@ -86,7 +86,7 @@ def token_info(token, cluster_for=None, review=False, audiences=None, verify_sig
                now=None):
     """The full result for ``token``.
 
-    ``cluster_for`` is a function returning the caller's ``connection.Cluster``; it is called
+    ``cluster_for`` is a function returning the caller's ``transport.Cluster``; it is called
     only when a request is needed (``review``, ``verify_signature`` or ``can_i``).
     """
     if not isinstance(token, str) or not token.strip():
@@ -94,7 +94,7 @@ def token_info(token, cluster_for=None, review=False, audiences=None, verify_sig
     token = token.strip()
     checks = normalize_checks(can_i)
     result = dict((key, None) for key in RESULT_KEYS)
-    result.update(describe_claims(token, now=now))
+    result.update(read_claims(token, now=now))
     if review or verify_signature or checks:
         cluster = cluster_for()
         if review:

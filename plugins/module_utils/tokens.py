@@ -5,8 +5,8 @@
 
 ``ensure_token(cluster, spec, ...)`` is the whole flow the module and the lookup share:
 reuse an earlier token when it still fits, otherwise mint one (binding it to an object when
-asked), optionally confirm it through TokenReview, and describe it in one result dict.
-Requests are JSON on ``connection.Cluster``, so every kubernetes client generation works.
+asked), optionally confirm it through TokenReview, and return it in one result dict.
+Requests are JSON on ``transport.Cluster``, so every kubernetes client generation works.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,9 +16,9 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, names, reviews
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, object_names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
-    HttpError, K8sTokenError, describe, register_secret,
+    HttpError, K8sTokenError, as_token_error, register_secret,
 )
 
 try:
@@ -50,8 +50,8 @@ class TokenSpec:
     def __init__(self, name, namespace=None, audiences=None, duration=None, bound_object=None):
         if not isinstance(name, str) or not name.strip():
             raise K8sTokenError('name must be the name of a ServiceAccount, not %r.' % (name,))
-        self.name = names.check_name(name.strip())
-        self.namespace = names.check_namespace((namespace or 'default').strip())
+        self.name = object_names.check_name(name.strip())
+        self.namespace = object_names.check_namespace((namespace or 'default').strip())
         self.audiences = _audiences(audiences)
         self.seconds = durations.token_duration(duration)
         self.bound_object = _bound_object(bound_object)
@@ -97,7 +97,7 @@ def _bound_object(value):
                             'Secret or Node.' % kind)
     if not value.get('name'):
         raise K8sTokenError('bound_object.name is required with bound_object.kind %s.' % canonical)
-    names.check_name(str(value['name']), what=canonical, option='bound_object.name')
+    object_names.check_name(str(value['name']), what=canonical, option='bound_object.name')
     return {'kind': canonical, 'name': str(value['name']), 'uid': str(value['uid']) if value.get('uid') else None}
 
 
@@ -135,7 +135,7 @@ def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, c
                 result = dict(previous)
                 result.update(reused=True, api_warnings=[], review=None)
             else:
-                result = describe_token(cluster, token, spec.namespace, reused=True, now=now)
+                result = token_result(cluster, token, spec.namespace, reused=True, now=now)
             if validate:
                 result['review'] = reviews.review_token(cluster, token, spec.audiences)
                 fits = result['review']['authenticated']
@@ -175,7 +175,7 @@ def current_problem(cluster, spec, token):
         if exc.status == 404:
             return 'the ServiceAccount does not exist'
         if exc.status not in (401, 403):
-            raise describe(exc, cluster.action('get', 'serviceaccounts', spec.namespace, spec.describe()))
+            raise as_token_error(exc, cluster.action('get', 'serviceaccounts', spec.namespace, spec.describe()))
         uid = _uid_by_token(cluster, token, spec)
     if uid != claimed:
         return 'the token is for another cluster or an earlier ServiceAccount of that name'
@@ -235,7 +235,7 @@ def mint(cluster, spec, now=None):
         raise K8sTokenError('The API server answered the TokenRequest for %s with %s, which kube-apiserver never '
                             'sends; check that %s is the Kubernetes API server and that no proxy or webhook in '
                             'between changes its answers.' % (spec.describe(), problem, cluster.server))
-    result = describe_token(cluster, token, spec.namespace, reused=False, now=now,
+    result = token_result(cluster, token, spec.namespace, reused=False, now=now,
                             status_expiration=status.get('expirationTimestamp'))
     granted = (data.get('spec') or {})
     if granted.get('expirationSeconds'):
@@ -421,7 +421,7 @@ def reusable(token, spec, renew_before, now=None):
     return True, None
 
 
-def describe_token(cluster, token, namespace, reused, now=None, status_expiration=None):
+def token_result(cluster, token, namespace, reused, now=None, status_expiration=None):
     """The result dict for ``token`` (a new or a reused one)."""
     now = time.time() if now is None else now
     info = inspect_token(token, now=now)

@@ -363,17 +363,13 @@ verification:
       sample: ["RESULT  VERB  RESOURCE  NAMESPACE  EXPECTED   ACTUAL", "ok      list  pods      (all)      allowed    allowed"]
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import access, connection, rbac_checks, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
@@ -400,7 +396,6 @@ def argument_spec():
         verify_retries=dict(type='int', default=3),
         verify_delay=dict(type='float', default=2),
     )
-    return spec
 
 
 def _verification_failure(spec, verification):
@@ -425,8 +420,10 @@ def _stored_token(path, username):
 
 def run(module):
     params = module.params
+    if params['verify_token']:
+        register_secret(params['verify_token'])
     spec = access.access_spec(params)
-    cluster = connection.get_api_client(params)
+    cluster = module.cluster()
     if spec['state'] == 'absent':
         result = access.ensure_absent(cluster, spec, check_mode=module.check_mode)
         result.pop('rules')
@@ -458,29 +455,15 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-    module.no_log_values.update(connection.secret_values(connection.auth_options(module.params)))
-    if module.params['verify_token']:
-        register_secret(module.params['verify_token'])
-    try:
-        result = run(module)
-    except K8sTokenError as exc:
-        error = exc.message
-    else:
-        error = None
-    if error:
-        module.fail_json(msg=error)
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    diff = result.pop('diff', [])
-    if module._diff and diff:
-        result['diff'] = diff
+    module = K8sModule(argument_spec())
+    result = module.run(run)
+    warnings = result.pop('warnings', [])
+    diff = result.pop('diff', None) or None
     verification = result.get('verification')
     if verification and verification['mismatches']:
-        module.fail_json(msg=_verification_failure(access.access_spec(module.params), verification), **result)
-    module.exit_json(**result)
+        module.warn(warnings)
+        module.ansible.fail_json(msg=_verification_failure(access.access_spec(module.params), verification), **result)
+    module.exit(result, warnings=warnings, diff=diff)
 
 
 if __name__ == '__main__':

@@ -60,8 +60,9 @@ options:
   token_file:
     description:
       - A file on the managed node that M(mcp.k8s.server_files) (or the role M(mcp.k8s.mcp_k8s_server)) wrote:
-        an exec credential file or a kubeconfig with the token inside. Its token is offered for reuse as
-        O(token) is, when O(token) is not given. A missing file, or one of another shape, means none.
+        a kubeconfig (with the token inside, or with the exec plugin whose credential file holds it) or an exec
+        credential file. Its token is offered for reuse as O(token) is, when O(token) is not given. A missing
+        file, or one of another shape, offers none.
     type: path
   renew_before:
     description:
@@ -296,17 +297,12 @@ api_warnings:
   sample: ["requested expiration of 86400 seconds shortened to 3600 seconds"]
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files, tokens
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         audiences=dict(type='list', elements='str', default=[]),
@@ -321,39 +317,23 @@ def argument_spec():
         renew_before=dict(type='raw', default='5m'),
         validate=dict(type='bool', default=False),
     )
-    return spec
+
+
+def ensure(module):
+    params = module.params
+    spec = tokens.token_spec(params)
+    offered = params['token'] or server_files.stored_token(params['token_file'])
+    return tokens.ensure_token(module.cluster(), spec, token=offered, renew_before=params['renew_before'],
+                               validate=params['validate'], check_mode=module.check_mode)
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-    if not tokens.HAS_JWT:
-        module.fail_json(msg=missing_required_lib('PyJWT'), exception=tokens.JWT_IMPORT_ERROR)
-    params = module.params
-    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
-
-    try:
-        spec = tokens.token_spec(params)
-        cluster = connection.get_api_client(params)
-        offered = params['token'] or server_files.stored_token(params['token_file'])
-        result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
-                                     validate=params['validate'], check_mode=module.check_mode)
-    except K8sTokenError as exc:
-        error = exc.message
-    else:
-        error = None
-    if error:
-        module.fail_json(msg=error)
-
-    for warning in result['api_warnings']:
-        module.warn(warning)
-    if result['reused'] and params['token']:
-        # The input token is no_log; returning it unchanged must not scrub it from the result.
-        module.no_log_values.discard(params['token'])
-        args = dict(params, token='VALUE_SPECIFIED_IN_NO_LOG_PARAMETER')
-        result['invocation'] = {'module_args': args}
-    module.exit_json(changed=not result['reused'], **result)
+    module = K8sModule(argument_spec(), requires=('kubernetes', 'PyJWT'))
+    result = module.run(ensure)
+    module.warn(result['api_warnings'])
+    if result['reused']:
+        module.exit_returning_secret('token', dict(result, changed=False))
+    module.exit(dict(result, changed=True))
 
 
 if __name__ == '__main__':

@@ -384,17 +384,12 @@ all_allowed:
   sample: true
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks, token_info, tokens
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import token_info
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         token=dict(type='str', required=True, no_log=True),
         review=dict(type='bool', default=False),
         audiences=dict(type='list', elements='str', default=[]),
@@ -408,33 +403,22 @@ def argument_spec():
             name=dict(type='str'),
         )),
     )
-    return spec
+
+
+def inspect(module):
+    params = module.params
+    if params['review'] or params['verify_signature'] or params['can_i']:
+        module.require('kubernetes')
+    result = token_info.token_info(
+        params['token'], cluster_for=module.cluster, review=params['review'], audiences=params['audiences'],
+        verify_signature=params['verify_signature'], can_i=params['can_i'])
+    return dict((key, value) for key, value in result.items()
+                if value is not None or key not in ('review', 'signature', 'can_i', 'all_allowed'))
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    if not tokens.HAS_JWT or not jwks.HAS_JWT:
-        module.fail_json(msg=missing_required_lib('PyJWT'), exception=tokens.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR)
-    needs_cluster = params['review'] or params['verify_signature'] or params['can_i']
-    if needs_cluster and not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
-
-    try:
-        result = token_info.token_info(
-            params['token'], cluster_for=lambda: connection.get_api_client(params), review=params['review'],
-            audiences=params['audiences'], verify_signature=params['verify_signature'], can_i=params['can_i'])
-    except K8sTokenError as exc:
-        error = exc.message
-    else:
-        error = None
-    if error:
-        module.fail_json(msg=error)
-    for key in ('review', 'signature', 'can_i', 'all_allowed'):
-        if result[key] is None:
-            del result[key]
-    module.exit_json(changed=False, **result)
+    module = K8sModule(argument_spec(), requires=('PyJWT',))
+    module.exit(dict(module.run(inspect), changed=False))
 
 
 if __name__ == '__main__':

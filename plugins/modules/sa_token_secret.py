@@ -40,11 +40,13 @@ attributes:
     details:
       - The diff shows the Secret's name, type, labels and ServiceAccount annotations, never its data.
 options:
-  service_account:
+  name:
     description:
       - Name of the ServiceAccount whose token the Secret holds. It must exist before the Secret is created.
+      - Named O(name) as in the other modules of this collection; O(service_account) is the name it had first.
     type: str
     required: true
+    aliases: [service_account]
   namespace:
     description:
       - Namespace of the ServiceAccount and the Secret.
@@ -54,7 +56,7 @@ options:
     description:
       - Name of the Secret. Defaults to the ServiceAccount's name followed by C(-token).
       - An existing Secret of this name that is not a C(kubernetes.io/service-account-token) Secret of
-        O(service_account) is never changed or deleted; the module fails instead.
+        O(name) is never changed or deleted; the module fails instead.
     type: str
   labels:
     description:
@@ -94,7 +96,7 @@ seealso:
 EXAMPLES = r'''
 - name: A long-lived token for a tool that cannot renew tokens
   mcp.k8s.sa_token_secret:
-    service_account: legacy-exporter
+    name: legacy-exporter
     namespace: monitoring
     labels:
       app.kubernetes.io/managed-by: ansible
@@ -110,13 +112,13 @@ EXAMPLES = r'''
 
 - name: Revoke the token
   mcp.k8s.sa_token_secret:
-    service_account: legacy-exporter
+    name: legacy-exporter
     namespace: monitoring
     state: absent
 
 - name: Another Secret name, a shorter wait, another cluster
   mcp.k8s.sa_token_secret:
-    service_account: ci
+    name: ci
     namespace: build
     secret_name: ci-long-lived-token
     wait_timeout: 20s
@@ -170,58 +172,36 @@ kubeconfig:
     preferences: {}
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, legacy_secrets
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import legacy_secrets
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
-        service_account=dict(type='str', required=True),
+    return dict(
+        name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         secret_name=dict(type='str', no_log=False),
         labels=dict(type='dict', default={}),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         wait_timeout=dict(type='raw', default=60),
     )
-    return spec
+
+
+def ensure(module):
+    spec = legacy_secrets.secret_spec(module.params)
+    cluster = module.cluster()
+    if module.params['state'] == 'present':
+        changed, result, diff, warnings = legacy_secrets.ensure_secret_token(cluster, spec, check_mode=module.check_mode)
+    else:
+        changed, diff = legacy_secrets.remove_secret_token(cluster, spec, check_mode=module.check_mode)
+        result, warnings = {}, []
+    return dict(result, changed=changed), warnings, diff
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-    params = module.params
-    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
-
-    result = {}
-    changed = False
-    try:
-        spec = legacy_secrets.secret_spec(params)
-        cluster = connection.get_api_client(params)
-        if params['state'] == 'present':
-            changed, result, diff, warnings = legacy_secrets.ensure_secret_token(cluster, spec,
-                                                                                 check_mode=module.check_mode)
-        else:
-            changed, diff = legacy_secrets.remove_secret_token(cluster, spec, check_mode=module.check_mode)
-            warnings = []
-    except K8sTokenError as exc:
-        error = exc.message
-        changed = getattr(exc, 'changed', False)
-    else:
-        error = None
-    if error:
-        module.fail_json(msg=error, changed=changed)
-
-    for warning in warnings:
-        module.warn(warning)
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(changed=changed, **result)
+    module = K8sModule(argument_spec())
+    result, warnings, diff = module.run(ensure)
+    module.exit(result, warnings=warnings, diff=diff)
 
 
 if __name__ == '__main__':

@@ -56,11 +56,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  service_account:
+  name:
     description:
       - The ServiceAccount the token belongs to; names the kubeconfig's user (C(system:serviceaccount:NS:NAME)).
+      - Named O(name) as in the other modules of this collection; O(service_account) is the name it had first.
     type: str
     required: true
+    aliases: [service_account]
   namespace:
     description:
       - Namespace of the ServiceAccount, also the namespace of the kubeconfig's context.
@@ -158,7 +160,7 @@ EXAMPLES = r'''
 
 - name: Write its kubeconfig, the rotating credential file and the server config
   mcp.k8s.server_files:
-    service_account: mcp-k8s-server
+    name: mcp-k8s-server
     namespace: mcp
     token: "{{ minted.token }}"
     expiration_timestamp: "{{ minted.expiration_timestamp }}"
@@ -186,12 +188,8 @@ credential_path:
   type: str
 '''
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import server_files
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
     host=dict(type='str', default='127.0.0.1'),
@@ -203,10 +201,9 @@ SERVER_SPEC = dict(
 
 
 def argument_spec():
-    spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        service_account=dict(type='str', required=True),
+        name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         token=dict(type='str', no_log=True),
         expiration_timestamp=dict(type='str'),
@@ -219,35 +216,30 @@ def argument_spec():
         force=dict(type='bool', default=False),
         server=dict(type='dict', default={}, options=SERVER_SPEC),
     )
-    return spec
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not server_files.HAS_YAML:
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+def write(module):
     params = module.params
-    module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
-    username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['service_account'])
-    try:
-        cluster = params['cluster']
-        if params['state'] == 'present' and params['kubeconfig_path'] and not cluster and not module.check_mode:
-            if not connection.HAS_K8S:
-                module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
-            cluster = connection.get_api_client(params).kubeconfig_cluster()
-        changes, written = server_files.plan(params, cluster, username, check_mode=module.check_mode)
-        changed = server_files.ensure(changes, check_mode=module.check_mode)
-    except K8sTokenError as exc:
-        module.fail_json(msg=exc.message)
+    username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['name'])
+    cluster = params['cluster']
+    if params['state'] == 'present' and params['kubeconfig_path'] and not cluster and not module.check_mode:
+        module.require('kubernetes')
+        cluster = module.cluster().kubeconfig_cluster()
+    changes, written = server_files.plan(params, cluster, username, check_mode=module.check_mode)
+    changed = server_files.ensure(changes, check_mode=module.check_mode)
     result = {
         'changed': changed,
         'files': [dict(change.report(), file=change.label) for change in changes],
         'kubeconfig': written,
         'credential_path': next((c.path for c in changes if c.label == 'credential' and c.wanted), None),
     }
-    if module._diff:
-        result['diff'] = [change.diff() for change in changes if change.changed]
-    module.exit_json(**result)
+    return result, [change.diff() for change in changes if change.changed]
+
+
+def main():
+    module = K8sModule(argument_spec(), requires=('PyYAML',))
+    result, diff = module.run(write)
+    module.exit(result, diff=diff)
 
 
 if __name__ == '__main__':

@@ -45,7 +45,7 @@ def authenticated(kube, token):
     from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
     with open(kube.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
-    return reviews.review_token(connection.get_api_client({'kubeconfig': config}), token)['authenticated']
+    return reviews.review_token(connection.get_cluster({'kubeconfig': config}), token)['authenticated']
 
 
 def rejected_soon(kube, token, within=15):

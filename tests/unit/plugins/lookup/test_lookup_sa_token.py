@@ -28,7 +28,7 @@ def cluster(kube_double, monkeypatch):
         kube_double.objects.create('serviceaccounts', {'metadata': {'name': 'sa-%d' % index}}, namespace='mcp')
     kube_double.clear_requests()
     sa_token.clear_cache()
-    return connection.get_api_client({'kubeconfig': kube_double.kubeconfig_path})
+    return connection.get_cluster({'kubeconfig': kube_double.kubeconfig_path})
 
 
 @pytest.mark.parametrize('term, expected', [
@@ -137,7 +137,7 @@ def test_the_cache_is_keyed_by_cluster(core, cluster, kube_double, kube_double_f
     """Two clusters with the same names: each gets its own token, never the other's."""
     other = kube_double_factory()
     other.create_service_account('sa-1', 'mcp')
-    other_cluster = connection.get_api_client({'kubeconfig': other.kubeconfig_path})
+    other_cluster = connection.get_cluster({'kubeconfig': other.kubeconfig_path})
     assert other_cluster.identity != cluster.identity
     spec = tokens.TokenSpec('sa-1', 'mcp')
     mine = sa_token.tokens_for(core, cluster, [spec])[0]

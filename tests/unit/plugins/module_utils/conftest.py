@@ -18,4 +18,4 @@ def kube(kube_double, monkeypatch):
 @pytest.fixture
 def cluster(kube):
     """The core's client on the double, as its admin (client certificate)."""
-    return connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
+    return connection.get_cluster({'kubeconfig': kube.kubeconfig_path})

@@ -4,7 +4,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, errors
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, errors, transport
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, REDACTED
 
 SELF = '/apis/authentication.k8s.io/v1/selfsubjectreviews'
@@ -49,25 +49,25 @@ def test_auth_options_aliases_and_environment(monkeypatch):
 
 
 def test_client_cached_per_configuration(kube, admin_token):
-    first = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
-    assert connection.get_api_client({'host': kube.url + '/', 'api_key': admin_token,
+    first = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
+    assert connection.get_cluster({'host': kube.url + '/', 'api_key': admin_token,
                                       'ca_cert': kube.ca_path}) is not first
-    assert connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path}) is first
-    assert connection.get_api_client({'host': kube.url, 'api_key': 'other-token', 'ca_cert': kube.ca_path}) is not first
+    assert connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path}) is first
+    assert connection.get_cluster({'host': kube.url, 'api_key': 'other-token', 'ca_cert': kube.ca_path}) is not first
     assert first.get('/api/v1/namespaces/mcp')['metadata']['name'] == 'mcp'
     assert kube.requests[-1]['user'] == 'system:serviceaccount:mcp:admin'
 
 
 def test_kubeconfig_dict_file_and_list(kube, admin_token, tmp_path):
     config = kubeconfig_dict(kube, admin_token)
-    assert connection.get_api_client({'kubeconfig': config}).get('/api/v1/namespaces/mcp')
+    assert connection.get_cluster({'kubeconfig': config}).get('/api/v1/namespaces/mcp')
     path = tmp_path / 'config'
     path.write_text(yaml.safe_dump(config))
     other = tmp_path / 'other'
     other.write_text(yaml.safe_dump({'apiVersion': 'v1', 'kind': 'Config', 'clusters': [
         {'name': 'unused', 'cluster': {'server': 'https://unused:6443'}}]}))
     for value in (str(path), [str(other), str(path)]):
-        cluster = connection.get_api_client({'kubeconfig': value})
+        cluster = connection.get_cluster({'kubeconfig': value})
         assert cluster.server == kube.url and cluster.get('/api/v1/namespaces/mcp')
     # every request authenticated with the kubeconfig's token
     assert [r['user'] for r in kube.requests] == ['system:serviceaccount:mcp:admin'] * 3
@@ -79,7 +79,7 @@ def test_kubeconfig_secrets_are_listed_and_redacted(kube):
     assert connection.secret_values(options) == {'kubeconfig-secret-token', 'api-key-secret'}
     config['contexts'][0]['context']['cluster'] = 'missing kubeconfig-secret-token'
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client({'kubeconfig': config, 'context': 'nope'})
+        connection.get_cluster({'kubeconfig': config, 'context': 'nope'})
     assert 'kubeconfig-secret-token' not in info.value.message
     assert info.value.message.startswith('No usable Kubernetes configuration')
 
@@ -88,18 +88,18 @@ def test_no_configuration(tmp_path, monkeypatch):
     monkeypatch.setenv('KUBECONFIG', str(tmp_path / 'missing'))
     monkeypatch.delenv('KUBERNETES_SERVICE_HOST', raising=False)
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client({})
+        connection.get_cluster({})
     assert info.value.message.startswith('No usable Kubernetes configuration (')
 
 
 def test_missing_ca_file(kube, tmp_path):
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client({'host': kube.url, 'api_key': 'x' * 8, 'ca_cert': str(tmp_path / 'ca.pem')})
+        connection.get_cluster({'host': kube.url, 'api_key': 'x' * 8, 'ca_cert': str(tmp_path / 'ca.pem')})
     assert info.value.message == 'Cannot read %s (no such file); check the path.' % (tmp_path / 'ca.pem')
 
 
 def test_impersonation_headers(kube):
-    cluster = connection.get_api_client({'kubeconfig': kube.kubeconfig_path, 'impersonate_user': 'bob',
+    cluster = connection.get_cluster({'kubeconfig': kube.kubeconfig_path, 'impersonate_user': 'bob',
                                          'impersonate_groups': ['g1', 'g2']})
     user = user_of(cluster)
     assert user['username'] == 'bob'
@@ -109,22 +109,22 @@ def test_impersonation_headers(kube):
 def test_warning_headers_are_parsed():
     headers = {'Warning': '299 - "requested expiration of 86400 seconds shortened to 3600 seconds", '
                           '299 - "a \\"quoted\\" one"'}
-    assert connection.parse_warnings(headers) == [
+    assert transport.parse_warnings(headers) == [
         'requested expiration of 86400 seconds shortened to 3600 seconds', 'a "quoted" one']
 
 
 def test_kubeconfig_for_token_embeds_ca(kube, admin_token):
     with open(kube.ca_path, 'rb') as handle:
         ca = handle.read()
-    cluster = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
+    cluster = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
     config = cluster.kubeconfig_for_token(admin_token, 'mcp', 'system:serviceaccount:mcp:admin')
     assert base64.b64decode(config['clusters'][0]['cluster']['certificate-authority-data']) == ca
     assert config['users'][0]['user'] == {'token': admin_token}
     assert config['contexts'][0]['context']['namespace'] == 'mcp'
     assert config['current-context'] == config['contexts'][0]['name']
     # the kubeconfig works as it is
-    assert user_of(connection.get_api_client({'kubeconfig': config}))['username'] == 'system:serviceaccount:mcp:admin'
-    insecure = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'validate_certs': False})
+    assert user_of(connection.get_cluster({'kubeconfig': config}))['username'] == 'system:serviceaccount:mcp:admin'
+    insecure = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'validate_certs': False})
     assert insecure.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['insecure-skip-tls-verify'] is True
 
 
@@ -145,7 +145,7 @@ def test_in_cluster_configuration_when_nothing_is_given(kube, tmp_path, monkeypa
     monkeypatch.setenv('KUBERNETES_SERVICE_HOST', '127.0.0.1')
     monkeypatch.setenv('KUBERNETES_SERVICE_PORT', str(kube.port))
     monkeypatch.setenv('KUBECONFIG', str(tmp_path / 'missing'))
-    cluster = connection.get_api_client({})
+    cluster = connection.get_cluster({})
     assert cluster.server == 'https://127.0.0.1:%d' % kube.port
     assert user_of(cluster)['username'] == 'system:serviceaccount:mcp:server'
     assert cluster.ca_data().startswith(b'-----BEGIN CERTIFICATE-----')
@@ -158,7 +158,7 @@ def test_merge_patch_and_namespace_exists(cluster, kube):
     assert answer.data['metadata']['labels'] == {'a': 'b'}
     assert kube.requests[-1]['content_type'] == 'application/merge-patch+json'
     assert cluster.namespace_exists('mcp') is True and cluster.namespace_exists('nowhere') is False
-    bob = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='bob')})
+    bob = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='bob')})
     assert bob.namespace_exists('nowhere') is True    # 403: cannot tell, so not called missing
 
 
@@ -173,7 +173,7 @@ def test_a_rejected_token_is_named_as_such(cluster, kube):
         'The API server at %s rejected the token (401 Unauthorized) when asked to get namespaces for "mcp"; '
         'the token has expired, been revoked (its Secret, ServiceAccount or bound object deleted) or is for '
         'another cluster.' % kube.url)
-    bad = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(token=token)})
+    bad = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(token=token)})
     with pytest.raises(K8sTokenError, match='rejected the credentials .*; check the kubeconfig'):
         bad.get('/api/v1/namespaces/mcp', action=bad.action('get', 'namespaces'))
 
@@ -209,7 +209,7 @@ def test_urls_are_shown_without_userinfo():
 def test_bad_credentials_and_timeouts_are_refused_before_any_request(kube, options, message):
     options = dict({'host': kube.url, 'api_key': 'good-token', 'ca_cert': kube.ca_path}, **options)
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client(options)
+        connection.get_cluster(options)
     assert info.value.message == message
     assert kube.requests == []
 
@@ -217,7 +217,7 @@ def test_bad_credentials_and_timeouts_are_refused_before_any_request(kube, optio
 def test_request_timeout_from_the_environment_that_is_not_a_number(kube, monkeypatch):
     monkeypatch.setenv('K8S_AUTH_REQUEST_TIMEOUT', 'soon')
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
+        connection.get_cluster({'kubeconfig': kube.kubeconfig_path})
     assert info.value.message == 'request_timeout must be a positive number of seconds, not "soon".'
 
 
@@ -228,7 +228,7 @@ def test_a_kubeconfig_token_with_a_final_newline_is_refused_and_never_shown(kube
     assert admin_token in connection.secret_values({'kubeconfig': str(path)})   # file tokens too
     for value, where in ((str(path), 'kubeconfig %s' % path), (config, 'the kubeconfig dict')):
         with pytest.raises(K8sTokenError) as info:
-            connection.get_api_client({'kubeconfig': value})
+            connection.get_cluster({'kubeconfig': value})
         assert info.value.message == ('The token of user "token" in %s has whitespace (a line break or spaces) at '
                                       'its start or end; remove it.' % where)
     assert kube.requests == []
@@ -242,7 +242,7 @@ def test_a_token_file_is_trimmed_as_kubectl_does(kube, admin_token, tmp_path):
     path = tmp_path / 'config'
     path.write_text(yaml.safe_dump(config))
     assert admin_token in connection.secret_values({'kubeconfig': str(path)})
-    cluster = connection.get_api_client({'kubeconfig': str(path)})
+    cluster = connection.get_cluster({'kubeconfig': str(path)})
     assert user_of(cluster)['username'] == 'system:serviceaccount:mcp:admin'
 
 
@@ -259,12 +259,12 @@ def test_exec_plugin_env_and_args_are_secrets(kube):
 
 
 def test_host_with_userinfo_is_never_shown(kube, admin_token):
-    cluster = connection.get_api_client({'host': kube.url.replace('https://', 'https://me:host-password@'),
+    cluster = connection.get_cluster({'host': kube.url.replace('https://', 'https://me:host-password@'),
                                          'api_key': admin_token, 'ca_cert': kube.ca_path})
     assert cluster.server == kube.url and cluster.configuration.host == kube.url
     assert cluster.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['server'] == kube.url
     with pytest.raises(K8sTokenError) as info:
-        connection.get_api_client({'host': 'ftp://me:host-password-2@nowhere', 'api_key': admin_token})
+        connection.get_cluster({'host': 'ftp://me:host-password-2@nowhere', 'api_key': admin_token})
     assert 'host-password-2' not in info.value.message and 'ftp://nowhere' in info.value.message
 
 
@@ -274,7 +274,7 @@ def test_an_unreachable_proxy_is_named_as_the_proxy(kube, admin_token):
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]      # nothing listens there once closed
     proxy = 'http://proxyuser:proxy-password@127.0.0.1:%d' % port
-    cluster = connection.get_api_client({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path,
+    cluster = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path,
                                          'proxy': proxy, 'request_timeout': 2})
     assert cluster.configuration.proxy == 'http://127.0.0.1:%d' % port
     assert cluster.configuration.proxy_headers['proxy-authorization'] == \

@@ -4,7 +4,7 @@ import socket
 import urllib3
 
 from ansible_collections.mcp.k8s.plugins.module_utils import errors
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import Action, HttpError, K8sTokenError, describe
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import Action, HttpError, K8sTokenError, as_token_error
 
 TOKEN_ACTION = Action('create', 'serviceaccounts/token', namespace='mcp', subject='ServiceAccount "mcp/server"',
                       server='https://10.0.0.1:6443')
@@ -19,7 +19,7 @@ def test_forbidden_names_user_verb_and_namespace():
     exc = HttpError(403, 'Forbidden', {}, status_body(
         403, 'Forbidden', 'serviceaccounts "server" is forbidden: User "alice" cannot create resource '
         '"serviceaccounts/token" in API group "" in the namespace "mcp"'))
-    assert describe(exc, TOKEN_ACTION).message == (
+    assert as_token_error(exc, TOKEN_ACTION).message == (
         'User "alice" may not create serviceaccounts/token in namespace "mcp" (403 Forbidden); '
         'grant it "create" on "serviceaccounts/token" with a Role and RoleBinding.')
 
@@ -28,7 +28,7 @@ def test_not_found_names_the_kind():
     body = status_body(404, 'NotFound', 'serviceaccounts "server" not found',
                        {'name': 'server', 'kind': 'serviceaccounts'})
     exc = HttpError(404, 'Not Found', {}, body)
-    error = describe(exc, TOKEN_ACTION)
+    error = as_token_error(exc, TOKEN_ACTION)
     assert error.message == ('ServiceAccount "server" does not exist in namespace "mcp"; '
                              'create it first or correct the name.')
     assert error.status == 404
@@ -37,14 +37,14 @@ def test_not_found_names_the_kind():
 def test_other_answers_quote_the_server_with_the_hint():
     action = Action('create', 'serviceaccounts/token', namespace='mcp', subject='x', hints={409: 'omit the uid'})
     exc = HttpError(409, 'Conflict', {}, status_body(409, 'Conflict', 'the UID does not match.\n'))
-    assert describe(exc, action).message == ('The API server refused to create serviceaccounts/token for x '
+    assert as_token_error(exc, action).message == ('The API server refused to create serviceaccounts/token for x '
                                              '(409 Conflict): the UID does not match; omit the uid.')
 
 
 def test_retry_exhaustion_counts_attempts():
     exc = HttpError(503, 'Service Unavailable', {}, b'')
     exc.attempts, exc.elapsed = 4, 2.2
-    assert describe(exc, TOKEN_ACTION).message.startswith(
+    assert as_token_error(exc, TOKEN_ACTION).message.startswith(
         'The API server at https://10.0.0.1:6443 kept answering 503 Service Unavailable to create '
         'serviceaccounts/token for ServiceAccount "mcp/server" after 4 attempts in 2 seconds')
 
@@ -53,10 +53,10 @@ def test_connection_refused_and_tls():
     refused = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: [Errno 111] '
                                                           'Connection refused')
     assert 'Cannot reach the API server at https://10.0.0.1:6443 (connection refused)' in \
-        describe(refused, TOKEN_ACTION).message
+        as_token_error(refused, TOKEN_ACTION).message
     tls = urllib3.exceptions.MaxRetryError(None, '/x', urllib3.exceptions.SSLError(
         '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)'))
-    assert describe(tls, TOKEN_ACTION).message == (
+    assert as_token_error(tls, TOKEN_ACTION).message == (
         'TLS verification of the API server at https://10.0.0.1:6443 failed (unable to get local issuer '
         'certificate); give the cluster CA with ca_cert or in the kubeconfig.')
     assert errors.failure_kind(socket.timeout('timed out')) == 'timeout'
@@ -67,12 +67,12 @@ def test_secrets_never_appear():
     error = K8sTokenError('bad token s3cr3t-token-value here')
     assert 's3cr3t' not in error.message and errors.REDACTED in error.message
     exc = HttpError(400, 'Bad Request', {}, status_body(400, 'BadRequest', 'token s3cr3t-token-value rejected'))
-    assert 's3cr3t' not in describe(exc, TOKEN_ACTION).message
+    assert 's3cr3t' not in as_token_error(exc, TOKEN_ACTION).message
 
 
 def test_config_exception():
     from kubernetes.config import ConfigException
-    error = describe(ConfigException('Invalid kube-config file. No configuration found.'),
+    error = as_token_error(ConfigException('Invalid kube-config file. No configuration found.'),
                      Action('load', 'the Kubernetes configuration'))
     assert error.message == ('No usable Kubernetes configuration (Invalid kube-config file. No configuration '
                              'found); set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run '

@@ -149,7 +149,7 @@ def test_jwks_path(uri, path):
 # ---------------------------------------------------------------- against the double
 
 def _cluster(kube, **options):
-    return connection.get_api_client(dict({'kubeconfig': kube.kubeconfig_path}, **options))
+    return connection.get_cluster(dict({'kubeconfig': kube.kubeconfig_path}, **options))
 
 
 def test_verify_with_cluster(kube_double):
@@ -185,5 +185,5 @@ def test_discovery_failures_are_one_sentence(kube_double):
 def test_discovery_forbidden(kube_double):
     path = kube_double.write_kubeconfig(user='nobody')
     with pytest.raises(K8sTokenError) as raised:
-        jwks.discover(connection.get_api_client({'kubeconfig': path}))
+        jwks.discover(connection.get_cluster({'kubeconfig': path}))
     assert '403' in raised.value.message and 'system:service-account-issuer-discovery' in raised.value.message

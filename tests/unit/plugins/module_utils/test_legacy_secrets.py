@@ -9,7 +9,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.legacy_secrets import Secr
 
 
 def _cluster(kube, path=None):
-    return connection.get_api_client({'kubeconfig': path or kube.kubeconfig_path})
+    return connection.get_cluster({'kubeconfig': path or kube.kubeconfig_path})
 
 
 def without_token_controller(kube):
@@ -55,17 +55,17 @@ def test_spec_defaults():
 
 
 def test_spec_options():
-    spec = legacy_secrets.secret_spec({'service_account': 'app', 'namespace': 'ns', 'secret_name': 'long',
+    spec = legacy_secrets.secret_spec({'name': 'app', 'namespace': 'ns', 'secret_name': 'long',
                                        'labels': {'a': 1}, 'wait_timeout': '2m'})
     assert (spec.name, spec.labels, spec.wait_timeout) == ('long', {'a': '1'}, 120)
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    ({'service_account': ''}, 'service_account must be the name'),
-    ({'service_account': None}, 'service_account must be the name'),
+    ({'service_account': ''}, 'name must be the name'),
+    ({'service_account': None}, 'name must be the name'),
     ({'service_account': 'app', 'wait_timeout': -1}, 'wait_timeout must not be negative'),
     ({'service_account': 'app', 'wait_timeout': 'soon'}, 'wait_timeout'),
-    ({'service_account': 'App/x'}, 'service_account "App/x" is not a valid ServiceAccount name'),
+    ({'service_account': 'App/x'}, 'name "App/x" is not a valid ServiceAccount name'),
     ({'service_account': 'app', 'namespace': 'a.b'}, 'namespace "a.b" is not a valid namespace name'),
     ({'service_account': 'app', 'secret_name': '../x'}, 'secret_name "../x" is not a valid Secret name'),
     ({'service_account': 'a' * 250}, 'secret_name .* has 256 characters'),
@@ -198,7 +198,7 @@ def test_missing_service_account(kube):
     with pytest.raises(K8sTokenError) as raised:
         ensure_secret_token(_cluster(kube), SecretSpec('ghost', 'ns'))
     assert raised.value.message == ('ServiceAccount "ghost" does not exist in namespace "ns"; create it first or '
-                                    'correct service_account and namespace.')
+                                    'correct name and namespace.')
     assert kube.objects.find('secrets', 'ghost-token', 'ns') is None
 
 

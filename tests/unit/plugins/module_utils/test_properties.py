@@ -1,7 +1,7 @@
 """Property tests (hypothesis) for duration parsing and object-name validation.
 
 The oracle for names is written from kube-apiserver's rules (k8s.io/apimachinery
-pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label), independently of names.py.
+pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label), independently of object_names.py.
 """
 import re
 import string
@@ -11,7 +11,7 @@ import pytest
 hypothesis = pytest.importorskip('hypothesis')
 from hypothesis import assume, example, given, settings, strategies as st  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, names, tokens  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, object_names, tokens  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError  # noqa: E402  pylint: disable=wrong-import-position
 
 SETTINGS = settings(max_examples=300, deadline=None, database=None)
@@ -145,7 +145,7 @@ name_like = st.text(alphabet='abcxyz019-._AZ/: ', max_size=70)
 @given(subdomain_strategy)
 def test_valid_service_account_names_pass(name):
     assume(len(name) <= 253)
-    assert names.check_name(name) == name
+    assert object_names.check_name(name) == name
     assert tokens.TokenSpec(name, 'mcp').name == name
 
 
@@ -160,10 +160,10 @@ def test_valid_service_account_names_pass(name):
 @example('a.-b')
 def test_service_account_names_as_the_api_server_validates_them(name):
     if kube_subdomain(name):
-        assert names.check_name(name) == name
+        assert object_names.check_name(name) == name
         return
     with pytest.raises(K8sTokenError) as info:
-        names.check_name(name)
+        object_names.check_name(name)
     message = info.value.message
     assert one_sentence(message, name), message
     assert message.startswith('name "') and 'ServiceAccount name' in message
@@ -176,7 +176,7 @@ def test_name_length_limit(length):
     name = ('a.' * length)[:length].rstrip('.') or 'a'
     name = name + 'a' * (length - len(name))
     assert len(name) == length
-    assert (length <= 253) == names.is_dns1123_subdomain(name)
+    assert (length <= 253) == object_names.is_dns1123_subdomain(name)
 
 
 @SETTINGS
@@ -187,10 +187,10 @@ def test_name_length_limit(length):
 @example('a' * 63)
 def test_namespace_names_are_dns_labels(namespace):
     if kube_label(namespace):
-        assert names.check_namespace(namespace) == namespace
+        assert object_names.check_namespace(namespace) == namespace
         return
     with pytest.raises(K8sTokenError) as info:
-        names.check_namespace(namespace)
+        object_names.check_namespace(namespace)
     assert one_sentence(info.value.message, namespace) and info.value.message.startswith('namespace "')
 
 

@@ -131,7 +131,7 @@ def test_compare_builds_the_table():
 def test_verify_asks_again_until_the_answers_match(kube):
     from ansible_collections.mcp.k8s.plugins.module_utils import connection
     token = kube.mint_token('server', 'mcp')
-    asking = connection.get_api_client({'kubeconfig': kube.kubeconfig_path}).with_token(token)
+    asking = connection.get_cluster({'kubeconfig': kube.kubeconfig_path}).with_token(token)
     checks = rbac_checks.expand_checks([], checks=[{'verb': 'list', 'resource': 'pods', 'namespace': 'mcp'},
                                                    {'verb': '*', 'group': '*', 'resource': '*', 'allowed': False}])
     sleeps = []

@@ -158,7 +158,7 @@ def test_the_python_client_reruns_the_plugin_once_the_credential_expires(kube_do
     credential it holds is within its expiry margin (5 minutes), and keeps its credential before."""
     for name in ('first', 'second'):
         kube_double.create_service_account(name, 'mcp')
-    cluster = connection.get_api_client({'kubeconfig': kube_double.kubeconfig_path})
+    cluster = connection.get_cluster({'kubeconfig': kube_double.kubeconfig_path})
     kubeconfig = cluster.kubeconfig_for_token('', 'mcp', 'system:serviceaccount:mcp:first')
     credential = str(tmp_path / 'credential.json')
     expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + seconds_left))

@@ -27,7 +27,7 @@ def kube(kube_double):
 
 
 def _cluster(kube):
-    return connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
+    return connection.get_cluster({'kubeconfig': kube.kubeconfig_path})
 
 
 # ---------------------------------------------------------------- offline
@@ -185,7 +185,7 @@ def test_can_i_with_a_revoked_token(kube):
 
 
 def test_can_i_fails_when_the_question_cannot_be_asked(kube):
-    cluster = connection.get_api_client({'host': 'https://127.0.0.1:1', 'api_key': 'x' * 40,
+    cluster = connection.get_cluster({'host': 'https://127.0.0.1:1', 'api_key': 'x' * 40,
                                          'validate_certs': False, 'request_timeout': 2})
     kube.create_service_account('app', 'ns')
     with pytest.raises(K8sTokenError) as raised:
@@ -194,6 +194,6 @@ def test_can_i_fails_when_the_question_cannot_be_asked(kube):
 
 
 def test_review_forbidden(kube):
-    cluster = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='bob')})
+    cluster = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='bob')})
     with pytest.raises(K8sTokenError, match='User "bob" may not create tokenreviews'):
         token_info.token_info(kube.mint_token('app', 'ns'), lambda: cluster, review=True)

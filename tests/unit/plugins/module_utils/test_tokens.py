@@ -3,7 +3,7 @@ import time
 import jwt
 import pytest
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, names, reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, object_names, reviews, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 ISSUER = 'https://kubernetes.default.svc.cluster.local'  # the double's issuer and default audience
@@ -114,7 +114,7 @@ def test_missing_service_account_namespace_and_forbidden(cluster, kube):
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(cluster, spec(namespace='nowhere'))
     assert info.value.message.startswith('Namespace "nowhere" does not exist;')
-    alice = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='alice')})  # no grants
+    alice = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='alice')})  # no grants
     with pytest.raises(K8sTokenError) as info:
         tokens.ensure_token(alice, spec())
     assert info.value.message.startswith('User "alice" may not create serviceaccounts/token in namespace "mcp"')
@@ -131,7 +131,7 @@ def test_warnings_and_validate(kube_double_factory, monkeypatch):
     monkeypatch.delenv('K8S_AUTH_KUBECONFIG', raising=False)
     kube = kube_double_factory(max_token_expiration=3600)
     kube.create_service_account('server', 'mcp')
-    cluster = connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
+    cluster = connection.get_cluster({'kubeconfig': kube.kubeconfig_path})
     result = tokens.ensure_token(cluster, spec(duration='24h'), validate=True)
     assert result['api_warnings'] == ['requested expiration of 86400 seconds shortened to 3600 seconds']
     assert result['duration'] == 3600
@@ -182,8 +182,8 @@ def test_concurrent_minting_over_one_client(cluster, kube):
     kube.clear_requests()
     options = {'kubeconfig': kube.kubeconfig_path}
     with ThreadPoolExecutor(8) as pool:
-        clients = set(pool.map(lambda _i: id(connection.get_api_client(options)), range(16)))
-        results = list(pool.map(lambda i: tokens.ensure_token(connection.get_api_client(options),
+        clients = set(pool.map(lambda _i: id(connection.get_cluster(options)), range(16)))
+        results = list(pool.map(lambda i: tokens.ensure_token(connection.get_cluster(options),
                                                               spec(name='sa%d' % i)), range(40)))
     assert clients == {id(cluster)}
     assert [r['service_account']['name'] for r in results] == ['sa%d' % i for i in range(40)]
@@ -261,7 +261,7 @@ def test_previous_result_is_reused_only_while_current(cluster, kube):
 def test_reuse_without_read_rights_asks_the_server_with_the_token(cluster, kube):
     """A caller that may only mint: the token itself says who it is (SelfSubjectReview)."""
     kube.grant('minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
-    minter = connection.get_api_client({'kubeconfig': kube.write_kubeconfig(user='minter')})
+    minter = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='minter')})
     first = tokens.ensure_token(minter, spec())
     kube.clear_requests()
     again = tokens.ensure_token(minter, spec(), token=first['token'])
@@ -338,7 +338,7 @@ def test_bound_object_name_with_a_final_newline_is_refused():
     with pytest.raises(K8sTokenError) as info:
         spec(bound_object={'kind': 'Secret', 'name': 'anchor\n'})
     assert info.value.message.startswith('bound_object.name "anchor\\n" is not a valid Secret name;')
-    assert names.is_dns1123_subdomain('anchor\n') is False and names.is_dns1123_label('mcp\n') is False
+    assert object_names.is_dns1123_subdomain('anchor\n') is False and object_names.is_dns1123_label('mcp\n') is False
 
 
 def test_a_given_token_with_whitespace_around_it_is_replaced(cluster, kube):
