@@ -213,8 +213,9 @@ class _Core:
 
     def __init__(self):
         from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, tokens
-        if not connection.HAS_K8S:
-            raise AnsibleLookupError(_missing_library('kubernetes'), orig_exc=connection.K8S_IMPORT_ERROR)
+        k8s_import_error = connection.kubernetes_import_error()
+        if k8s_import_error is not None:
+            raise AnsibleLookupError(_missing_library('kubernetes'), orig_exc=k8s_import_error)
         if not tokens.HAS_JWT:
             raise AnsibleLookupError(_missing_library('PyJWT'), orig_exc=tokens.JWT_IMPORT_ERROR)
         self.connection = connection

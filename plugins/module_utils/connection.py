@@ -18,7 +18,7 @@ import json
 import os
 import threading
 
-from ansible_collections.mcp.k8s.plugins.module_utils import kubeconfig, transport
+from ansible_collections.mcp.k8s.plugins.module_utils import kubeconfig
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     K8sTokenError, register_secret, secret_forms, url_secrets,
 )
@@ -28,9 +28,21 @@ try:  # a module's warnings (AnsibleModule returns them); the lookup shows Clust
 except ImportError:  # pragma: no cover
     module_warn = None
 
-# whether the kubernetes client (with urllib3 and PyYAML, which it brings) can be imported
-K8S_IMPORT_ERROR = transport.K8S_IMPORT_ERROR or kubeconfig.IMPORT_ERROR
-HAS_K8S = not K8S_IMPORT_ERROR
+
+def kubernetes_import_error():
+    """None when the kubernetes client (with urllib3 and PyYAML, which it brings) can be imported,
+    else the ImportError. The client is imported here, when a plugin needs it, not when this file
+    is: its package imports every API model, which a module that sends no request should not pay."""
+    try:
+        transport = _transport()
+    except ImportError as exc:  # pragma: no cover (transport catches the client's own ImportError)
+        return exc
+    return transport.K8S_IMPORT_ERROR or kubeconfig.IMPORT_ERROR
+
+
+def _transport():
+    from ansible_collections.mcp.k8s.plugins.module_utils import transport
+    return transport
 
 MAX_CONNECTIONS = 16
 
@@ -187,7 +199,7 @@ def get_cluster(options):
         with _clients_lock:
             cluster = _clients.get(key)
             if cluster is None:
-                cluster = transport.Cluster(_load_configuration(options), options, key)
+                cluster = _transport().Cluster(_load_configuration(options), options, key)
                 _clients[key] = cluster
                 for text in cluster.warnings:
                     if module_warn is not None:

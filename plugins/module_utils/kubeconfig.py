@@ -19,14 +19,21 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
 )
 
 try:
-    from kubernetes import config as kube_config
-    from kubernetes.client.configuration import Configuration
     import urllib3
     import yaml
 except ImportError as e:  # connection tells the plugins the client is missing
     IMPORT_ERROR = e
 else:
     IMPORT_ERROR = None
+
+
+def client():
+    """kubernetes' config loader module and its ``Configuration`` class, imported on first use: the
+    client's package imports every API model (about half a second), which a module that sends no
+    request (mcp.k8s.server_files) should not pay."""
+    from kubernetes import config as kube_config
+    from kubernetes.client.configuration import Configuration
+    return kube_config, Configuration
 
 # Keys of a kubeconfig's user entry (and auth-provider config) that hold secrets.
 _KUBECONFIG_SECRET_KEYS = re.compile(r'(token|password|secret|key-data|refresh)', re.I)
@@ -162,7 +169,8 @@ def load_configuration(options):
     action = Action('load', 'the Kubernetes configuration', server=_server_of(options))
     if IMPORT_ERROR is not None:
         raise as_token_error(IMPORT_ERROR, action)
-    configuration = Configuration()
+    kube_config, configuration_class = client()
+    configuration = configuration_class()
 
     def given(*names):
         return all(options.get(name) for name in names)
@@ -257,6 +265,7 @@ def _strip_bearer(configuration):
 
 
 def _load_kubeconfig(options, configuration):
+    kube_config = client()[0]
     kubeconfig = options.get('kubeconfig')
     context = options.get('context')
     if isinstance(kubeconfig, dict):
@@ -280,6 +289,7 @@ def _load_kubeconfig(options, configuration):
 
 def _check_kubeconfig_file(path, context=None):
     """A ConfigException naming what is wrong with a kubeconfig file that is not a kubeconfig."""
+    kube_config = client()[0]
     try:
         with open(path, 'rb') as handle:
             raw = handle.read()
@@ -303,6 +313,7 @@ def _check_kubeconfig_file(path, context=None):
 
 def _check_host(host, action):
     """One sentence for a configuration without a usable API server URL."""
+    kube_config = client()[0]
     if not host:
         problem = 'the cluster of the kubeconfig has no server'
     else:

@@ -27,7 +27,8 @@ def _library_status(library):
     """``(available, import error)`` of a library a module may need, by its PyPI name (the
     module_utils that import it are imported only when asked, so a module loads what it uses)."""
     if library == 'kubernetes':
-        return connection.HAS_K8S, connection.K8S_IMPORT_ERROR
+        error = connection.kubernetes_import_error()
+        return error is None, error
     if library == 'PyJWT':
         from ansible_collections.mcp.k8s.plugins.module_utils import jwks, tokens
         return tokens.HAS_JWT and jwks.HAS_JWT, tokens.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR

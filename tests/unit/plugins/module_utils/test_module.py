@@ -1,5 +1,6 @@
 """The modules' base, run through a real AnsibleModule: what it returns, hides and reports."""
 import json
+import os
 
 import pytest
 
@@ -115,21 +116,35 @@ def test_warnings_and_diff(capsys):
     assert output(capsys)['diff'] == {'before': 'a'}
 
 
-@pytest.mark.parametrize('library, flag', [('kubernetes', (connection, 'HAS_K8S')),
-                                           ('PyJWT', ('tokens', 'HAS_JWT')),
-                                           ('PyYAML', ('server_files', 'HAS_YAML'))])
+@pytest.mark.parametrize('library, flag', [('kubernetes', (connection, 'kubernetes_import_error',
+                                                          lambda: ImportError('No module named kubernetes'))),
+                                           ('PyJWT', ('tokens', 'HAS_JWT', False)),
+                                           ('PyYAML', ('server_files', 'HAS_YAML', False))])
 def test_missing_library_fails_with_missing_required_lib(capsys, monkeypatch, library, flag):
-    owner, name = flag
+    owner, name, value = flag
     if isinstance(owner, str):
         import importlib
         owner = importlib.import_module('ansible_collections.mcp.k8s.plugins.module_utils.' + owner)
-    monkeypatch.setattr(owner, name, False)
+    monkeypatch.setattr(owner, name, value)
     with patch_module_args({'name': 'app'}):
         with pytest.raises(SystemExit) as exited:
             base.K8sModule(SPEC, requires=(library,))
     result = output(capsys)
     assert exited.value.code == 1
     assert result['msg'].startswith('Failed to import the required Python library (%s)' % library)
+
+
+def test_a_module_that_sends_no_request_does_not_import_the_kubernetes_client(tmp_path):
+    # server_files with the cluster entry given: the client's import (every API model) is not paid
+    import subprocess
+    import sys
+    code = ('import sys, json\n'
+            'from ansible_collections.mcp.k8s.plugins.modules import server_files\n'
+            'from ansible_collections.mcp.k8s.plugins.module_utils import connection, module\n'
+            'print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "kubernetes")))\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True, env=env).stdout
+    assert json.loads(out) == []
 
 
 def test_unknown_library_is_a_programming_error():
