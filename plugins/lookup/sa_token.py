@@ -25,7 +25,10 @@ description:
     O(renew_before) and its ServiceAccount is still the one it was minted for (one read of the
     ServiceAccount compares its uid, no TokenRequest; with O(validate=true) the API server reviews it
     again); a cached token bound to an object named without a uid is returned only while that object
-    keeps its uid (one more read). See the notes for where the cache lives.
+    keeps its uid (one more read). Those reads are made once per task (each task runs in a worker
+    process of its own), not on every read of a variable. See the notes for where the cache lives.
+  - O(token) carries a token across runs, for example from a file rendered by an earlier run, so that
+    the file stays unchanged while its token is still valid.
   - Results are marked unsafe, so a token is never templated again.
   - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
 requirements:
@@ -57,9 +60,22 @@ options:
         nothing.
     type: bool
     default: true
+  token:
+    description:
+      - A token from an earlier run, as the O(mcp.k8s.sa_token#module:token) option of the module takes it.
+        When it is for the term's ServiceAccount, namespace, audiences and bound object, stays valid for
+        longer than O(renew_before) and was issued by this cluster for the ServiceAccount as it exists now
+        (one read of the ServiceAccount, never a TokenRequest), it is returned as it is; otherwise a new
+        token is minted (or taken from the run's cache).
+      - With several terms, it is returned for the term it fits; the other terms get other tokens.
+      - An empty string or a string that is not a JWT counts as no token, so a value read from a file
+        that does not exist yet can be passed as it is.
+      - The lookup keeps no token anywhere for this; the token comes from where the playbook put it,
+        for example the file that a C(template) task rendered in the last run (see the examples).
+    type: str
   renew_before:
     description:
-      - A cached token is not returned once it expires within this time; a new one is minted.
+      - A cached token, or O(token), is not returned once it expires within this time; a new one is minted.
         C(kubectl) duration syntax (V(5m), V(1h)) or seconds.
       - A value as long as O(duration) or longer disables reuse.
     type: raw
@@ -90,6 +106,8 @@ notes:
     in check mode too (tokens are stateless; nothing in the cluster changes). M(mcp.k8s.sa_token) mints
     nothing in check mode.
   - The tokens (and the kubeconfig holding them) are secrets; set C(no_log) on tasks that handle them.
+    A C(template) or C(copy) task that writes a token prints it in its diff with C(--diff) (also with
+    C(--check --diff)) unless the task has C(no_log).
   - API server warnings (for example a duration shortened by the server) are shown as Ansible warnings.
   - Errors are the same sentences as those of M(mcp.k8s.sa_token). Requests answered with 429, 500, 502,
     503, 504 or a dropped connection are retried with backoff.
@@ -177,6 +195,25 @@ EXAMPLES = r'''
   ansible.builtin.set_fact:
     fresh_token: "{{ lookup('mcp.k8s.sa_token', 'mcp-k8s-server', namespace='mcp', cache=false) }}"
   no_log: true
+
+# A rendered file that stays unchanged while its token is valid: the token in the file that the last
+# run rendered is given back as token=..., so the template renders the same text (changed=false, no
+# handler) until the token is within renew_before of its expiry or no longer valid. On the first run
+# there is no file: errors='ignore' returns nothing, and an empty token mints one.
+# mcp-client.yml.j2 (mcp_client_config is its path, here on the controller; for a file on a managed
+# node, read it with ansible.builtin.slurp instead of the file lookup):
+#   server: https://mcp.example.com/mcp
+#   token: {{ lookup('mcp.k8s.sa_token', 'mcp/mcp-k8s-server', duration='24h', renew_before='2h', token=previous_token) }}
+# no_log keeps the token out of the output; without it, --diff (also --check --diff) prints it.
+- name: Render the client configuration with a token that is kept while it is valid
+  ansible.builtin.template:
+    src: mcp-client.yml.j2
+    dest: "{{ mcp_client_config }}"
+    mode: "0600"
+  vars:
+    previous_token: "{{ (lookup('ansible.builtin.file', mcp_client_config, errors='ignore') | from_yaml or {}).token | default('') }}"
+  no_log: true
+  notify: Restart the MCP client
 
 - name: Reuse a cached token only while it has more than 30 minutes left
   ansible.builtin.debug:
