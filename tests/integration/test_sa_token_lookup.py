@@ -299,7 +299,13 @@ def template_example():
     task = [task for task in yaml.safe_load(examples) if task['name'].startswith('Render the client configuration')]
     template = re.findall(r'^#   (.*)$', examples, re.M)
     assert len(task) == 1 and len(template) == 2, (task, template)
-    return task[0], '\n'.join(template) + '\n'
+    template = '\n'.join(template) + '\n'
+    with open(os.path.join(ROOT, 'README.md')) as handle:
+        readme = handle.read()
+    assert '```jinja\n%s```' % template in readme          # the README shows the same example
+    assert [yaml.safe_load(block) for block in re.findall(r'```yaml\n(.*?)```', readme, re.S)
+            if 'Render the client configuration' in block] == [[task[0]]]
+    return task[0], template
 
 
 def recap_changed(run):
