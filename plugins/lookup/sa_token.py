@@ -25,8 +25,10 @@ description:
     O(renew_before) and its ServiceAccount is still the one it was minted for (one read of the
     ServiceAccount compares its uid, no TokenRequest; with O(validate=true) the API server reviews it
     again); a cached token bound to an object named without a uid is returned only while that object
-    keeps its uid (one more read). Those reads are made once per task (each task runs in a worker
-    process of its own), not on every read of a variable. See the notes for where the cache lives.
+    keeps its uid (one more read). Those reads are made once per task and token (each task runs in a
+    worker process of its own), not on every read of a variable or loop item, so a task whose own loop
+    deletes and recreates the ServiceAccount gets the earlier token back; the next task notices. See the
+    notes for where the cache lives.
   - O(token) carries a token across runs, for example from a file rendered by an earlier run, so that
     the file stays unchanged while its token is still valid.
   - Results are marked unsafe, so a token is never templated again.
