@@ -25,7 +25,12 @@ description:
     O(renew_before) and its ServiceAccount is still the one it was minted for (one read of the
     ServiceAccount compares its uid, no TokenRequest; with O(validate=true) the API server reviews it
     again); a cached token bound to an object named without a uid is returned only while that object
-    keeps its uid (one more read). See the notes for where the cache lives.
+    keeps its uid (one more read). Those reads are made once per task and token (each task runs in a
+    worker process of its own), not on every read of a variable or loop item, so a task whose own loop
+    deletes and recreates the ServiceAccount gets the earlier token back; the next task notices. See the
+    notes for where the cache lives.
+  - O(token) carries a token across runs, for example from a file rendered by an earlier run, so that
+    the file stays unchanged while its token is still valid.
   - Results are marked unsafe, so a token is never templated again.
   - Needs C(create) on C(serviceaccounts/token) in the ServiceAccount's namespace.
 requirements:
@@ -57,9 +62,22 @@ options:
         nothing.
     type: bool
     default: true
+  token:
+    description:
+      - A token from an earlier run, as the O(mcp.k8s.sa_token#module:token) option of the module takes it.
+        When it is for the term's ServiceAccount, namespace, audiences and bound object, stays valid for
+        longer than O(renew_before) and was issued by this cluster for the ServiceAccount as it exists now
+        (one read of the ServiceAccount, never a TokenRequest), it is returned as it is; otherwise a new
+        token is minted (or taken from the run's cache).
+      - With several terms, it is returned for the term it fits; the other terms get other tokens.
+      - An empty string or a string that is not a JWT counts as no token, so a value read from a file
+        that does not exist yet can be passed as it is.
+      - The lookup keeps no token anywhere for this; the token comes from where the playbook put it,
+        for example the file that a C(template) task rendered in the last run (see the examples).
+    type: str
   renew_before:
     description:
-      - A cached token is not returned once it expires within this time; a new one is minted.
+      - A cached token, or O(token), is not returned once it expires within this time; a new one is minted.
         C(kubectl) duration syntax (V(5m), V(1h)) or seconds.
       - A value as long as O(duration) or longer disables reuse.
     type: raw
@@ -90,6 +108,8 @@ notes:
     in check mode too (tokens are stateless; nothing in the cluster changes). M(mcp.k8s.sa_token) mints
     nothing in check mode.
   - The tokens (and the kubeconfig holding them) are secrets; set C(no_log) on tasks that handle them.
+    A C(template) or C(copy) task that writes a token prints it in its diff with C(--diff) (also with
+    C(--check --diff)) unless the task has C(no_log).
   - API server warnings (for example a duration shortened by the server) are shown as Ansible warnings.
   - Errors are the same sentences as those of M(mcp.k8s.sa_token). Requests answered with 429, 500, 502,
     503, 504 or a dropped connection are retried with backoff.
@@ -179,6 +199,25 @@ EXAMPLES = r'''
     fresh_token: "{{ lookup('mcp.k8s.sa_token', 'mcp-k8s-server', namespace='mcp', cache=false) }}"
   no_log: true
 
+# A rendered file that stays unchanged while its token is valid: the token in the file that the last
+# run rendered is given back as token=..., so the template renders the same text (changed=false, no
+# handler) until the token is within renew_before of its expiry or no longer valid. On the first run
+# there is no file: errors='ignore' returns nothing, and an empty token mints one.
+# mcp-client.yml.j2 (mcp_client_config is its path, here on the controller; for a file on a managed
+# node, read it with ansible.builtin.slurp instead of the file lookup):
+#   server: https://mcp.example.com/mcp
+#   token: {{ lookup('mcp.k8s.sa_token', 'mcp/mcp-k8s-server', duration='24h', renew_before='2h', token=previous_token) }}
+# no_log keeps the token out of the output; without it, --diff (also --check --diff) prints it.
+- name: Render the client configuration with a token that is kept while it is valid
+  ansible.builtin.template:
+    src: mcp-client.yml.j2
+    dest: "{{ mcp_client_config }}"
+    mode: "0600"
+  vars:
+    previous_token: "{{ (lookup('ansible.builtin.file', mcp_client_config, errors='ignore') | from_yaml or {}).token | default('') }}"
+  no_log: true
+  notify: Restart the MCP client
+
 - name: Reuse a cached token only while it has more than 30 minutes left
   ansible.builtin.debug:
     msg: "{{ lookup('mcp.k8s.sa_token', 'mcp/mcp-k8s-server', duration='2h', renew_before='30m') | length }}"
@@ -194,75 +233,9 @@ _raw:
   elements: raw
 '''
 
-import concurrent.futures
-
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import TokenCache
-
-display = Display()
-
-
-TOKEN_OPTIONS = ('namespace', 'audiences', 'duration', 'bound_object', 'validate')
-
-
-class _Core:
-    """The shared core, imported when the lookup runs (it imports kubernetes and PyJWT)."""
-
-    def __init__(self):
-        from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, tokens
-        k8s_import_error = connection.kubernetes_import_error()
-        if k8s_import_error is not None:
-            raise AnsibleLookupError(_missing_library('kubernetes'), orig_exc=k8s_import_error)
-        if not tokens.HAS_JWT:
-            raise AnsibleLookupError(_missing_library('PyJWT'), orig_exc=tokens.JWT_IMPORT_ERROR)
-        self.connection = connection
-        self.durations = durations
-        self.tokens = tokens
-        self.errors = errors
-        self.error = errors.K8sTokenError
-
-
-def _missing_library(name):
-    import sys
-    return ('The %s Python package is required by the mcp.k8s.sa_token lookup, which runs on the '
-            'controller; install it in the Python that runs Ansible (%s), for example with pip install %s.'
-            % (name, sys.executable, name))
-
-
-def parse_term(term, namespace):
-    """``name`` or ``namespace/name`` -> (namespace, name)."""
-    text = str(term).strip() if term is not None else ''
-    parts = text.split('/')
-    if not text or len(parts) > 2 or not all(part.strip() for part in parts):
-        raise AnsibleLookupError('The term %r is not a ServiceAccount; give "name" or "namespace/name".' % (term,))
-    if len(parts) == 2:
-        return parts[0].strip(), parts[1].strip()
-    return namespace, text
-
-
-def flatten(terms):
-    """The terms with lists in them expanded (``query('mcp.k8s.sa_token', names)`` works like ``*names``)."""
-    flat = []
-    for term in terms:
-        if isinstance(term, (list, tuple)):
-            flat.extend(flatten(term))
-        else:
-            flat.append(term)
-    return flat
-
-
-def _run_cache():
-    """The cache of this ansible-playbook run (see plugin_utils/token_cache.py)."""
-    from ansible import constants as C
-    return TokenCache(C.DEFAULT_LOCAL_TMP)
-
-
-def clear_cache():
-    """Forget every cached token of this run."""
-    _run_cache().clear()
 
 
 class LookupModule(LookupBase):
@@ -270,32 +243,13 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self._reject_unknown(kwargs)
         self.set_options(var_options=variables, direct=kwargs)
-        core = _Core()
+        # imported here, when the lookup runs: it imports the kubernetes client and PyJWT
+        from ansible_collections.mcp.k8s.plugins.plugin_utils import token_batch
 
-        output = self.get_option('output')
-        use_cache = self.get_option('cache')
-        workers = max(1, min(int(self.get_option('workers') or 1), core.connection.MAX_CONNECTIONS))
-        options = dict((name, self.get_option(name)) for name in TOKEN_OPTIONS)
-        auth = dict((name, self.get_option(name)) for name in core.connection.AUTH_ARG_SPEC)
-
-        try:
-            renew = core.durations.renew_before_seconds(self.get_option('renew_before'), core.tokens.DEFAULT_RENEW_BEFORE)
-            specs = []
-            for term in flatten(terms):
-                namespace, name = parse_term(term, options['namespace'])
-                specs.append(core.tokens.TokenSpec(name, namespace, options['audiences'], options['duration'],
-                                                   options['bound_object']))
-            cluster = core.connection.get_cluster(auth) if specs else None
-        except core.error as exc:
-            raise AnsibleLookupError(exc.message)
-        if not specs:
-            return []
-        for warning in cluster.warnings:
-            display.warning(warning)
-
-        results = tokens_for(core, cluster, specs, validate=bool(options['validate']), renew=renew,
-                             use_cache=use_cache, workers=workers)
-        return wrap_var([result['token'] if output == 'token' else dict(result) for result in results])
+        results = token_batch.lookup(terms, self.get_options())
+        if self.get_option('output') == 'token':
+            return wrap_var([result['token'] for result in results])
+        return wrap_var([dict(result) for result in results])
 
     def _reject_unknown(self, kwargs):
         """Fail on a keyword argument that is no option (a typo would otherwise be ignored)."""
@@ -310,91 +264,3 @@ class LookupModule(LookupBase):
         if unknown:
             raise AnsibleLookupError('The mcp.k8s.sa_token lookup has no option %s; see ansible-doc -t lookup '
                                      'mcp.k8s.sa_token for its options.' % ', '.join('"%s"' % name for name in unknown))
-
-
-def tokens_for(core, cluster, specs, validate=False, renew=300, use_cache=True, workers=8):
-    """The result dict for each of ``specs``, in order: from the run's cache, or minted ``workers`` at a time.
-
-    With the cache, the whole decision (read, mint what is missing, write) holds the cache's lock, so
-    concurrent task workers asking for the same token mint it once.
-    """
-    if not use_cache:
-        return _resolve(core, cluster, specs, validate, renew, workers, None)
-    with _run_cache().open() as entries:
-        return _resolve(core, cluster, specs, validate, renew, workers, entries)
-
-
-def _resolve(core, cluster, specs, validate, renew, workers, entries):
-    # keyed by cluster (API server URL, CA and the caller's configuration), never only by names
-    keys = [(cluster.identity, spec.key(), validate) for spec in specs]
-    wanted = {}
-    for key, spec in zip(keys, specs):
-        if key not in wanted:
-            # a cached result goes back through ensure_token, which returns it only while the
-            # ServiceAccount (and a bound object named without uid) is still the one it was minted
-            # for: one read, no TokenRequest
-            wanted[key] = (spec, entries.get(key, renew) if entries is not None else None)
-
-    results = {}
-    minted = _mint_all(core, cluster, wanted, validate, renew, workers, keys)
-    for key, result in minted.items():
-        results[key] = result
-        if entries is not None and not result['reused']:
-            entries.put(key, result)
-        for warning in result.get('api_warnings') or ():
-            display.warning('%s: %s' % (wanted[key][0].describe(), warning))
-    return [results[key] for key in keys]
-
-
-def _mint_all(core, cluster, wanted, validate, renew, workers, order):
-    """Mint a token for each (spec, cached result or None) in ``wanted`` by key, ``workers`` at a time."""
-    if not wanted:
-        return {}
-
-    def mint(item):
-        spec, previous = item
-        return core.tokens.ensure_token(cluster, spec, previous=previous, renew_before=renew, validate=validate)
-
-    minted = {}
-    if len(wanted) == 1 or workers == 1:
-        for key, item in wanted.items():
-            try:
-                minted[key] = mint(item)
-            except Exception as exc:  # pylint: disable=broad-except
-                raise _lookup_error(core, item[0], exc)
-        return minted
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(wanted)),
-                                                 thread_name_prefix='mcp-k8s-sa-token')
-    futures = dict((pool.submit(mint, item), key) for key, item in wanted.items())
-    try:
-        dummy, pending = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()     # the ones not started yet; those running finish
-    finally:
-        pool.shutdown(wait=True)
-    # Terms start in order, so every term before a failed one has finished: report the first in order.
-    failed = [(order.index(key), key, future.exception()) for future, key in futures.items()
-              if not future.cancelled() and future.exception() is not None]
-    if failed:
-        failed.sort(key=lambda item: item[0])
-        dummy, key, exc = failed[0]
-        raise _lookup_error(core, wanted[key][0], exc)
-    for future, key in futures.items():
-        minted[key] = future.result()
-    return minted
-
-
-def _lookup_error(core, spec, exc):
-    """An AnsibleLookupError for ``exc``, led by the ServiceAccount unless the sentence names it."""
-    if isinstance(exc, core.error):
-        message = exc.message
-        if any(pattern % spec.name in message for pattern in _NAMES_ACCOUNT) or spec.describe() in message:
-            return AnsibleLookupError(message)
-        return AnsibleLookupError('Cannot mint a token for %s: %s' % (spec.describe(), message))
-    return AnsibleLookupError('Failed to mint a token for %s: %s' % (spec.describe(), core.errors.redact(exc)),
-                              orig_exc=exc)
-
-
-# How the core's sentences name the ServiceAccount they are about.
-_NAMES_ACCOUNT = ('ServiceAccount "%s"', ', not "%s";')

@@ -43,13 +43,16 @@ _KINDS = {
 
 
 class K8sTokenError(Exception):
-    """A failure explained in one sentence; ``status`` is the HTTP status when there was one."""
+    """A failure explained in one sentence; ``status`` is the HTTP status when there was one, and
+    ``account`` the ServiceAccount ``(namespace, name)`` the sentence names, when it names one (a
+    caller that was working for an account and finds it None says which account it was)."""
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, account=None):
         message = redact(message)
         super(K8sTokenError, self).__init__(message)
         self.message = message
         self.status = status
+        self.account = account
 
 
 class HttpError(Exception):
@@ -83,7 +86,8 @@ class Action:
 
     ``verb`` and ``resource`` are RBAC terms (``create``, ``serviceaccounts/token``);
     ``subject`` names the object (``ServiceAccount "ns/name"``); ``hints`` maps an HTTP
-    status to the fix to suggest for it.
+    status to the fix to suggest for it. ``account`` is ``(namespace, name)`` when the subject is a
+    ServiceAccount (set by whoever knows it), so that errors naming the subject carry it.
     """
 
     def __init__(self, verb, resource, namespace=None, subject=None, server=None, hints=None, token_only=False,
@@ -96,6 +100,7 @@ class Action:
         self.hints = hints or {}
         self.token_only = token_only    # the caller authenticates with a token it was given
         self.proxy = display_url(proxy) if proxy else None
+        self.account = None
 
     def describe(self):
         """The action as words for a message (``create serviceaccounts/token for ServiceAccount "ns/name"``).
@@ -191,14 +196,27 @@ def _clause(text):
     return text.rstrip('.')
 
 
+class _NamesSubject(str):
+    """A sentence that names the action's subject (it includes ``Action.describe()``)."""
+
+
 def as_token_error(exc, action):
     """Any failure during ``action`` as a :class:`K8sTokenError` with one sentence (``exc`` itself
-    when it is one already)."""
+    when it is one already); ``account`` is set when the sentence names the action's account."""
     if isinstance(exc, K8sTokenError):
         return exc
     if isinstance(exc, HttpError):
-        return K8sTokenError(_http_sentence(exc, action), status=exc.status)
-    return K8sTokenError(_other_sentence(exc, action))
+        text = _http_sentence(exc, action)
+        details = exc.details
+        if exc.status == 404 and details.get('kind') == 'serviceaccounts' and action.namespace:
+            return K8sTokenError(text, status=exc.status, account=(action.namespace, details.get('name')))
+        return K8sTokenError(text, status=exc.status, account=_named_account(text, action))
+    text = _other_sentence(exc, action)
+    return K8sTokenError(text, account=_named_account(text, action))
+
+
+def _named_account(text, action):
+    return action.account if isinstance(text, _NamesSubject) else None
 
 
 def _http_sentence(exc, action):
@@ -206,9 +224,10 @@ def _http_sentence(exc, action):
     server_text = _clause(exc.message) or '%s %s' % (status, exc.reason)
     hint = action.hints.get(status)
     if status == 401 and action.token_only:
-        return ('The API server at %s rejected the token (401 Unauthorized) when asked to %s; the token has '
-                'expired, been revoked (its Secret, ServiceAccount or bound object deleted) or is for another '
-                'cluster.' % (action.server or 'the cluster', action.describe()))
+        return _NamesSubject(
+            'The API server at %s rejected the token (401 Unauthorized) when asked to %s; the token has expired, '
+            'been revoked (its Secret, ServiceAccount or bound object deleted) or is for another cluster.'
+            % (action.server or 'the cluster', action.describe()))
     if status == 401:
         return ('The API server at %s rejected the credentials (401 Unauthorized); check the '
                 'kubeconfig, api_key or client certificate.' % (action.server or 'the cluster'))
@@ -227,11 +246,12 @@ def _http_sentence(exc, action):
             return ('%s "%s" does not exist%s; %s.'
                     % (kind, details['name'], where, hint or 'create it first or correct the name'))
     if status in (429, 500, 502, 503, 504):
-        return ('The API server at %s kept answering %s %s to %s after %d attempt%s in %.0f seconds; '
-                'try again later.' % (action.server or 'the cluster', status, exc.reason,
-                                      action.describe(), exc.attempts, '' if exc.attempts == 1 else 's', exc.elapsed))
-    return ('The API server refused to %s (%s %s): %s%s.'
-            % (action.describe(), status, exc.reason, server_text, '; ' + hint if hint else ''))
+        return _NamesSubject(
+            'The API server at %s kept answering %s %s to %s after %d attempt%s in %.0f seconds; try again later.'
+            % (action.server or 'the cluster', status, exc.reason, action.describe(), exc.attempts,
+               '' if exc.attempts == 1 else 's', exc.elapsed))
+    return _NamesSubject('The API server refused to %s (%s %s): %s%s.'
+                         % (action.describe(), status, exc.reason, server_text, '; ' + hint if hint else ''))
 
 
 def _other_sentence(exc, action):
@@ -256,8 +276,8 @@ def _other_sentence(exc, action):
                 'kubeconfig) and that the proxy is running and lets the connection through.'
                 % (server, action.proxy or 'of the configuration', _connection_reason(text)))
     if kind == 'timeout':
-        return ('The API server at %s did not answer in time while trying to %s; check the address '
-                'or raise request_timeout.' % (server, action.describe()))
+        return _NamesSubject('The API server at %s did not answer in time while trying to %s; check the address '
+                             'or raise request_timeout.' % (server, action.describe()))
     if kind == 'connection':
         return ('Cannot reach the API server at %s (%s); check host or the kubeconfig and that the '
                 'server is running.' % (server, _connection_reason(text)))
@@ -266,7 +286,7 @@ def _other_sentence(exc, action):
                 'or host with credentials, or run inside a pod.' % text)
     if isinstance(exc, (IOError, OSError)) and getattr(exc, 'filename', None):
         return 'Cannot read %s (%s); check the path.' % (exc.filename, exc.strerror or text)
-    return 'Failed to %s: %s.' % (action.describe(), text or type(exc).__name__)
+    return _NamesSubject('Failed to %s: %s.' % (action.describe(), text or type(exc).__name__))
 
 
 # TLS alerts by which a server refuses the client's certificate.

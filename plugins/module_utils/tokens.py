@@ -60,6 +60,11 @@ class TokenSpec:
     def username(self):
         return 'system:serviceaccount:%s:%s' % (self.namespace, self.name)
 
+    @property
+    def account(self):
+        """``(namespace, name)``, as :class:`errors.K8sTokenError` carries it."""
+        return (self.namespace, self.name)
+
     def describe(self):
         return 'ServiceAccount "%s/%s"' % (self.namespace, self.name)
 
@@ -111,36 +116,27 @@ def token_spec(options):
 
 
 def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, check_mode=False, now=None,
-                 previous=None):
-    """The result dict for ``spec``: ``token`` (or the token of ``previous``, an earlier result such
-    as a cache keeps) reused when it still fits, else a new token.
+                 previous=None, confirmed=()):
+    """The result dict for ``spec``: ``token``, else the token of ``previous`` (an earlier result
+    such as a cache keeps), reused when it still fits, else a new token.
 
     A token is reused only when it is for ``spec`` (account, audiences, bound object), valid for
     longer than ``renew_before`` and issued by this cluster for the ServiceAccount as it exists now
-    (:func:`current_problem`, one read, never a TokenRequest). With ``validate`` the API server
-    confirms it through TokenReview; a token it rejects is replaced, never returned.
+    (:func:`current_problem`, one read, never a TokenRequest). That read is skipped for a token in
+    ``confirmed``: tokens the caller saw pass it (or minted) so recently that nothing can have
+    replaced the account since. With ``validate`` the API server confirms the token through
+    TokenReview; a token it rejects is replaced, never returned.
     In check mode nothing is minted: the result's token is None and ``reused`` False when a
     token would be minted.
     """
     renew = durations.renew_before_seconds(renew_before, DEFAULT_RENEW_BEFORE)
-    if previous:
-        token = previous.get('token')
-    if token:
-        register_secret(token)
-        fits, _reason = reusable(token, spec, renew, now=now)
-        if fits:
-            fits = current_problem(cluster, spec, token) is None
-        if fits:
-            if previous:
-                result = dict(previous)
-                result.update(reused=True, api_warnings=[], review=None)
-            else:
-                result = token_result(cluster, token, spec.namespace, reused=True, now=now)
-            if validate:
-                result['review'] = reviews.review_token(cluster, token, spec.audiences)
-                fits = result['review']['authenticated']
-            if fits:
-                return result
+    candidates = [(token, None)] if token else []
+    if previous and previous.get('token'):
+        candidates.append((previous['token'], previous))
+    for candidate, earlier in candidates:
+        result = _reuse(cluster, spec, candidate, earlier, renew, validate, now, candidate in confirmed)
+        if result is not None:
+            return result
     if check_mode:
         return _empty_result(spec)
     result = mint(cluster, spec, now=now)
@@ -149,7 +145,26 @@ def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, c
         if not result['review']['authenticated']:
             raise K8sTokenError('The API server does not authenticate the token just minted for %s (%s); '
                                 'check the token authenticator and the audiences.'
-                                % (spec.describe(), result['review'].get('error') or 'no reason given'))
+                                % (spec.describe(), result['review'].get('error') or 'no reason given'),
+                                account=spec.account)
+    return result
+
+
+def _reuse(cluster, spec, token, previous, renew, validate, now, confirmed):
+    """The result dict reusing ``token`` (whose earlier result ``previous`` may be), or None when it does not fit."""
+    register_secret(token)
+    fits, _reason = reusable(token, spec, renew, now=now)
+    if not fits or (not confirmed and current_problem(cluster, spec, token) is not None):
+        return None
+    if previous:
+        result = dict(previous)
+        result.update(reused=True, api_warnings=[], review=None)
+    else:
+        result = token_result(cluster, token, spec.namespace, reused=True, now=now)
+    if validate:
+        result['review'] = reviews.review_token(cluster, token, spec.audiences)
+        if not result['review']['authenticated']:
+            return None
     return result
 
 
@@ -175,7 +190,7 @@ def current_problem(cluster, spec, token):
         if exc.status == 404:
             return 'the ServiceAccount does not exist'
         if exc.status not in (401, 403):
-            raise as_token_error(exc, cluster.action('get', 'serviceaccounts', spec.namespace, spec.describe()))
+            raise as_token_error(exc, _account_action(cluster, spec, 'get', 'serviceaccounts'))
         uid = _uid_by_token(cluster, token, spec)
     if uid != claimed:
         return 'the token is for another cluster or an earlier ServiceAccount of that name'
@@ -183,6 +198,13 @@ def current_problem(cluster, spec, token):
         if _bound_uid(cluster, spec) != (info.get('bound_object') or {}).get('uid'):
             return 'the bound object was replaced'
     return None
+
+
+def _account_action(cluster, spec, verb, resource, hints=None):
+    """An :class:`errors.Action` on ``spec``'s ServiceAccount: errors that name it carry it as ``account``."""
+    action = cluster.action(verb, resource, spec.namespace, spec.describe(), hints=hints)
+    action.account = spec.account
+    return action
 
 
 def _uid_by_token(cluster, token, spec):
@@ -212,7 +234,7 @@ def mint(cluster, spec, now=None):
         body['spec']['boundObjectRef'] = {'apiVersion': 'v1', 'kind': bound['kind'], 'name': bound['name'],
                                           'uid': bound['uid']}
     path = '/api/v1/namespaces/%s/serviceaccounts/%s/token' % (spec.namespace, spec.name)
-    action = cluster.action('create', 'serviceaccounts/token', spec.namespace, spec.describe(), hints={
+    action = _account_action(cluster, spec, 'create', 'serviceaccounts/token', hints={
         409: 'the bound object was replaced; omit bound_object.uid to bind to its current uid',
         400: 'check bound_object (a Pod must run as this ServiceAccount)',
     })
@@ -221,20 +243,22 @@ def mint(cluster, spec, now=None):
     except K8sTokenError as exc:
         if exc.status == 404 and not cluster.namespace_exists(spec.namespace):
             raise K8sTokenError('Namespace "%s" does not exist; create it and the ServiceAccount "%s" first '
-                                'or correct namespace.' % (spec.namespace, spec.name), status=404)
+                                'or correct namespace.' % (spec.namespace, spec.name), status=404,
+                                account=spec.account)
         raise
     data = response.data if isinstance(response.data, dict) else {}
     status = data.get('status') or {}
     token = status.get('token')
     if not token:
         raise K8sTokenError('The API server answered the TokenRequest for %s without a token; check that '
-                            'the cluster issues ServiceAccount tokens.' % spec.describe())
+                            'the cluster issues ServiceAccount tokens.' % spec.describe(), account=spec.account)
     register_secret(token)
     problem = answer_problem(spec, token, status.get('expirationTimestamp'), now=now)
     if problem:
         raise K8sTokenError('The API server answered the TokenRequest for %s with %s, which kube-apiserver never '
                             'sends; check that %s is the Kubernetes API server and that no proxy or webhook in '
-                            'between changes its answers.' % (spec.describe(), problem, cluster.server))
+                            'between changes its answers.' % (spec.describe(), problem, cluster.server),
+                            account=spec.account)
     result = token_result(cluster, token, spec.namespace, reused=False, now=now,
                             status_expiration=status.get('expirationTimestamp'))
     granted = (data.get('spec') or {})
@@ -292,7 +316,8 @@ def _bound_uid(cluster, spec):
         runs_as = (obj.get('spec') or {}).get('serviceAccountName') or 'default'
         if runs_as != spec.name:
             raise K8sTokenError('Pod "%s/%s" runs as ServiceAccount "%s", not "%s"; a token can only be bound '
-                                'to a Pod of its own ServiceAccount.' % (spec.namespace, bound['name'], runs_as, spec.name))
+                                'to a Pod of its own ServiceAccount.' % (spec.namespace, bound['name'], runs_as, spec.name),
+                                account=spec.account)
     return (obj.get('metadata') or {}).get('uid')
 
 

@@ -1,8 +1,10 @@
 """``lookup('mcp.k8s.sa_token', ...)`` driven through ansible-playbook against the API server double."""
+import ast
 import base64
 import importlib.util
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -11,6 +13,7 @@ import yaml
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def play(*tasks, record='{}', play_vars=None):
@@ -230,6 +233,8 @@ def test_a_variable_read_50_times_across_tasks_makes_one_token_request(cluster, 
     assert len(run.results) == 1 and claims_of(run.results[0])['sub'] == 'system:serviceaccount:mcp:server'
     # every task runs in its own worker process; the run's cache is shared by all of them
     assert cluster.count('POST', TOKEN_PATH) == 1
+    # the reuse checks the ServiceAccount once per task, not per read: the first task minted it
+    assert cluster.count('GET', r'/serviceaccounts/server$') == 2
 
 
 def test_the_cache_ends_with_the_run_and_leaves_no_file(cluster, run_playbook, tmp_path):
@@ -280,6 +285,70 @@ def test_renew_before_as_long_as_the_duration_and_cache_false_mint_every_time(cl
     assert run.rc == 0, run
     assert len(set(run.results)) == 4
     assert cluster.count('POST', TOKEN_PATH) == 4
+
+
+# ---------------------------------------------------------------- a template that stays unchanged
+
+
+def template_example():
+    """The template task of the lookup's EXAMPLES and the template it renders, word for word."""
+    with open(os.path.join(ROOT, 'plugins', 'lookup', 'sa_token.py')) as handle:
+        module = ast.parse(handle.read())
+    examples = [node.value.value for node in module.body
+                if isinstance(node, ast.Assign) and node.targets[0].id == 'EXAMPLES'][0]
+    task = [task for task in yaml.safe_load(examples) if task['name'].startswith('Render the client configuration')]
+    template = re.findall(r'^#   (.*)$', examples, re.M)
+    assert len(task) == 1 and len(template) == 2, (task, template)
+    template = '\n'.join(template) + '\n'
+    with open(os.path.join(ROOT, 'README.md')) as handle:
+        readme = handle.read()
+    assert '```jinja\n%s```' % template in readme          # the README shows the same example
+    assert [yaml.safe_load(block) for block in re.findall(r'```yaml\n(.*?)```', readme, re.S)
+            if 'Render the client configuration' in block] == [[task[0]]]
+    return task[0], template
+
+
+def recap_changed(run):
+    return int(re.search(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', run.stdout).group(1))
+
+
+def test_a_rendered_template_keeps_its_token_while_it_is_valid(cluster, run_playbook, tmp_path, kube_double_factory):
+    cluster.create_service_account('mcp-k8s-server', 'mcp')
+    task, template = template_example()
+    (tmp_path / 'mcp-client.yml.j2').write_text(template)
+    config = tmp_path / 'client.yml'
+    playbook = [{'name': 'Render', 'hosts': 'localhost', 'gather_facts': False,
+                 'vars': {'mcp_client_config': str(config)}, 'tasks': [task],
+                 'handlers': [{'name': 'Restart the MCP client', 'ansible.builtin.debug': {'msg': 'restarted'}}]}]
+    handler = 'RUNNING HANDLER [Restart the MCP client]'
+    cluster.clear_requests()
+
+    def render(expect_changed, **options):
+        before = cluster.count('POST', TOKEN_PATH)
+        run = run_playbook(playbook, **options)
+        assert run.rc == 0, run
+        assert recap_changed(run) == (1 if expect_changed else 0) and (handler in run.stdout) == expect_changed, run
+        rendered = yaml.safe_load(config.read_text())
+        assert claims_of(rendered['token'])['sub'] == 'system:serviceaccount:mcp:mcp-k8s-server'
+        assert rendered['token'] not in run.output
+        assert cluster.count('POST', TOKEN_PATH) - before == (1 if expect_changed else 0)
+        return rendered['token']
+
+    first = render(True)                                  # no file yet: a new token
+    assert oct(config.stat().st_mode & 0o777) == '0o600'
+    assert render(False) == first                         # the same file: no TokenRequest, no handler
+    assert render(False, check=True, diff=True) == first  # and no_log: --check --diff shows no token
+
+    # a token inside renew_before (2h) of its expiry, another cluster's, or none: replaced
+    near = cluster.mint_token('mcp-k8s-server', 'mcp', expiration_seconds=3600)
+    other = kube_double_factory()
+    other.create_service_account('mcp-k8s-server', 'mcp')
+    foreign = other.mint_token('mcp-k8s-server', 'mcp', expiration_seconds=86400)
+    for planted in (near, foreign, 'not a token'):
+        config.write_text('server: https://mcp.example.com/mcp\ntoken: %s\n' % planted)
+        renewed = render(True)
+        assert renewed not in (planted, first)
+        assert claims_of(renewed)['exp'] - claims_of(renewed)['iat'] == 86400
 
 
 # ---------------------------------------------------------------- option precedence

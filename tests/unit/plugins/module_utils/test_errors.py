@@ -77,3 +77,19 @@ def test_config_exception():
     assert error.message == ('No usable Kubernetes configuration (Invalid kube-config file. No configuration '
                              'found); set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run '
                              'inside a pod.')
+
+
+def test_errors_carry_the_account_they_name():
+    action = Action('create', 'serviceaccounts/token', namespace='mcp', subject='ServiceAccount "mcp/server"')
+    action.account = ('mcp', 'server')
+    refused = as_token_error(HttpError(400, 'Bad Request', {}, status_body(400, 'BadRequest', 'no')), action)
+    assert 'for ServiceAccount "mcp/server"' in refused.message and refused.account == ('mcp', 'server')
+    forbidden = as_token_error(HttpError(403, 'Forbidden', {}, status_body(403, 'Forbidden', 'User "a" cannot')), action)
+    assert 'mcp/server' not in forbidden.message and forbidden.account is None
+    missing = as_token_error(HttpError(404, 'Not Found', {}, status_body(404, 'NotFound', 'x', {
+        'name': 'server', 'kind': 'serviceaccounts'})), TOKEN_ACTION)
+    assert missing.account == ('mcp', 'server')
+    timeout = as_token_error(urllib3.exceptions.ReadTimeoutError(None, '/x', 'read timed out'), action)
+    assert timeout.account == ('mcp', 'server')
+    refused_elsewhere = as_token_error(HttpError(400, 'Bad Request', {}, status_body(400, 'BadRequest', 'no')), TOKEN_ACTION)
+    assert refused_elsewhere.account is None     # the action does not say which account it is for

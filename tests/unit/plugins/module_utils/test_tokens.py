@@ -346,3 +346,22 @@ def test_a_given_token_with_whitespace_around_it_is_replaced(cluster, kube):
     assert tokens.reusable(first['token'] + '\n', spec(), 0) == (False, 'not a JWT')
     again = tokens.ensure_token(cluster, spec(), token=first['token'] + '\n')
     assert again['reused'] is False and again['token'] == again['token'].strip()
+
+
+def test_a_given_token_comes_before_the_previous_result_and_confirmed_tokens_are_not_read(cluster, kube):
+    given = tokens.ensure_token(cluster, spec())
+    previous = tokens.ensure_token(cluster, spec())
+    kube.clear_requests()
+    assert tokens.ensure_token(cluster, spec(), token=given['token'], previous=previous)['token'] == given['token']
+    # a given token that does not fit (another account): the previous result, read once
+    other = tokens.ensure_token(cluster, spec(name='default', namespace='default'))
+    kube.clear_requests()
+    again = tokens.ensure_token(cluster, spec(), token=other['token'], previous=previous)
+    assert again['token'] == previous['token'] and again['reused'] is True
+    assert [(r['method'], r['path']) for r in kube.requests] == [('GET', '/api/v1/namespaces/mcp/serviceaccounts/server')]
+    # confirmed by the caller: no read at all, but still only while it fits offline
+    kube.clear_requests()
+    assert tokens.ensure_token(cluster, spec(), previous=previous, confirmed={previous['token']})['reused'] is True
+    assert kube.requests == []
+    renewed = tokens.ensure_token(cluster, spec(), previous=previous, confirmed={previous['token']}, renew_before='1h')
+    assert renewed['reused'] is False and kube.count('POST', TOKEN_PATH) == 1
