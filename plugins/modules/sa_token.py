@@ -93,7 +93,7 @@ EXAMPLES = r'''
   register: minted
   no_log: true
 
-- name: Mint for another audience, for a day, with a given kubeconfig and context
+- name: Mint for another service (the module warns that the API server will refuse this token), for a day
   mcp.k8s.sa_token:
     name: mcp-k8s-server
     namespace: mcp
