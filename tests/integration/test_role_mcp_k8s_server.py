@@ -537,7 +537,9 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     assert rbac_objects(kube_double) == set()
     assert get(kube_double, 'serviceaccounts', namespace='default') is None
     assert not os.path.exists(kubeconfig)
-    assert '"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server"' in run.stdout
+    assert ('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server, '
+            'file %s, file %s.credential.json"' % (kubeconfig, kubeconfig)) in run.stdout
+    assert '"Kept:    Namespace default (mcp_k8s_server_delete_namespace is false)"' in run.stdout
     assert review_once_revoked(kube_double, token).authenticated is not True
 
 
