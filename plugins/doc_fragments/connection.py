@@ -122,6 +122,8 @@ options:
     type: float
 notes:
   - One client is built per process and connection configuration and reused by every request.
+  - How the modules, the lookup, the role and the playbooks connect, in one place, with the precedence of
+    each - U(https://github.com/mcp-k8s/mcp.k8s/blob/main/docs/connecting.md).
 '''
 
     # For lookups: the same options, also read from variables, the environment and ansible.cfg.
@@ -241,4 +243,6 @@ notes:
     variables (C(mcp_k8s_<option>)), C(K8S_AUTH_*) environment variables and the C([mcp_k8s])
     section of C(ansible.cfg).
   - One client is built per process and connection configuration and reused by every request.
+  - How the modules, the lookup, the role and the playbooks connect, in one place, with the precedence of
+    each - U(https://github.com/mcp-k8s/mcp.k8s/blob/main/docs/connecting.md).
 '''

@@ -74,8 +74,6 @@ notes:
     without a request), O(token) is reused whatever audiences it has; give the same O(audiences) as
     when it was minted, or set O(validate=true) to have the API server confirm it.
   - API server warnings (for example a duration shortened by the server) are shown as Ansible warnings.
-  - How the module, the lookup, the role and the playbooks connect to a cluster is described once in
-    docs/connecting.md (U(https://github.com/mcp-k8s/mcp.k8s/blob/main/docs/connecting.md)).
 seealso:
   - name: kubectl create token
     description: The command this module mirrors.

@@ -47,7 +47,7 @@ def run_console(command, ansible_env, cwd, home):
     proc = subprocess.run([ansible_command('ansible-playbook')] + argv[1:], capture_output=True, text=True, env=env,
                           cwd=str(cwd), timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    return proc.stdout
+    return proc.stdout + proc.stderr
 
 
 def test_the_connecting_and_playbooks_pages_as_written(clusters, ansible_env, tmp_path):
@@ -80,3 +80,28 @@ def test_the_connecting_and_playbooks_pages_as_written(clusters, ansible_env, tm
         assert server.objects.find('serviceaccounts', 'mcp-k8s-server', 'default') is None
     assert out.count('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, '
                      'ServiceAccount mcp-k8s-server"') == 2, out
+
+
+def test_the_readme_example_as_written(kube, ansible_env, tmp_path):
+    """README's first play: module_defaults for group/mcp.k8s.k8s with ~/.kube/config and context
+    prod, the token handed to kubernetes.core, with no warning (no audiences given)."""
+    import yaml
+    home = tmp_path / 'home'
+    (home / '.kube').mkdir(parents=True)
+    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+        config = yaml.safe_load(handle)
+    config['contexts'][0]['name'] = 'prod'
+    config['current-context'] = 'nowhere'
+    (home / '.kube' / 'config').write_text(yaml.safe_dump(config))
+    kube.create_service_account('deploy-bot', 'ci')
+    kube.grant(BOT, ['get', 'list'], ['configmaps'], namespace='ci')
+    kube.clear_requests()
+    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as handle:
+        blocks = re.findall(r'^```yaml\n(.*?)^```', handle.read(), re.M | re.S)
+    [play] = [text for text in blocks if text.startswith('- hosts: localhost\n  module_defaults:\n    group/mcp.k8s.k8s:')]
+    (tmp_path / 'readme.yml').write_text(play)
+    out = run_console('ansible-playbook readme.yml', ansible_env, tmp_path, str(home))
+    warnings = [line for line in out.splitlines() if line.startswith('[WARNING]') and 'localhost' not in line]
+    assert warnings == [] and 'ok=3' in out, out
+    reads = [r for r in kube.requests if r['method'] == 'GET' and r['path'] == '/api/v1/namespaces/ci/configmaps']
+    assert reads and {r['user'] for r in reads} == {BOT}
