@@ -299,7 +299,7 @@ connection:
       C(kubernetes.core) (and of this collection's modules), for C(module_defaults) of
       C(group/kubernetes.core.k8s) or for the options of one task. C(kubernetes.core) hides only
       RV(connection.api_key) in its results.
-    - Give these to C(kubernetes.core), not RV(kubeconfig): its O(kubeconfig) option is C(no_log), so
+    - Give these to C(kubernetes.core), not RV(kubeconfig), since its O(kubeconfig) option is C(no_log), so
       every string inside a kubeconfig dict (C(v1), the namespace, the server) is masked wherever it
       appears in that task's result (a ConfigMap comes back as C(kind=********Map)).
     - Proxy credentials, client certificates and impersonation are not carried; the values

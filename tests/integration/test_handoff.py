@@ -101,7 +101,8 @@ def test_audiences_the_api_server_refuses_are_warned_about(kube_double, reader, 
          'module_defaults': {'group/kubernetes.core.k8s': '{{ accepted.connection }}'},
          'register': 'read_accepted'},
         record("{'refused': refused.warnings | default([]), 'accepted': accepted.warnings | default([]), "
-               "'read_refused': [read_refused.failed | default(false), read_refused.msg | default('')], 'read_accepted': read_accepted.resources | map(attribute='metadata.name') | list}"),
+               "'read_refused': [read_refused.failed | default(false), read_refused.msg | default('')], "
+               "'read_accepted': read_accepted.resources | map(attribute='metadata.name') | list}"),
     ]
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
     assert run.rc == 0, run
