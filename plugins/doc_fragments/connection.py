@@ -122,6 +122,8 @@ options:
     type: float
 notes:
   - One client is built per process and connection configuration and reused by every request.
+  - How the modules, the lookup, the role and the playbooks connect, in one place, with the precedence of
+    each - U(https://github.com/mcp-k8s/mcp.k8s/blob/main/docs/connecting.md).
 '''
 
     # For lookups (with the DOCUMENTATION part, which describes the options): where else each
@@ -192,4 +194,6 @@ notes:
   - Connection options are taken, in this order, from the lookup's keyword arguments, Ansible
     variables (C(mcp_k8s_<option>)), C(K8S_AUTH_*) environment variables and the C([mcp_k8s])
     section of C(ansible.cfg).
+  - How the modules, the lookup, the role and the playbooks connect, in one place, with the precedence of
+    each - U(https://github.com/mcp-k8s/mcp.k8s/blob/main/docs/connecting.md).
 '''

@@ -13,7 +13,11 @@ short_description: Mint a Kubernetes ServiceAccount token through the TokenReque
 version_added: 0.1.0
 description:
   - Mints a short-lived token for a ServiceAccount, as C(kubectl create token) does, and returns
-    it with its claims, its expiry and a ready kubeconfig that uses it.
+    it with its claims, its expiry, connection values for other modules (RV(connection)) and a
+    kubeconfig that uses it.
+  - When O(audiences) are given and none of them is one the API server accepts, warns and names
+    those it accepts (one more TokenRequest, of the shortest duration, asks them; its token is
+    dropped at once), since the returned connection values and kubeconfig would be refused.
   - Given the token of an earlier run (O(token)), returns it unchanged while it still fits the
     request and stays valid for longer than O(renew_before), so that playbooks keeping a token in
     a fact are idempotent.
@@ -94,7 +98,7 @@ EXAMPLES = r'''
   register: minted
   no_log: true
 
-- name: Mint for another audience, for a day, with a given kubeconfig and context
+- name: Mint for another service (the module warns that the API server will refuse this token), for a day
   mcp.k8s.sa_token:
     name: mcp-k8s-server
     namespace: mcp
@@ -139,11 +143,33 @@ EXAMPLES = r'''
   register: minted
   no_log: true
 
-- name: Use the returned kubeconfig with kubernetes.core
+# Hand the token on to kubernetes.core with the connection values (host, api_key, validate_certs,
+# ca_cert), of which kubernetes.core hides only api_key. Not with the kubeconfig dict: the
+# kubeconfig option of kubernetes.core is no_log, so every string inside the dict ("v1", "Config",
+# the namespace, the server) would be masked wherever it appears in the task's result.
+- name: Read ConfigMaps as mcp-k8s-server with kubernetes.core
+  kubernetes.core.k8s_info:
+    kind: ConfigMap
+    namespace: mcp
+  module_defaults:
+    group/kubernetes.core.k8s: "{{ minted.connection }}"
+  register: configmaps
+
+- name: Or give the values as options of one task
   kubernetes.core.k8s_info:
     kind: Pod
     namespace: mcp
-    kubeconfig: "{{ minted.kubeconfig }}"
+    host: "{{ minted.connection.host }}"
+    api_key: "{{ minted.connection.api_key }}"
+    ca_cert: "{{ minted.connection.ca_cert | default(omit) }}"
+    validate_certs: "{{ minted.connection.validate_certs }}"
+
+- name: Write the kubeconfig for kubectl (mode 0600)
+  ansible.builtin.copy:
+    content: "{{ minted.kubeconfig | to_nice_yaml }}"
+    dest: "{{ playbook_dir }}/mcp-k8s-server.kubeconfig"
+    mode: "0600"
+  no_log: true
 
 - name: Or call a service with it
   ansible.builtin.uri:
@@ -274,10 +300,65 @@ review:
       type: str
       returned: always
       sample: null
+connection:
+  description:
+    - Connection options that reach the same API server with this token, under the names of
+      C(kubernetes.core) (and of this collection's modules), for C(module_defaults) of
+      C(group/kubernetes.core.k8s) or for the options of one task. C(kubernetes.core) hides only
+      RV(connection.api_key) in its results.
+    - Give these to C(kubernetes.core), not RV(kubeconfig), since its O(kubeconfig) option is C(no_log), so
+      every string inside a kubeconfig dict (C(v1), the namespace, the server) is masked wherever it
+      appears in that task's result (a ConfigMap comes back as C(kind=********Map)).
+    - Proxy credentials, client certificates and impersonation are not carried; the values
+      authenticate with the token alone.
+  returned: unless check mode mints nothing
+  type: dict
+  contains:
+    host:
+      description: The API server URL.
+      type: str
+      returned: always
+      sample: https://10.0.0.1:6443
+    api_key:
+      description: The token, as a bearer token (a secret, as RV(token)).
+      type: str
+      returned: always
+      sample: eyJhbGciOi...
+    validate_certs:
+      description:
+        - Whether the API server's certificate is verified; V(false) only when the module's own
+          connection did not verify it (and warned so).
+      type: bool
+      returned: always
+      sample: true
+    ca_cert:
+      description:
+        - Path, on the host the module ran on, of the CA that verifies the API server. The CA file
+          the module's connection used when it was a file (O(ca_cert), a kubeconfig's
+          C(certificate-authority), the in-cluster CA); otherwise (C(certificate-authority-data), which
+          the kubernetes client keeps in a temporary file deleted when the module ends) the same PEM in
+          a 0644 file named after its SHA-256 in C($XDG_CACHE_HOME/mcp.k8s/ca/) (C(~/.cache/mcp.k8s/ca/)),
+          a 0700 directory of the user the module runs as.
+        - Missing, with a warning, when that directory cannot be written or may be written by others; and
+          when the connection trusts the system's CAs or does not verify certificates.
+      type: str
+      returned: when the connection verifies the API server with a CA of its own
+      sample: /home/user/.cache/mcp.k8s/ca/0f3a6c1e9b2d4a7c8e5f6a1b2c3d4e5f.crt
+    proxy:
+      description: The proxy URL of the module's connection, without credentials.
+      type: str
+      returned: when the connection uses a proxy
+      sample: http://proxy.example.com:3128
+    no_proxy:
+      description: Hosts reached without the proxy.
+      type: str
+      returned: when set
+      sample: 10.0.0.0/8,.internal
 kubeconfig:
   description:
-    - A kubeconfig with the connection's server and CA and this token as its user, for the
-      O(kubeconfig) option of C(kubernetes.core) modules, or for C(kubectl) once written to a file.
+    - A kubeconfig with the connection's server and CA and this token as its user, for C(kubectl)
+      or another program once written to a file (mode 0600).
+    - For C(kubernetes.core) modules use RV(connection) instead (see there).
   returned: unless check mode mints nothing
   type: dict
   sample:
@@ -297,7 +378,7 @@ api_warnings:
   sample: ["requested expiration of 86400 seconds shortened to 3600 seconds"]
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import handoff, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
@@ -322,9 +403,12 @@ def argument_spec():
 def ensure(module):
     params = module.params
     spec = tokens.token_spec(params)
+    cluster = module.cluster()
     offered = params['token'] or server_files.stored_token(params['token_file'])
-    return tokens.ensure_token(module.cluster(), spec, token=offered, renew_before=params['renew_before'],
-                               validate=params['validate'], check_mode=module.check_mode)
+    result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
+                                 validate=params['validate'], check_mode=module.check_mode)
+    handoff.complete(cluster, spec, result)
+    return result
 
 
 def main():

@@ -156,9 +156,10 @@ service_account:
   sample: {name: legacy-exporter, namespace: monitoring, uid: 5a8f3d5c-2d1e-4d0a-8a4c-0a4f0b3c2e11}
 kubeconfig:
   description:
-    - A kubeconfig with the connection's server and CA and this token as its user, for the O(kubeconfig)
-      option of C(kubernetes.core) modules, or for C(kubectl) once written to a file. Null when there is
-      no token yet (check mode).
+    - A kubeconfig with the connection's server and CA and this token as its user, for C(kubectl) once
+      written to a file. Null when there is no token yet (check mode).
+    - Not for the O(kubeconfig) option of C(kubernetes.core) modules, which is C(no_log) and masks every
+      string of the dict in that task's result; give them C(host), C(api_key) and C(ca_cert) instead.
   returned: when O(state=present)
   type: dict
   sample:

@@ -405,7 +405,8 @@ def test_token_for_other_audiences_is_verified_with_an_api_server_token(kube_dou
     assert_ok(run)
     assert run.results['claims']['aud'] == ['mcp-proxy']
     assert all(check['ok'] for check in run.results['verification']['checks'])
-    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/mcp-k8s-server/token$') == 2
+    # the token, the one that asks the API server's audiences (mcp.k8s.sa_token warns about mcp-proxy), the verify one
+    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/mcp-k8s-server/token$') == 3
     assert token_review(kube_double, run.results['token']).authenticated is not True  # not for the API server
 
 
@@ -536,7 +537,9 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     assert rbac_objects(kube_double) == set()
     assert get(kube_double, 'serviceaccounts', namespace='default') is None
     assert not os.path.exists(kubeconfig)
-    assert '"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server"' in run.stdout
+    assert ('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server, '
+            'file %s, file %s.credential.json"' % (kubeconfig, kubeconfig)) in run.stdout
+    assert '"Kept:    Namespace default (mcp_k8s_server_delete_namespace is false)"' in run.stdout
     assert review_once_revoked(kube_double, token).authenticated is not True
 
 

@@ -1,0 +1,128 @@
+"""The shipped playbooks over an inventory of clusters: ``ansible-playbook -i inventory
+mcp.k8s.provision`` / ``mcp.k8s.deprovision`` / ``mcp.k8s.token`` with ``mcp_k8s_hosts`` and each
+host's ``mcp_k8s_*`` connection variables, as docs/playbooks.md shows them."""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from harness import ansible_command
+
+SA = 'mcp-k8s-server'
+USER = 'system:serviceaccount:default:%s' % SA
+RBAC = 'ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server'
+
+
+def run_collection_playbook(ansible_env, tmp_path, name, *args):
+    """``ansible-playbook ... mcp.k8s.NAME`` with no K8S_AUTH_KUBECONFIG: only the inventory says
+    where each cluster is."""
+    env = dict(ansible_env, K8S_AUTH_KUBECONFIG='', KUBECONFIG=str(tmp_path / 'no-such-kubeconfig'))
+    command = [ansible_command('ansible-playbook'), *args, 'mcp.k8s.' + name]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=900,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def host_results(stdout, task):
+    """{host: result} of ``task`` in default-callback output."""
+    section = stdout.split('TASK [%s]' % task, 1)[1].split('\nTASK [', 1)[0].split('\nPLAY RECAP', 1)[0]
+    results = {}
+    for match in re.finditer(r'^ok: \[([^\]]+)\] => ', section, re.M):
+        results[match.group(1)] = json.JSONDecoder().raw_decode(section[match.end():])[0]
+    return results
+
+
+def recap(stdout):
+    return dict((m.group(1), int(m.group(2))) for m in re.finditer(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', stdout, re.M))
+
+
+def service_account(server):
+    return server.objects.find('serviceaccounts', SA, 'default')
+
+
+@pytest.fixture
+def fleet(kube, kube_double_factory, tmp_path):
+    """Two clusters in an inventory group ``clusters``: east (the server under test, double or
+    real) and west (a second double); east keeps a kubeconfig for the server, west none."""
+    west = kube_double_factory()
+    east_kubeconfig = str(tmp_path / 'east.kubeconfig')
+    inventory = tmp_path / 'clusters.yml'
+    inventory.write_text(yaml.safe_dump({'clusters': {'hosts': {
+        'east': {'mcp_k8s_kubeconfig': kube.kubeconfig_path, 'mcp_k8s_server_kubeconfig_path': east_kubeconfig},
+        'west': {'mcp_k8s_kubeconfig': west.kubeconfig_path},
+    }}}))
+    return {'east': kube, 'west': west, 'inventory': str(inventory), 'east_kubeconfig': east_kubeconfig}
+
+
+def test_a_fleet_is_provisioned_and_deprovisioned_with_a_summary_per_cluster(fleet, ansible_env, tmp_path):
+    east, west, inventory = fleet['east'], fleet['west'], fleet['inventory']
+    out = run_collection_playbook(ansible_env, tmp_path, 'provision', '-i', inventory, '-e', 'mcp_k8s_hosts=clusters')
+    assert set(recap(out)) == {'east', 'west'}
+    for server in (east, west):
+        account = service_account(server)
+        assert account is not None and account['metadata']['annotations']['mcp.k8s/service-account'] == 'default/' + SA
+        assert server.objects.find('clusterrolebindings', SA) is not None
+    assert os.path.exists(fleet['east_kubeconfig']) and not os.path.exists(str(tmp_path / 'west.kubeconfig'))
+    summaries = host_results(out, 'Summary')
+    assert set(summaries) == {'east', 'west'}
+    assert '"Verified:   6 access checks passed"' in out
+
+    out = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-i', inventory, '-e', 'mcp_k8s_hosts=clusters')
+    for server in (east, west):
+        assert service_account(server) is None and server.objects.find('clusterrolebindings', SA) is None
+    assert not os.path.exists(fleet['east_kubeconfig'])
+    summaries = host_results(out, 'Summary')
+    east_kubeconfig = fleet['east_kubeconfig']
+    assert summaries['east']['msg'] == [
+        'Account: %s' % USER,
+        'Removed: %s, file %s, file %s.credential.json' % (RBAC, east_kubeconfig, east_kubeconfig),
+        'Kept:    Namespace default (mcp_k8s_server_delete_namespace is false)']
+    assert summaries['west']['msg'] == [
+        'Account: %s' % USER,
+        'Removed: %s' % RBAC,
+        'Kept:    Namespace default (mcp_k8s_server_delete_namespace is false); any kubeconfig the provision playbook '
+        'wrote (not looked for: give -e mcp_k8s_server_kubeconfig_path=PATH)']
+    # every change is one the summary lists: east removed objects and files, west objects
+    changed = recap(out)
+    assert changed['east'] >= 2 and changed['west'] >= 1
+
+    again = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-i', inventory, '-e', 'mcp_k8s_hosts=clusters')
+    assert recap(again) == {'east': 0, 'west': 0}
+    summaries = host_results(again, 'Summary')
+    assert summaries['east']['msg'][1] == summaries['west']['msg'][1] == 'Removed: nothing (none of it was there)'
+
+
+def test_a_foreign_file_is_kept_and_said_so(fleet, ansible_env, tmp_path):
+    with open(fleet['east_kubeconfig'], 'w', encoding='utf-8') as handle:
+        handle.write('apiVersion: v1\nkind: Config\nusers: []\n')
+    out = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-i', fleet['inventory'],
+                                  '-e', 'mcp_k8s_hosts=east')
+    assert set(recap(out)) == {'east'}
+    assert host_results(out, 'Summary')['east']['msg'][2] == (
+        'Kept:    Namespace default (mcp_k8s_server_delete_namespace is false); file %s (not written by mcp.k8s)'
+        % fleet['east_kubeconfig'])
+    assert os.path.exists(fleet['east_kubeconfig'])
+
+
+def test_the_token_playbook_mints_on_each_cluster_of_the_inventory(fleet, ansible_env, tmp_path):
+    for server in (fleet['east'], fleet['west']):
+        server.create_service_account('ci', 'build')
+    out = run_collection_playbook(ansible_env, tmp_path, 'token', '-i', fleet['inventory'], '-e', 'mcp_k8s_hosts=clusters',
+                                  '-e', 'token_service_account=ci', '-e', 'token_namespace=build')
+    shown = host_results(out, 'Show the token\'s expiry and claims')
+    assert set(shown) == {'east', 'west'}
+    for host in ('east', 'west'):
+        uid = fleet[host].objects.get('serviceaccounts', 'ci', 'build')['metadata']['uid']
+        assert shown[host]['msg']['service_account']['uid'] == uid
+
+
+def test_connection_variables_of_the_lookup_reach_the_cluster(kube, ansible_env, tmp_path):
+    """Without an inventory (localhost), -e mcp_k8s_kubeconfig is the connection."""
+    out = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_kubeconfig=' + kube.kubeconfig_path,
+                                  '-e', 'mcp_k8s_server_verify=false')
+    assert set(recap(out)) == {'localhost'}
+    assert service_account(kube) is not None
