@@ -50,14 +50,14 @@ def test_connection_values_from_kubeconfig_data_keep_the_ca_in_a_0644_file(clust
 
 
 def test_a_ca_file_given_is_handed_on_as_it_is(kube, cache_home):
-    cluster = connection.get_api_client({'kubeconfig': kube.kubeconfig_path, 'ca_cert': kube.ca_path})
+    cluster = connection.get_cluster({'kubeconfig': kube.kubeconfig_path, 'ca_cert': kube.ca_path})
     result, _warnings = minted(cluster)
     assert result['connection']['ca_cert'] == os.path.abspath(kube.ca_path)
     assert not cache_home.exists()
 
 
 def test_no_verification_is_handed_on_as_such_and_without_a_ca(kube):
-    cluster = connection.get_api_client({'kubeconfig': kube.kubeconfig_path, 'validate_certs': False})
+    cluster = connection.get_cluster({'kubeconfig': kube.kubeconfig_path, 'validate_certs': False})
     result, _warnings = minted(cluster)
     assert result['connection']['validate_certs'] is False and 'ca_cert' not in result['connection']
 
@@ -98,7 +98,7 @@ def audiences_cluster(kube_double_factory, monkeypatch):
     kube = kube_double_factory(api_audiences=['api', 'api2'])
     kube.create_service_account('server', 'mcp')
     kube.clear_requests()
-    return kube, connection.get_api_client({'kubeconfig': kube.kubeconfig_path})
+    return kube, connection.get_cluster({'kubeconfig': kube.kubeconfig_path})
 
 
 def test_audiences_the_api_server_does_not_accept_are_warned_about_once(audiences_cluster):
