@@ -361,7 +361,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mcp.k8s.plugins.module_utils import access, connection, rbac_checks
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret, traceback_text
 
 
 def argument_spec():
@@ -438,7 +438,7 @@ def run(module):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=traceback_text(connection.K8S_IMPORT_ERROR))
     module.no_log_values.update(connection.secret_values(connection.auth_options(module.params)))
     if module.params['verify_token']:
         register_secret(module.params['verify_token'])

@@ -389,7 +389,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks, token_info, tokens
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, traceback_text
 
 
 def argument_spec():
@@ -415,10 +415,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     if not tokens.HAS_JWT or not jwks.HAS_JWT:
-        module.fail_json(msg=missing_required_lib('PyJWT'), exception=tokens.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib('PyJWT'), exception=traceback_text(tokens.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR))
     needs_cluster = params['review'] or params['verify_signature'] or params['can_i']
     if needs_cluster and not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=traceback_text(connection.K8S_IMPORT_ERROR))
     module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
 
     try:

@@ -175,7 +175,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, legacy_secrets
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, traceback_text
 
 
 def argument_spec():
@@ -194,7 +194,7 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not connection.HAS_K8S:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=traceback_text(connection.K8S_IMPORT_ERROR))
     params = module.params
     module.no_log_values.update(connection.secret_values(connection.auth_options(params)))
 

@@ -175,7 +175,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, traceback_text
 
 SERVER_SPEC = dict(
     host=dict(type='str', default='127.0.0.1'),
@@ -216,7 +216,7 @@ def main():
         if (params['state'] == 'present' and params['kubeconfig_path']
                 and params['kubeconfig_credential'] == 'exec'):
             if not connection.HAS_K8S:
-                module.fail_json(msg=missing_required_lib('kubernetes'), exception=connection.K8S_IMPORT_ERROR)
+                module.fail_json(msg=missing_required_lib('kubernetes'), exception=traceback_text(connection.K8S_IMPORT_ERROR))
             cluster = connection.get_api_client(params)
             token_kubeconfig = cluster.kubeconfig_for_token('', params['namespace'], username)
         changes, written = server_files.plan(params, token_kubeconfig, username, check_mode=module.check_mode)
