@@ -31,6 +31,15 @@ def ansible_core_version():
     return tuple(int(part) for part in out.strip().split('.')[:2])
 
 
+def displayed(output):
+    """ansible-playbook's output with messages as a reader sees them. ansible-core 2.19 prints a failed
+    task's message as text ("[ERROR]: Task failed: ..."); 2.16 to 2.18 print it only inside the
+    result's JSON, where its double quotes are escaped: unescape them there."""
+    if ansible_core_version() < (2, 19):
+        return output.replace('\\"', '"')
+    return output
+
+
 def lookup_sentence(msg, plugin='mcp.k8s.sa_token'):
     """The lookup's own sentence in a failed task's ``msg``: ansible-core 2.19 wraps it as
     "The lookup plugin 'PLUGIN' failed: SENTENCE"; 2.16 to 2.18 give the sentence alone."""

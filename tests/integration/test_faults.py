@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from harness import lookup_sentence
+from harness import displayed, lookup_sentence
 
 pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('fault injection')]
 
@@ -205,7 +205,7 @@ def test_role_failed_halfway_completes_when_run_again_through_transient_faults(k
     # the core's sentence, after its retries
     assert re.search(r'The API server at \S+ kept answering 503 Service Unavailable to patch clusterrolebindings '
                      r'for ClusterRoleBinding "mcp-k8s-server" after 5 attempts in \d+ seconds; try again later\.',
-                     failed.stdout), failed.stdout
+                     displayed(failed.stdout)), failed.stdout
     assert kube_double.count(method='PATCH', path_re=r'/clusterrolebindings/', status=503) == 5
     assert kube_double.objects.find('serviceaccounts', SA, 'default') is not None
     assert kube_double.objects.find('clusterroles', SA) is not None
