@@ -89,7 +89,7 @@ lint: $(VENV)/.installed
 
 units: venv
 	$(VENV)/bin/python -m pytest tests/unit -q
-	@echo "--- unit tests again with the older kubernetes client ($(OLD_VENV))"
+	@echo "--- unit tests again with ansible-core 2.16 and kubernetes 31 ($(OLD_VENV))"
 	$(OLD_VENV)/bin/python -m pytest tests/unit -q
 
 # The two MCP servers the end-to-end tests start (test dependencies only, never needed by the
@@ -122,7 +122,7 @@ INTEGRATION_WORKERS ?= 2
 integration: venv mcp-servers
 	MCP_K8S_UPSTREAM_ENV="$(MCP_UPSTREAM_ENV)" MCP_K8S_KMS_BIN="$(KMS_BIN)" \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile
-	@echo "--- module and lookup integration tests with the older kubernetes client ($(OLD_VENV)), against the double"
+	@echo "--- module and lookup integration tests with ansible-core 2.16 and kubernetes 31 ($(OLD_VENV)), against the double"
 	# The client generations differ on the client side only: the real control plane was just
 	# run with the newer client, and leaving it out here keeps CI well inside its time.
 	MCP_K8S_REAL_CLUSTER=0 PATH="$(CURDIR)/$(OLD_VENV)/bin:$$PATH" $(OLD_VENV)/bin/python -m pytest tests/integration -q -m both_clients -n $(INTEGRATION_WORKERS) --dist loadfile
