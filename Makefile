@@ -8,6 +8,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 OLD_VENV := .venv-old
+GALAXY_VENV := .venv-galaxy
+# The second environment runs the oldest ansible-core meta/runtime.yml claims (2.16), which
+# needs a controller Python from 3.10 to 3.12.
+OLD_PYTHON ?= $(PYTHON)
 BUILD := build
 # ansible-test needs the collection at ansible_collections/<namespace>/<name>.
 SANITY_ROOT := $(BUILD)/sanity/ansible_collections/mcp/k8s
@@ -16,13 +20,14 @@ ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 # PATH; pyenv's interpreters (present on our machine image) are added when they exist.
 EXTRA_PYTHONS := $(subst $(eval) ,,$(foreach d,$(wildcard $(HOME)/.pyenv/versions/3.*/bin),$(d):))
 
-.PHONY: help venv demo test sanity units integration lint changelog-lint bench clean cluster kube-binaries targets mcp-servers
+.PHONY: help venv demo test sanity units integration lint changelog-lint galaxy bench clean cluster kube-binaries targets mcp-servers
 
 help:
 	@echo "make demo   start the API server double and provision mcp-k8s-server against it"
 	@echo "            (make demo CLUSTER=real: against a real kube-apiserver built from Go modules)"
 	@echo "make cluster  a real control plane in the foreground (Ctrl-C stops it); prints its kubeconfig"
 	@echo "make test   sanity, unit and integration tests (both kubernetes clients), ansible-lint"
+	@echo "make galaxy build the collection tarball and run Galaxy's importer and the docs linter on it"
 	@echo "make bench  benchmarks, written to docs/benchmarks.md"
 
 $(VENV)/.installed: tests/requirements-dev.txt requirements.txt
@@ -31,7 +36,9 @@ $(VENV)/.installed: tests/requirements-dev.txt requirements.txt
 	touch $@
 
 $(OLD_VENV)/.installed: tests/requirements-old-client.txt
-	$(PYTHON) -m venv $(OLD_VENV)
+	@$(OLD_PYTHON) -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' || \
+	  { echo "$(OLD_VENV): ansible-core 2.16 needs Python 3.10 to 3.12; set OLD_PYTHON to one"; exit 1; }
+	rm -rf $(OLD_VENV) && $(OLD_PYTHON) -m venv $(OLD_VENV)
 	$(OLD_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-old-client.txt
 	touch $@
 
@@ -49,10 +56,29 @@ cluster: kube-binaries
 	cd tests && ../$(VENV)/bin/python -m kube_real
 
 test: venv
-	$(MAKE) --no-print-directory changelog-lint lint kube-binaries units integration targets sanity
+	$(MAKE) --no-print-directory changelog-lint lint galaxy kube-binaries units integration targets sanity
 
 changelog-lint: $(VENV)/.installed
 	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+# What Galaxy and Automation Hub run on every upload: galaxy-importer on the built tarball (its
+# ansible-doc and offline ansible-lint; no Galaxy, no container, see tests/galaxy-importer.cfg),
+# which must pass with no warning, and antsibull-docs' collection docs linter. In their own
+# environment: galaxy-importer pins libraries older than the test environment's.
+$(GALAXY_VENV)/.installed: tests/requirements-galaxy.txt
+	rm -rf $(GALAXY_VENV) && $(PYTHON) -m venv $(GALAXY_VENV)
+	$(GALAXY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-galaxy.txt
+	touch $@
+
+galaxy: $(GALAXY_VENV)/.installed
+	rm -rf $(BUILD)/galaxy && mkdir -p $(BUILD)/galaxy
+	PATH="$(CURDIR)/$(GALAXY_VENV)/bin:$$PATH" ansible-galaxy collection build --output-path $(BUILD)/galaxy
+	cd $(BUILD)/galaxy && GALAXY_IMPORTER_CONFIG="$(CURDIR)/tests/galaxy-importer.cfg" \
+	  PATH="$(CURDIR)/$(GALAXY_VENV)/bin:$$PATH" python -m galaxy_importer.main *.tar.gz | tee importer.log
+	@! grep -E '^(WARNING|ERROR|CRITICAL):' $(BUILD)/galaxy/importer.log || \
+	  { echo "galaxy: galaxy-importer warned (above); Galaxy would show that on the collection's page"; exit 1; }
+	PATH="$(CURDIR)/$(GALAXY_VENV)/bin:$$PATH" antsibull-docs lint-collection-docs --plugin-docs .
 
 # --offline: Galaxy is unreachable. ansible-lint then does not link this collection into its
 # own collections path, so the playbooks could not resolve mcp.k8s.*: link it here.
@@ -63,7 +89,7 @@ lint: $(VENV)/.installed
 
 units: venv
 	$(VENV)/bin/python -m pytest tests/unit -q
-	@echo "--- unit tests again with the older kubernetes client ($(OLD_VENV))"
+	@echo "--- unit tests again with ansible-core 2.16 and kubernetes 31 ($(OLD_VENV))"
 	$(OLD_VENV)/bin/python -m pytest tests/unit -q
 
 # The two MCP servers the end-to-end tests start (test dependencies only, never needed by the
@@ -96,7 +122,7 @@ INTEGRATION_WORKERS ?= 2
 integration: venv mcp-servers
 	MCP_K8S_UPSTREAM_ENV="$(MCP_UPSTREAM_ENV)" MCP_K8S_KMS_BIN="$(KMS_BIN)" \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile
-	@echo "--- module and lookup integration tests with the older kubernetes client ($(OLD_VENV)), against the double"
+	@echo "--- module and lookup integration tests with ansible-core 2.16 and kubernetes 31 ($(OLD_VENV)), against the double"
 	# The client generations differ on the client side only: the real control plane was just
 	# run with the newer client, and leaving it out here keeps CI well inside its time.
 	MCP_K8S_REAL_CLUSTER=0 PATH="$(CURDIR)/$(OLD_VENV)/bin:$$PATH" $(OLD_VENV)/bin/python -m pytest tests/integration -q -m both_clients -n $(INTEGRATION_WORKERS) --dist loadfile

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 name: token_claims
 author:
   - mcp.k8s contributors (@mcp-k8s)
-version_added: 1.0.0
+version_added: 0.1.0
 short_description: Decode the claims of a Kubernetes ServiceAccount token (a JWT) without verifying it
 description:
   - Returns the payload of a JSON Web Token, such as a ServiceAccount token minted by

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 name: sa_token
 author:
   - mcp.k8s contributors (@mcp-k8s)
-version_added: 1.0.0
+version_added: 0.1.0
 short_description: Mint Kubernetes ServiceAccount tokens through the TokenRequest API inside templates
 description:
   - Mints a short-lived token for each ServiceAccount named in the terms, as C(kubectl create token)

@@ -16,6 +16,7 @@ __metaclass__ = type
 import json
 import re
 import threading
+import traceback
 
 try:
     from urllib.parse import unquote
@@ -357,3 +358,9 @@ def _connection_reason(text):
         if pattern in text:
             return reason
     return text
+
+
+def traceback_text(exc):
+    """The traceback of ``exc`` as text, for ``fail_json(exception=...)``: ansible-core 2.16 to 2.18
+    take only text there (an exception object fails the module with a TypeError); 2.19 takes both."""
+    return ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))

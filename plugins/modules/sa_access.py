@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: sa_access
 short_description: Own a Kubernetes ServiceAccount and its RBAC, and check what it may really do
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Makes the cluster hold a ServiceAccount and its rights, for any application. A ClusterRole and
     ClusterRoleBinding named after the account (O(scope=cluster)), or a Role and RoleBinding in each

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: sa_token_info
 short_description: Inspect a Kubernetes ServiceAccount token - its claims, validity, signature and permissions
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Decodes a ServiceAccount token (a JWT) and returns its claims, issuer, subject, ServiceAccount,
     audiences, bound object, expiry, and whether it is a legacy token kept in a Secret (which never

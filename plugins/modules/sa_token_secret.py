@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: sa_token_secret
 short_description: Keep a long-lived ServiceAccount token in a Secret, or revoke it
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - With O(state=present), makes sure a Secret of type C(kubernetes.io/service-account-token) exists for
     a ServiceAccount, waits until the token controller of kube-controller-manager has filled in its

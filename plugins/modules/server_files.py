@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: server_files
 short_description: Write the kubeconfig, rotating credential file and config an MCP server runs on
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Writes, for a ServiceAccount token minted by M(mcp.k8s.sa_token), the files a Kubernetes MCP server
     runs on, each with mode C(0600), atomically (a temporary file in the same folder, then a rename). They are the following.

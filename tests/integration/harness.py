@@ -1,7 +1,9 @@
 """What the integration tests share outside fixtures: the test environment's commands and the
 environment for ansible-* runs. A module of its own name, so tests import it safely (``conftest``
 names several modules when tests/unit and tests/integration run in one session)."""
+import functools
 import os
+import subprocess
 import sys
 
 
@@ -19,6 +21,34 @@ PYTHON = os.path.join(BIN, 'python')
 
 def ansible_command(name):
     return os.path.join(BIN, name)
+
+
+@functools.lru_cache(maxsize=None)
+def ansible_core_version():
+    """(major, minor) of the test environment's ansible-core (.venv: 2.19, .venv-old: 2.16)."""
+    out = subprocess.run([PYTHON, '-c', 'from ansible.release import __version__; print(__version__)'],
+                         capture_output=True, text=True, check=True).stdout
+    return tuple(int(part) for part in out.strip().split('.')[:2])
+
+
+def displayed(output):
+    """ansible-playbook's output with messages as a reader sees them. ansible-core 2.19 prints a failed
+    task's message as text ("[ERROR]: Task failed: ..."); 2.16 to 2.18 print it only inside the
+    result's JSON, where its double quotes are escaped: unescape them there."""
+    if ansible_core_version() < (2, 19):
+        return output.replace('\\"', '"')
+    return output
+
+
+def lookup_sentence(msg, plugin='mcp.k8s.sa_token'):
+    """The lookup's own sentence in a failed task's ``msg``: ansible-core 2.19 wraps it as
+    "The lookup plugin 'PLUGIN' failed: SENTENCE"; 2.16 to 2.18 give the sentence alone."""
+    marker = "The lookup plugin '%s' failed: " % plugin
+    if ansible_core_version() < (2, 19):
+        assert marker not in msg, msg
+        return msg
+    assert marker in msg, msg
+    return msg.split(marker, 1)[1]
 
 
 def playbook_env(collections_path, tmp_path, kubeconfig_path):

@@ -18,11 +18,10 @@ from bad_input_support import BadFiles, answer_rewrites
 from kube_double import KubeDouble
 
 
-from harness import PYTHON, ansible_command, playbook_env
+from harness import PYTHON, ansible_command, lookup_sentence, playbook_env
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-LOOKUP_MARKER = "The lookup plugin 'mcp.k8s.sa_token' failed: "
 
 NAME_RULE = ('is not a valid ServiceAccount name; use lowercase letters, digits, "-" and ".", starting and ending '
              'with a letter or digit.')
@@ -326,8 +325,7 @@ def sentence_of(surface, result):
     """The plugin's own sentence in a failed result."""
     msg = result.get('msg', '')
     if surface == 'lookup':
-        assert LOOKUP_MARKER in msg, msg
-        msg = msg.split(LOOKUP_MARKER, 1)[1]
+        msg = lookup_sentence(msg)
     return msg
 
 

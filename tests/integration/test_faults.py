@@ -15,10 +15,11 @@ import time
 import pytest
 import yaml
 
+from harness import displayed, lookup_sentence
+
 pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('fault injection')]
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-LOOKUP_MARKER = "The lookup plugin 'mcp.k8s.sa_token' failed: "
 MAX_ATTEMPTS = 5          # plugins/module_utils/retries.py
 RETRY_WINDOW = 30         # seconds
 # ansible-playbook start, fork and module run on a loaded machine, on top of the retries' own time
@@ -164,7 +165,7 @@ def test_lookup_persistent_fault_fails_in_bounded_time_naming_the_account(cluste
             'register': 'attempt', 'ignore_errors': True}
     run, elapsed = timed(run_playbook, play(task, record='attempt'))
     assert run.results['failed'] is True
-    message = run.results['msg'].split(LOOKUP_MARKER, 1)[1]
+    message = lookup_sentence(run.results['msg'])
     assert message.startswith('The API server at %s kept answering '
                               '502 Bad Gateway to create serviceaccounts/token for ServiceAccount "mcp/other" after 5 '
                               'attempts in ' % cluster.url), message
@@ -204,7 +205,7 @@ def test_role_failed_halfway_completes_when_run_again_through_transient_faults(k
     # the core's sentence, after its retries
     assert re.search(r'The API server at \S+ kept answering 503 Service Unavailable to patch clusterrolebindings '
                      r'for ClusterRoleBinding "mcp-k8s-server" after 5 attempts in \d+ seconds; try again later\.',
-                     failed.stdout), failed.stdout
+                     displayed(failed.stdout)), failed.stdout
     assert kube_double.count(method='PATCH', path_re=r'/clusterrolebindings/', status=503) == 5
     assert kube_double.objects.find('serviceaccounts', SA, 'default') is not None
     assert kube_double.objects.find('clusterroles', SA) is not None

@@ -10,6 +10,8 @@ import subprocess
 import pytest
 import yaml
 
+from harness import lookup_sentence
+
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
@@ -56,9 +58,7 @@ def failure(run, register='attempt'):
     """The lookup's own sentence in a failed, registered task."""
     result = run.results[register]
     assert result['failed'] is True, result
-    marker = "The lookup plugin 'mcp.k8s.sa_token' failed: "
-    assert marker in result['msg'], result['msg']
-    return result['msg'].split(marker, 1)[1]
+    return lookup_sentence(result['msg'])
 
 
 # ---------------------------------------------------------------- tokens and their claims

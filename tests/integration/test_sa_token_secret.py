@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from harness import BIN
+from harness import BIN, ansible_core_version
 
 pytestmark = pytest.mark.both_clients
 
@@ -87,7 +87,12 @@ def test_creates_then_returns_the_same_token_unchanged(cluster, run_playbook):
     assert cluster.count('POST', SECRETS_PATH + '$') == 1
     # no_log on the task: the caller got the token, -vvv output shows none of it
     assert token not in run.output
-    assert flat(WARNING) in flat(run.output)   # shown once: Ansible does not repeat a warning
+    if ansible_core_version() >= (2, 19):
+        assert flat(WARNING) in flat(run.output)   # shown once: Ansible does not repeat a warning
+    else:   # 2.16 to 2.18 hide all of a no_log task's result from the display, warnings too;
+        # the module gave the warning all the same, as the registered result shows
+        assert 'never expires' not in run.output
+        assert first['warnings'] == [WARNING.replace('[WARNING]: ', '')]
 
 
 

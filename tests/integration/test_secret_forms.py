@@ -10,6 +10,8 @@ import socket
 import pytest
 import yaml
 
+from harness import displayed
+
 pytestmark = pytest.mark.both_clients
 
 
@@ -88,9 +90,9 @@ def test_kubeconfig_token_with_a_trailing_newline(cluster, minter_token, run_pla
     assert run.rc == 0, run
     sentence = ('The token of user "token" in kubeconfig %s has whitespace (a line break or spaces) at its start or '
                 'end; remove it.' % path)
-    assert sentence in run.output, run
+    assert sentence in displayed(run.output), run
     assert ('The token of user "token" in the kubeconfig dict has whitespace (a line break or spaces) at its start '
-            'or end; remove it.') in run.output
+            'or end; remove it.') in displayed(run.output)
     assert_hidden(needles(minter_token), run, tmp_path / 'ansible.log')
     assert cluster.requests == []
 
@@ -107,7 +109,7 @@ def test_a_token_file_with_a_trailing_newline_works_and_is_never_shown(cluster, 
     tasks = [dict(module_task(False, kubeconfig=str(path), name='ghost'))]   # fails after authenticating
     run = run_cases(run_playbook, tmp_path, tasks, {})
     assert run.rc == 0, run
-    assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in run.output
+    assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in displayed(run.output)
     assert [r['user'] for r in cluster.requests][:1] == ['system:serviceaccount:mcp:minter']
     assert_hidden(needles(minter_token), run, tmp_path / 'ansible.log')
 
@@ -147,7 +149,7 @@ def test_exec_plugin_env_and_args_of_a_kubeconfig_dict_are_masked(cluster, minte
     tasks[1]['register'] = 'minted'
     run = run_cases(run_playbook, tmp_path, tasks, {'config': config})
     assert run.rc == 0, run
-    assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in run.output
+    assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in displayed(run.output)
     assert cluster.count('POST', r'/serviceaccounts/server/token$', status=201) == 1
     assert {r['user'] for r in cluster.requests} == {'system:serviceaccount:mcp:minter'}
     assert_hidden(needles(minter_token) | {'sekrit-env-value'}, run, tmp_path / 'ansible.log')
