@@ -20,7 +20,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, traceback_text
 
 
 def _library_status(library):
@@ -71,7 +71,7 @@ class K8sModule:
         """Fail with ``missing_required_lib`` unless ``library`` can be imported."""
         available, error = _library_status(library)
         if not available:
-            details = {} if error is None else {'exception': error}
+            details = {} if error is None else {'exception': traceback_text(error)}
             self.ansible.fail_json(msg=missing_required_lib(library), **details)
 
     def cluster(self):
