@@ -236,7 +236,7 @@ def mint(cluster, spec, now=None):
                             'sends; check that %s is the Kubernetes API server and that no proxy or webhook in '
                             'between changes its answers.' % (spec.describe(), problem, cluster.server))
     result = token_result(cluster, token, spec.namespace, reused=False, now=now,
-                            status_expiration=status.get('expirationTimestamp'))
+                          status_expiration=status.get('expirationTimestamp'))
     granted = (data.get('spec') or {})
     if granted.get('expirationSeconds'):
         result['duration'] = int(granted['expirationSeconds'])
