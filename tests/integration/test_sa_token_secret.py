@@ -191,7 +191,7 @@ def _failure(run_playbook, **options):
 def test_missing_service_account(cluster, run_playbook):
     result = _failure(run_playbook, service_account='ghost')
     assert result['msg'] == ('ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct '
-                             'service_account and namespace.')
+                             'name and namespace.')
     assert result['changed'] is False
     assert cluster.count('POST', SECRETS_PATH) == 0
 
