@@ -122,10 +122,10 @@ def token_duration(value):
     seconds = parse_seconds(value)
     if seconds < MIN_TOKEN_SECONDS:
         raise K8sTokenError('duration %s (%d seconds) is below the minimum of 10 minutes (600 seconds) '
-                            'that the API server accepts; use "10m" or longer.' % (_quote(value), seconds))
+                            'that the API server accepts; use "10m" or longer.' % (_shown(value), seconds))
     if seconds > MAX_TOKEN_SECONDS:
         raise K8sTokenError('duration %s (%d seconds) is above the maximum of 2^32 seconds (%d) that the '
-                            'API server accepts; use a shorter duration.' % (_quote(value), seconds, MAX_TOKEN_SECONDS))
+                            'API server accepts; use a shorter duration.' % (_shown(value), seconds, MAX_TOKEN_SECONDS))
     return seconds
 
 
@@ -133,26 +133,8 @@ def renew_before_seconds(value, default):
     """Seconds before expiry at which a token is no longer reused; not negative."""
     seconds = parse_seconds(default if value is None or value == '' else value, option='renew_before')
     if seconds < 0:
-        raise K8sTokenError('renew_before must not be negative, not %s.' % _quote(value))
+        raise K8sTokenError('renew_before must not be negative, not %s.' % _shown(value))
     return seconds
-
-
-def format_seconds(seconds):
-    """``5400`` -> ``1h30m0s``, as Go prints durations."""
-    seconds = int(seconds)
-    sign = '-' if seconds < 0 else ''
-    seconds = abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return '%s%dh%dm%ds' % (sign, hours, minutes, secs)
-    if minutes:
-        return '%s%dm%ds' % (sign, minutes, secs)
-    return '%s%ds' % (sign, secs)
-
-
-def _quote(value):
-    return _shown(value)
 
 
 def rfc3339(seconds):

@@ -47,7 +47,7 @@ class SecretSpec:
         self.service_account = object_names.check_name(service_account.strip(), option='name')
         self.namespace = object_names.check_namespace((namespace or 'default').strip())
         self.name = object_names.check_name((secret_name or '').strip() or '%s-token' % self.service_account,
-                                     what='Secret', option='secret_name')
+                                            what='Secret', option='secret_name')
         self.labels = dict((str(k), str(v)) for k, v in (labels or {}).items())
         if wait_timeout is None or wait_timeout == '':
             wait_timeout = DEFAULT_WAIT_TIMEOUT

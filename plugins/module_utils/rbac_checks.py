@@ -26,7 +26,6 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenErro
 RULE_KEYS = ('apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs')
 ESCALATING_VERBS = ('escalate', 'bind', 'impersonate')
 WRITE_VERBS = frozenset(('create', 'update', 'patch', 'delete', 'deletecollection', '*') + ESCALATING_VERBS)
-CHECK_KEYS = ('verb', 'group', 'resource', 'subresource', 'namespace', 'allowed')
 
 # Workload resources whose controllers create pods from a template the writer chooses.
 _WORKLOADS = (('', 'pods'), ('', 'replicationcontrollers'), ('apps', 'deployments'), ('apps', 'statefulsets'),

@@ -260,7 +260,7 @@ def mint(cluster, spec, now=None):
                             'between changes its answers.' % (spec.describe(), problem, cluster.server),
                             account=spec.account)
     result = token_result(cluster, token, spec.namespace, reused=False, now=now,
-                            status_expiration=status.get('expirationTimestamp'))
+                          status_expiration=status.get('expirationTimestamp'))
     granted = (data.get('spec') or {})
     if granted.get('expirationSeconds'):
         result['duration'] = int(granted['expirationSeconds'])

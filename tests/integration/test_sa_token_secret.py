@@ -95,7 +95,6 @@ def test_creates_then_returns_the_same_token_unchanged(cluster, run_playbook):
         assert first['warnings'] == [WARNING.replace('[WARNING]: ', '')]
 
 
-
 def test_name_and_its_alias_service_account_name_the_same_account(cluster, run_playbook):
     by_name = {'name': 'Token Secret by name', 'register': 'by_name', 'no_log': True,
                'mcp.k8s.sa_token_secret': {'name': 'legacy', 'namespace': 'mcp'}}
@@ -106,6 +105,7 @@ def test_name_and_its_alias_service_account_name_the_same_account(cluster, run_p
     assert first['token'] == second['token'] == stored_token(cluster)
     assert first['service_account']['name'] == 'legacy'
     assert cluster.count('POST', SECRETS_PATH + '$') == 1
+
 
 HAS_KUBERNETES_CORE = bool(glob.glob(os.path.join(os.path.dirname(BIN), 'lib', 'python3*', 'site-packages',
                                                   'ansible_collections', 'kubernetes', 'core')))
@@ -196,7 +196,7 @@ def _failure(run_playbook, **options):
 def test_missing_service_account(cluster, run_playbook):
     result = _failure(run_playbook, service_account='ghost')
     assert result['msg'] == ('ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct '
-                             'service_account and namespace.')
+                             'name and namespace.')
     assert result['changed'] is False
     assert cluster.count('POST', SECRETS_PATH) == 0
 

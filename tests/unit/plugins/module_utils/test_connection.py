@@ -51,7 +51,7 @@ def test_auth_options_aliases_and_environment(monkeypatch):
 def test_client_cached_per_configuration(kube, admin_token):
     first = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
     assert connection.get_cluster({'host': kube.url + '/', 'api_key': admin_token,
-                                      'ca_cert': kube.ca_path}) is not first
+                                  'ca_cert': kube.ca_path}) is not first
     assert connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path}) is first
     assert connection.get_cluster({'host': kube.url, 'api_key': 'other-token', 'ca_cert': kube.ca_path}) is not first
     assert first.get('/api/v1/namespaces/mcp')['metadata']['name'] == 'mcp'
@@ -100,7 +100,7 @@ def test_missing_ca_file(kube, tmp_path):
 
 def test_impersonation_headers(kube):
     cluster = connection.get_cluster({'kubeconfig': kube.kubeconfig_path, 'impersonate_user': 'bob',
-                                         'impersonate_groups': ['g1', 'g2']})
+                                     'impersonate_groups': ['g1', 'g2']})
     user = user_of(cluster)
     assert user['username'] == 'bob'
     assert user['groups'][:2] == ['g1', 'g2']
@@ -260,7 +260,7 @@ def test_exec_plugin_env_and_args_are_secrets(kube):
 
 def test_host_with_userinfo_is_never_shown(kube, admin_token):
     cluster = connection.get_cluster({'host': kube.url.replace('https://', 'https://me:host-password@'),
-                                         'api_key': admin_token, 'ca_cert': kube.ca_path})
+                                     'api_key': admin_token, 'ca_cert': kube.ca_path})
     assert cluster.server == kube.url and cluster.configuration.host == kube.url
     assert cluster.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['server'] == kube.url
     with pytest.raises(K8sTokenError) as info:
@@ -275,7 +275,7 @@ def test_an_unreachable_proxy_is_named_as_the_proxy(kube, admin_token):
         port = sock.getsockname()[1]      # nothing listens there once closed
     proxy = 'http://proxyuser:proxy-password@127.0.0.1:%d' % port
     cluster = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path,
-                                         'proxy': proxy, 'request_timeout': 2})
+                                     'proxy': proxy, 'request_timeout': 2})
     assert cluster.configuration.proxy == 'http://127.0.0.1:%d' % port
     assert cluster.configuration.proxy_headers['proxy-authorization'] == \
         'Basic ' + base64.b64encode(b'proxyuser:proxy-password').decode()

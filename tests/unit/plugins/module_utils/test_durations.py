@@ -43,11 +43,8 @@ def test_token_duration_limits():
     assert 'below the minimum' in info.value.message
 
 
-def test_renew_before_and_format():
+def test_renew_before():
     assert durations.renew_before_seconds(None, '5m') == 300
     assert durations.renew_before_seconds(0, '5m') == 0
     with pytest.raises(K8sTokenError):
         durations.renew_before_seconds('-1m', '5m')
-    assert durations.format_seconds(5400) == '1h30m0s'
-    assert durations.format_seconds(59) == '59s'
-    assert durations.format_seconds(600) == '10m0s'

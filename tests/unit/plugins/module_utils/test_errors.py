@@ -38,7 +38,7 @@ def test_other_answers_quote_the_server_with_the_hint():
     action = Action('create', 'serviceaccounts/token', namespace='mcp', subject='x', hints={409: 'omit the uid'})
     exc = HttpError(409, 'Conflict', {}, status_body(409, 'Conflict', 'the UID does not match.\n'))
     assert as_token_error(exc, action).message == ('The API server refused to create serviceaccounts/token for x '
-                                             '(409 Conflict): the UID does not match; omit the uid.')
+                                                   '(409 Conflict): the UID does not match; omit the uid.')
 
 
 def test_retry_exhaustion_counts_attempts():
@@ -73,7 +73,7 @@ def test_secrets_never_appear():
 def test_config_exception():
     from kubernetes.config import ConfigException
     error = as_token_error(ConfigException('Invalid kube-config file. No configuration found.'),
-                     Action('load', 'the Kubernetes configuration'))
+                           Action('load', 'the Kubernetes configuration'))
     assert error.message == ('No usable Kubernetes configuration (Invalid kube-config file. No configuration '
                              'found); set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run '
                              'inside a pod.')

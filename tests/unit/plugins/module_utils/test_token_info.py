@@ -186,7 +186,7 @@ def test_can_i_with_a_revoked_token(kube):
 
 def test_can_i_fails_when_the_question_cannot_be_asked(kube):
     cluster = connection.get_cluster({'host': 'https://127.0.0.1:1', 'api_key': 'x' * 40,
-                                         'validate_certs': False, 'request_timeout': 2})
+                                     'validate_certs': False, 'request_timeout': 2})
     kube.create_service_account('app', 'ns')
     with pytest.raises(K8sTokenError) as raised:
         token_info.token_info(kube.mint_token('app', 'ns'), lambda: cluster, can_i=[{'verb': 'get', 'resource': 'pods'}])
