@@ -50,8 +50,11 @@ options:
       - V(token) returns each token as a string.
       - V(dict) returns for each token the dict M(mcp.k8s.sa_token) returns (without C(changed)), with the
         token, its expiry, the granted duration, audiences, claims, ServiceAccount, bound object,
-        review (with O(validate=true)), API warnings and RV(mcp.k8s.sa_token#module:kubeconfig), a kubeconfig
-        that uses the token and that the C(kubeconfig) option of C(kubernetes.core) modules accepts.
+        review (with O(validate=true)), API warnings, RV(mcp.k8s.sa_token#module:kubeconfig) (for kubectl and
+        files) and RV(mcp.k8s.sa_token#module:connection) with C(host), C(api_key), C(validate_certs) and
+        C(ca_cert) (a file on the controller) for C(module_defaults) of C(kubernetes.core) modules, which
+        mask only the token of these (a kubeconfig dict given to them has every string in the task's
+        result masked).
     type: str
     choices: [token, dict]
     default: token
@@ -157,8 +160,8 @@ EXAMPLES = r'''
                       namespace='tools', audiences=['https://mcp.example.com'], duration='30m') }}"
   no_log: true
 
-# output=dict returns the module's fields, among them a kubeconfig that uses the token.
-- name: Mint a token for the deployer and keep its kubeconfig
+# output=dict returns the module's fields, among them the connection values of the token.
+- name: Mint a token for the deployer and keep its connection values
   ansible.builtin.set_fact:
     deployer: "{{ lookup('mcp.k8s.sa_token', 'ci/deployer', output='dict') }}"
   no_log: true
@@ -167,13 +170,15 @@ EXAMPLES = r'''
   kubernetes.core.k8s_info:
     kind: Pod
     namespace: ci
-    kubeconfig: "{{ deployer.kubeconfig }}"
+    host: "{{ deployer.connection.host }}"
+    api_key: "{{ deployer.connection.api_key }}"
+    ca_cert: "{{ deployer.connection.ca_cert | default(omit) }}"
+    validate_certs: "{{ deployer.connection.validate_certs }}"
   register: pods
 
-- name: Or give the kubeconfig to every kubernetes.core task of a block
+- name: Or give them to every kubernetes.core task of a block
   module_defaults:
-    group/kubernetes.core.k8s:
-      kubeconfig: "{{ deployer.kubeconfig }}"
+    group/kubernetes.core.k8s: "{{ deployer.connection }}"
   block:
     - name: Create a ConfigMap as the deployer
       kubernetes.core.k8s:
@@ -249,7 +254,7 @@ class LookupModule(LookupBase):
         results = token_batch.lookup(terms, self.get_options())
         if self.get_option('output') == 'token':
             return wrap_var([result['token'] for result in results])
-        return wrap_var([dict(result) for result in results])
+        return wrap_var(token_batch.with_connection(results, self.get_options()))
 
     def _reject_unknown(self, kwargs):
         """Fail on a keyword argument that is no option (a typo would otherwise be ignored)."""

@@ -32,7 +32,7 @@ import threading
 from ansible.errors import AnsibleLookupError
 from ansible.utils.display import Display
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, handoff, tokens
 from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import TokenCache
 
 display = Display()
@@ -56,6 +56,21 @@ def lookup(terms, options):
     workers = max(1, min(int(options.get('workers') or 1), connection.MAX_CONNECTIONS))
     return tokens_for(cluster, specs, validate=bool(options.get('validate')), renew=renew,
                       use_cache=options.get('cache', True), workers=workers, token=options.get('token'))
+
+
+def with_connection(results, options):
+    """``results`` (dicts) each with ``connection``: the kubernetes.core connection values of
+    ``handoff.connection_values`` for its token (a CA kept in a file is a file on the controller)."""
+    cluster = client(options)
+    shown = set()
+    out = []
+    for result in results:
+        values, problem = handoff.connection_values(cluster, result['token'])
+        if problem and problem not in shown:
+            shown.add(problem)
+            display.warning(problem)
+        out.append(dict(result, connection=values))
+    return out
 
 
 def client(options):

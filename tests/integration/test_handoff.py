@@ -117,3 +117,35 @@ def test_audiences_the_api_server_refuses_are_warned_about(kube_double, reader, 
     assert 'settings' in results['read_accepted']   # (kube-root-ca.crt too on a real control plane)
     # one TokenRequest per mint and one that asked the API server's audiences, per mint with audiences
     assert kube_double.count('POST', r'/serviceaccounts/mcp-k8s-server/token$') == 4
+
+
+def lookup_examples():
+    """The lookup's EXAMPLES, by task name."""
+    path = os.path.join(ROOT, 'plugins', 'lookup', 'sa_token.py')
+    with open(path, encoding='utf-8') as handle:
+        source = handle.read()
+    start = source.index("EXAMPLES = r'''") + len("EXAMPLES = r'''")
+    return dict((task['name'], task) for task in yaml.safe_load(source[start:source.index("'''", start)]))
+
+
+def test_the_lookup_examples_hand_the_token_to_kubernetes_core_unmasked(kube, run_playbook, tmp_path):
+    deployer = 'system:serviceaccount:ci:deployer'
+    kube.create_service_account('deployer', 'ci')
+    kube.grant(deployer, ['get', 'list', 'create', 'patch'], ['pods', 'configmaps'], namespace='ci')
+    kube.clear_requests()
+    examples = lookup_examples()
+    tasks = [examples[name] for name in ('Mint a token for the deployer and keep its connection values',
+                                         'Act as the deployer with kubernetes.core',
+                                         'Or give them to every kubernetes.core task of a block')]
+    tasks.append(record("{'pods': pods, 'connection': deployer.connection, 'token': deployer.token}"))
+    run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}], verbosity=3,
+                       env={'XDG_CACHE_HOME': str(tmp_path / 'cache')})
+    assert run.rc == 0, run.stdout[-2500:]
+    token = run.results['token']
+    assert token and token not in run.output
+    assert run.results['pods']['api_found'] is True and run.results['pods']['resources'] == []
+    assert run.results['connection']['host'] == kube.url and run.results['connection']['api_key'] == token
+    # the block's ConfigMap was created by the deployer, and its result is not masked
+    assert 'kind": "ConfigMap' in run.output or "'kind': 'ConfigMap'" in run.output
+    writes = [r for r in kube.requests if r['method'] in ('POST', 'PATCH') and '/configmaps' in r['path']]
+    assert writes and {r['user'] for r in writes} == {deployer}, writes
