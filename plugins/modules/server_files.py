@@ -22,14 +22,14 @@ description:
     with a new token (run this module again before the token expires) rotates the credential of a
     running server without a restart.
   - The config file of the upstream C(mcp-k8s-server) (O(config_path)), pointing at that kubeconfig.
-  - With O(kubeconfig_credential=token) the kubeconfig holds the token itself (a client reads it once:
+  - With O(kubeconfig_credential=token) the kubeconfig holds the token itself (a client reads it once,
     restart the server after a new token) and a credential file written earlier is removed.
   - With O(state=absent) the files are removed.
   - A file that exists and was not written by this collection is never changed or removed; the module
     fails instead, unless O(force=true) (with O(state=absent), it leaves the file alone).
   - No request is sent to the API server. The kubeconfig's cluster entry (server, CA) is O(cluster); without
     it, it comes from the connection options, which then need the kubernetes client (in check mode without
-    it, nothing is read and the kubeconfig counts as changed: such a run only tells whether a file is in the way).
+    it, nothing is read and the kubeconfig counts as changed, and such a run only tells whether a file is in the way).
   - M(mcp.k8s.sa_token) and M(mcp.k8s.sa_access) read the token back from these files (their O(mcp.k8s.sa_token#module:token_file)
     and O(mcp.k8s.sa_access#module:verify_token_file)), so a later run reuses it while it stays valid.
 author:
