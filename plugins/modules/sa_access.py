@@ -137,7 +137,7 @@ options:
     type: str
   verify_token_file:
     description:
-      - A file on the managed node that M(mcp.k8s.server_files) (or the role M(mcp.k8s.mcp_k8s_server)) wrote, an
+      - A file on the managed node that M(mcp.k8s.server_files) (or the role C(mcp.k8s.mcp_k8s_server)) wrote, an
         exec credential file or a kubeconfig with the token inside. When O(verify_token) is not given, its token
         is used as O(verify_token) if it is a token of this account; a missing file, one of another shape or a
         token of another account means no token (nothing is verified).

@@ -63,7 +63,7 @@ options:
     type: str
   token_file:
     description:
-      - A file on the managed node that M(mcp.k8s.server_files) (or the role M(mcp.k8s.mcp_k8s_server)) wrote,
+      - A file on the managed node that M(mcp.k8s.server_files) (or the role C(mcp.k8s.mcp_k8s_server)) wrote,
         a kubeconfig (with the token inside, or with the exec plugin whose credential file holds it) or an exec
         credential file. Its token is offered for reuse as O(token) is, when O(token) is not given. A missing
         file, or one of another shape, offers none.
