@@ -44,6 +44,7 @@ def _transport():
     from ansible_collections.mcp.k8s.plugins.module_utils import transport
     return transport
 
+
 MAX_CONNECTIONS = 16
 
 # Module argument spec of the connection options: kubernetes.core's names and aliases.

@@ -35,6 +35,7 @@ def client():
     from kubernetes.client.configuration import Configuration
     return kube_config, Configuration
 
+
 # Keys of a kubeconfig's user entry (and auth-provider config) that hold secrets.
 _KUBECONFIG_SECRET_KEYS = re.compile(r'(token|password|secret|key-data|refresh)', re.I)
 

@@ -133,8 +133,10 @@ def test_warnings_and_diff(capsys):
     assert output(capsys)['diff'] == {'before': 'a'}
 
 
-@pytest.mark.parametrize('library, flag', [('kubernetes', (connection, 'kubernetes_import_error',
-                                                          lambda: ImportError('No module named kubernetes'))),
+MISSING_KUBERNETES = (connection, 'kubernetes_import_error', lambda: ImportError('No module named kubernetes'))
+
+
+@pytest.mark.parametrize('library, flag', [('kubernetes', MISSING_KUBERNETES),
                                            ('PyJWT', ('tokens', 'HAS_JWT', False)),
                                            ('PyYAML', ('server_files', 'HAS_YAML', False))])
 def test_missing_library_fails_with_missing_required_lib(capsys, monkeypatch, library, flag):

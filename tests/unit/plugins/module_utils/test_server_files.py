@@ -25,7 +25,8 @@ def params(tmp_path, **overrides):
     return values
 
 
-def run(tmp_path, check_mode=False, cluster=CLUSTER, **overrides):
+def run(tmp_path, check_mode=False, cluster='default', **overrides):
+    cluster = CLUSTER if cluster == 'default' else cluster
     changes, written = server_files.plan(params(tmp_path, **overrides), cluster, USER, check_mode=check_mode)
     return server_files.ensure(changes, check_mode=check_mode), changes, written
 
