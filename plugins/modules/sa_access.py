@@ -29,8 +29,9 @@ description:
     C(impersonate) verbs (also through O(cluster_role)) unless O(allow_wildcards_and_escalation=true).
     Warns when the account may write in every namespace, and returns in RV(escalations) what the grant
     allows beyond its words (who may create pods may read any Secret of those namespaces, for example).
-  - With O(verify_token) (a token the API server rejects is reported in RV(verify_skipped), unless
-    O(verify_only=true)), or with O(verify_only=true), asks the API server through
+  - With O(verify_token) or O(verify_token_file) (a token the API server rejects is reported in
+    RV(verify_skipped), unless O(verify_only=true) or O(verify_mint=true)), with O(verify_mint=true), or with
+    O(verify_only=true), asks the API server through
     SelfSubjectAccessReviews, made as the account, whether it may do what it should and may not do what
     it should not (O(checks), by default one check per verb and resource of the rules, wildcards as
     written), and fails with a table of expected against actual answers when they differ.
@@ -142,6 +143,14 @@ options:
         is used as O(verify_token) if it is a token of this account; a missing file, one of another shape or a
         token of another account means no token (nothing is verified).
     type: path
+  verify_mint:
+    description:
+      - When no token of the account is at hand (O(verify_token) and O(verify_token_file) give none, or the API
+        server rejects it), mint a token of the account for the API server's own audiences, valid 10 minutes
+        (the shortest kube-apiserver grants), ask with it, and forget it. RV(verify_token_minted) says so.
+      - Not in check mode, where nothing is minted.
+    type: bool
+    default: false
   verify_only:
     description:
       - Change nothing; only ask the API server whether the account's rights are what O(checks) expect,
@@ -333,6 +342,10 @@ checks:
   type: list
   elements: dict
   sample: [{verb: list, group: "", resource: pods, subresource: "", namespace: "", allowed: true}]
+verify_token_minted:
+  description: True when the rights were checked with a token minted for that (O(verify_mint=true)).
+  returned: when such a token was minted
+  type: bool
 verify_skipped:
   description: Why the rights were not checked although O(verify_token) was given (the API server rejected it).
   returned: when so
@@ -384,6 +397,7 @@ def argument_spec():
         allow_wildcards_and_escalation=dict(type='bool', default=False),
         verify_token=dict(type='str', no_log=True),
         verify_token_file=dict(type='path'),
+        verify_mint=dict(type='bool', default=False),
         verify_only=dict(type='bool', default=False),
         checks=dict(type='list', elements='dict', default=[], options=dict(
             verb=dict(type='str', required=True),
@@ -418,6 +432,15 @@ def _stored_token(path, username):
     return None
 
 
+VERIFY_TOKEN_SECONDS = 600
+
+
+def _ask(params, asking, result):
+    """The verification table of ``result['checks']``, asked as the caller of ``asking``."""
+    return rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],
+                              escalations=result['escalations'])
+
+
 def run(module):
     params = module.params
     if params['verify_token']:
@@ -438,19 +461,27 @@ def run(module):
         rules = result.pop('rules')
     result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
     token = params['verify_token'] or _stored_token(params['verify_token_file'], spec['username'])
-    if params['verify_only'] or (token and not module.check_mode):
+    if params['verify_only'] or ((token or params['verify_mint']) and not module.check_mode):
         if not result['checks']:
             raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
-        asking = cluster.with_token(token) if token else cluster
-        try:
-            result['verification'] = rbac_checks.verify(
-                asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],
-                escalations=result['escalations'])
-        except K8sTokenError as exc:
-            if params['verify_only'] or exc.status != 401:
-                raise
-            # a token of an earlier run that the API server no longer accepts: nothing to verify with
-            result['verify_skipped'] = exc.message
+        if token:
+            try:
+                result['verification'] = _ask(params, cluster.with_token(token), result)
+                return result
+            except K8sTokenError as exc:
+                if exc.status != 401 or (params['verify_only'] and not params['verify_mint']):
+                    raise
+                if not params['verify_mint']:
+                    # a token of an earlier run that the API server no longer accepts: nothing to verify with
+                    result['verify_skipped'] = exc.message
+                    return result
+        if params['verify_mint']:
+            spec_for_checks = tokens.TokenSpec(spec['name'], spec['namespace'], duration=VERIFY_TOKEN_SECONDS)
+            minted = tokens.mint(cluster, spec_for_checks)['token']
+            result['verify_token_minted'] = True
+            result['verification'] = _ask(params, cluster.with_token(minted), result)
+        else:   # verify_only without a token: as the connection's own user (the account's kubeconfig)
+            result['verification'] = _ask(params, cluster, result)
     return result
 
 

@@ -5,6 +5,7 @@ cluster holds what they describe, the check of rights answered from the account'
 and state absent removed only what the account owned.
 """
 import ast
+import json
 import os
 
 import pytest
@@ -111,3 +112,35 @@ def test_a_rejected_verify_token_is_reported_not_fatal_unless_verify_only(kube_d
     assert 'rejected the token (401 Unauthorized)' in converged['verify_skipped']
     assert verified['failed'] and 'rejected the token (401 Unauthorized)' in verified['msg']
     assert 'not-a-token-of-this-cluster' not in run.output
+
+
+def test_verify_mint_checks_with_a_short_token_and_verify_token_file_only_takes_the_accounts_own(
+        kube_double, run_playbook, tmp_path):
+    """verify_mint: no token at hand (or a rejected one) -> one 10-minute token of the account, minted for
+    the checks; verify_token_file: the token of a file the collection wrote, only when it is the account's."""
+    rules = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]
+    kube_double.create_service_account('other', 'default')
+    other_token = kube_double.mint_token('other', 'default')
+    foreign = tmp_path / 'other.credential.json'
+    foreign.write_text(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential',
+                                   'status': {'token': other_token, 'expirationTimestamp': '2099-01-01T00:00:00Z'}}))
+    tasks = [
+        {'name': 'Converge and check with a token minted for it', 'register': 'minted',
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_mint': True}},
+        {'name': 'A file holding another account token is not used', 'register': 'not_ours',
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_token_file': str(foreign)}},
+        {'name': 'A rejected token falls back to a minted one', 'register': 'fallback',
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_token': 'not-a-token', 'verify_mint': True}},
+        {'name': 'Record', 'ansible.builtin.copy': {
+            'content': "{{ {'minted': minted, 'not_ours': not_ours, 'fallback': fallback} | to_json }}",
+            'dest': '{{ results_file }}', 'mode': '0600'}}]
+    before = kube_double.count(method='POST', path_re=r'/serviceaccounts/app/token$')
+    run = run_playbook([{'name': 'mint', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
+    assert run.rc == 0, str(run)
+    minted, not_ours, fallback = run.results['minted'], run.results['not_ours'], run.results['fallback']
+    assert minted['verify_token_minted'] is True and [c['ok'] for c in minted['verification']['checks']] == [True]
+    assert 'verification' not in not_ours and 'verify_token_minted' not in not_ours
+    assert fallback['verify_token_minted'] is True and fallback['verification']['mismatches'] == []
+    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/app/token$') - before == 2
+    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/other/token$') == 0
+    assert other_token not in run.output
