@@ -480,7 +480,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--reps', type=int, default=3, help='repetitions of each batch measurement')
     parser.add_argument('--task-reps', type=int, default=7, help='repetitions of the one-token tasks')
-    parser.add_argument('--role-reps', type=int, default=3, help='repetitions of the role runs')
+    parser.add_argument('--role-reps', type=int, default=5, help='repetitions of the role runs')
     parser.add_argument('--batch', type=int, default=200, help='service accounts in the batch comparison')
     parser.add_argument('--output', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     parser.add_argument('--no-real', dest='real', action='store_false',
