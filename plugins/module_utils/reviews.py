@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import HttpError, K8sTokenError
 
 
 def review_token(cluster, token, audiences=None):
@@ -34,6 +34,19 @@ def review_token(cluster, token, audiences=None):
         'audiences': status.get('audiences') or [],
         'error': status.get('error') or None,
     }
+
+
+def whoami(cluster):
+    """``{username, uid}`` of the caller of ``cluster`` (a SelfSubjectReview), or None when the API
+    server cannot say (no such API, or it refuses the review)."""
+    body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'SelfSubjectReview'}
+    try:
+        data = cluster.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', body=body,
+                               action=None).data or {}
+    except HttpError:
+        return None
+    user = (data.get('status') or {}).get('userInfo') or {}
+    return {'username': user.get('username'), 'uid': user.get('uid')} if user.get('username') else None
 
 
 def access_review(cluster, verb, resource, namespace=None, name=None, group=None, subresource=None):

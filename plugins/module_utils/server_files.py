@@ -40,6 +40,7 @@ CONFIG_MARK = '# Written by mcp.k8s for the ServiceAccount %s; every run of the 
 KUBECONFIG_MARK = '# Written by mcp.k8s for %s: later runs reuse its token, state absent deletes it.'
 CONFIG_MARK_PREFIX = '# Written by mcp.k8s '
 MODE = 0o600
+MAX_STORED_SIZE = 1024 * 1024   # the files this collection writes are a few KiB
 UNKNOWN_SERVER = '(the API server, not known in check mode without cluster)'
 CREDENTIAL_MODES = ('exec', 'token')
 
@@ -175,8 +176,11 @@ def stored_token(path, follow=True):
     credential file that such a kubeconfig's exec plugin reads. None for no file, an unreadable
     one, another shape or no token: the caller then mints one."""
     try:
-        text = read(path)[0] if path else None
-    except K8sTokenError:
+        # a regular file of sane size only: a FIFO or a device would block or never end
+        if not path or not os.path.isfile(path) or os.path.getsize(path) > MAX_STORED_SIZE:
+            return None
+        text = read(path)[0]
+    except (K8sTokenError, OSError):
         return None
     if not text:
         return None

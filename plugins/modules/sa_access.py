@@ -140,8 +140,9 @@ options:
     description:
       - A file on the managed node that M(mcp.k8s.server_files) (or the role C(mcp.k8s.mcp_k8s_server)) wrote, an
         exec credential file or a kubeconfig with the token inside. When O(verify_token) is not given, its token
-        is used as O(verify_token) if it is a token of this account; a missing file, one of another shape or a
-        token of another account means no token (nothing is verified).
+        is used as O(verify_token) if it is a token of this account. A missing file, one of another shape or a
+        token of another account holds none; then nothing is verified and RV(verify_skipped) says why (with
+        O(verify_only=true) the task fails), unless O(verify_mint=true).
     type: path
   verify_mint:
     description:
@@ -154,8 +155,9 @@ options:
   verify_only:
     description:
       - Change nothing; only ask the API server whether the account's rights are what O(checks) expect,
-        with O(verify_token), or without it as the connection's own user (for example with the
-        account's kubeconfig). Runs in check mode too.
+        with O(verify_token) (or O(verify_token_file), which must then hold a token of the account), or
+        without it as the connection's own user, which must be the account (for example with the account's
+        kubeconfig; a SelfSubjectReview tells, and another user fails the task). Runs in check mode too.
     type: bool
     default: false
   checks:
@@ -376,7 +378,7 @@ verification:
       sample: ["RESULT  VERB  RESOURCE  NAMESPACE  EXPECTED   ACTUAL", "ok      list  pods      (all)      allowed    allowed"]
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
@@ -461,6 +463,15 @@ def run(module):
         rules = result.pop('rules')
     result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
     token = params['verify_token'] or _stored_token(params['verify_token_file'], spec['username'])
+    if params['verify_token_file'] and not token and not params['verify_mint']:
+        reason = ('%s holds no token of %s (no file, another shape or another account\'s token)'
+                  % (params['verify_token_file'], spec['username']))
+        if params['verify_only']:
+            raise K8sTokenError('verify_token_file %s; give a file this collection wrote for the account, verify_token, '
+                                'or verify_mint=true.' % reason)
+        if not module.check_mode:
+            result['verify_skipped'] = 'Nothing was verified: %s.' % reason
+        return result
     if params['verify_only'] or ((token or params['verify_mint']) and not module.check_mode):
         if not result['checks']:
             raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
@@ -481,6 +492,12 @@ def run(module):
             result['verify_token_minted'] = True
             result['verification'] = _ask(params, cluster.with_token(minted), result)
         else:   # verify_only without a token: as the connection's own user (the account's kubeconfig)
+            caller = reviews.whoami(cluster)
+            if caller and caller['username'] != spec['username']:
+                raise K8sTokenError('The connection authenticates as %s, not as %s, so verify_only would check the '
+                                    'rights of %s; connect with the account\'s kubeconfig, or give verify_token, '
+                                    'verify_token_file or verify_mint=true.'
+                                    % (caller['username'], spec['username'], caller['username']))
             result['verification'] = _ask(params, cluster, result)
     return result
 

@@ -131,8 +131,13 @@ def test_verify_mint_checks_with_a_short_token_and_verify_token_file_only_takes_
          'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_token_file': str(foreign)}},
         {'name': 'A rejected token falls back to a minted one', 'register': 'fallback',
          'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_token': 'not-a-token', 'verify_mint': True}},
+        {'name': 'Only verify, with that file', 'register': 'only_not_ours', 'ignore_errors': True,
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_only': True, 'verify_token_file': str(foreign)}},
+        {'name': 'Only verify, as the admin connection', 'register': 'as_admin', 'ignore_errors': True,
+         'mcp.k8s.sa_access': {'name': 'app', 'rules': rules, 'verify_only': True}},
         {'name': 'Record', 'ansible.builtin.copy': {
-            'content': "{{ {'minted': minted, 'not_ours': not_ours, 'fallback': fallback} | to_json }}",
+            'content': "{{ {'minted': minted, 'not_ours': not_ours, 'fallback': fallback, 'only_not_ours': only_not_ours,"
+                       " 'as_admin': as_admin} | to_json }}",
             'dest': '{{ results_file }}', 'mode': '0600'}}]
     before = kube_double.count(method='POST', path_re=r'/serviceaccounts/app/token$')
     run = run_playbook([{'name': 'mint', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
@@ -140,6 +145,14 @@ def test_verify_mint_checks_with_a_short_token_and_verify_token_file_only_takes_
     minted, not_ours, fallback = run.results['minted'], run.results['not_ours'], run.results['fallback']
     assert minted['verify_token_minted'] is True and [c['ok'] for c in minted['verification']['checks']] == [True]
     assert 'verification' not in not_ours and 'verify_token_minted' not in not_ours
+    assert not_ours['verify_skipped'] == ('Nothing was verified: %s holds no token of system:serviceaccount:default:app '
+                                          '(no file, another shape or another account\'s token).' % foreign)
+    # verify_only never answers for the account with another user's rights
+    only_not_ours, as_admin = run.results['only_not_ours'], run.results['as_admin']
+    assert only_not_ours['failed'] and only_not_ours['msg'].startswith('verify_token_file %s holds no token of ' % foreign)
+    assert as_admin['failed'] and 'verification' not in as_admin
+    assert as_admin['msg'].startswith('The connection authenticates as ') and \
+        ', not as system:serviceaccount:default:app, so verify_only would check the rights of ' in as_admin['msg']
     assert fallback['verify_token_minted'] is True and fallback['verification']['mismatches'] == []
     assert kube_double.count(method='POST', path_re=r'/serviceaccounts/app/token$') - before == 2
     assert kube_double.count(method='POST', path_re=r'/serviceaccounts/other/token$') == 0

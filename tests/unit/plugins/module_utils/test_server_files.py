@@ -141,6 +141,11 @@ def test_stored_token_reads_back_only_what_the_collection_wrote(tmp_path):
         odd.write_text(text)
         assert server_files.stored_token(str(odd)) is None, text
     assert server_files.stored_token(str(tmp_path / 'missing')) is None
+    os.mkfifo(str(tmp_path / 'fifo'))                 # would block a read forever
+    assert server_files.stored_token(str(tmp_path / 'fifo')) is None
+    assert server_files.stored_token(str(tmp_path)) is None
+    (tmp_path / 'big').write_text('x' * (server_files.MAX_STORED_SIZE + 1))
+    assert server_files.stored_token(str(tmp_path / 'big')) is None
     assert server_files.stored_token('') is None
 
 
