@@ -67,20 +67,18 @@ def test_tokens_for_names_the_first_failing_term(cluster):
                                  'correct the name.')
 
 
-def test_errors_that_do_not_name_the_account_are_led_by_it(cluster, kube_double):
-    kube_double.inject_fault(TOKEN_PATH, status=403, count=1)
+@pytest.mark.parametrize('status, sentence', [
+    # a sentence that does not name the account is led by it
+    (403, 'Cannot mint a token for ServiceAccount "mcp/sa-3": The caller may not create serviceaccounts/token in '
+          'namespace "mcp" (403 Forbidden)'),
+    # one that names it is kept as it is
+    (400, 'The API server refused to create serviceaccounts/token for ServiceAccount "mcp/sa-3" (400 Bad Request)'),
+])
+def test_errors_are_led_by_the_account_unless_they_name_it(cluster, kube_double, status, sentence):
+    kube_double.inject_fault(TOKEN_PATH, status=status, count=1)
     with pytest.raises(AnsibleLookupError) as failed:
         token_batch.tokens_for(cluster, specs('sa-3'))
-    assert str(failed.value).startswith('Cannot mint a token for ServiceAccount "mcp/sa-3": The caller may not create '
-                                        'serviceaccounts/token in namespace "mcp" (403 Forbidden)')
-
-
-def test_errors_that_name_the_account_are_kept(cluster, kube_double):
-    kube_double.inject_fault(TOKEN_PATH, status=400, count=1)
-    with pytest.raises(AnsibleLookupError) as failed:
-        token_batch.tokens_for(cluster, specs('sa-3'))
-    assert str(failed.value).startswith('The API server refused to create serviceaccounts/token for ServiceAccount '
-                                        '"mcp/sa-3" (400 Bad Request)')
+    assert str(failed.value).startswith(sentence)
 
 
 def test_tokens_for_serves_identical_requests_from_the_cache(cluster, kube_double):
