@@ -25,6 +25,14 @@ PACKAGES = {
 }
 
 
+# What a cache folder must have been built with to be trusted: bump it when the way the
+# binaries are built changes, so that every machine rebuilds once instead of running binaries
+# that a test would take for the current recipe.
+RECIPE = 'stamped-1'
+# The packages Kubernetes' own build stamps (hack/lib/version.sh, kube::version::ldflags).
+VERSION_PACKAGES = ('k8s.io/client-go/pkg/version', 'k8s.io/component-base/version')
+
+
 class BuildError(Exception):
     """One sentence saying why the control plane cannot be built or started."""
 
@@ -49,8 +57,38 @@ def bin_dir(version=None):
 
 
 def _complete(folder):
-    return all(os.access(os.path.join(folder, name), os.X_OK) for name in PACKAGES) and \
-        os.path.exists(os.path.join(folder, '.complete'))
+    if not all(os.access(os.path.join(folder, name), os.X_OK) for name in PACKAGES):
+        return False
+    try:
+        with open(os.path.join(folder, '.complete'), encoding='utf-8') as handle:
+            return ('recipe %s' % RECIPE) in handle.read()
+    except OSError:
+        return False
+
+
+def version_stamp(version, build_date=None):
+    """The values Kubernetes' release build stamps into its binaries, for ``version``.
+
+    gitCommit stays empty: the Go module proxy serves a release's source without the commit it
+    was tagged from (its ``.info`` has no VCS origin), and a made-up value would be worse than
+    none. gitTreeState is ``clean``: the module zip is the release's tree, unmodified."""
+    match = re.match(r'^v(\d+)\.(\d+)\.\d+', version)
+    if not match:
+        raise BuildError('%s is not a Kubernetes release version (vMAJOR.MINOR.PATCH).' % version)
+    if build_date is None:
+        epoch = os.environ.get('SOURCE_DATE_EPOCH')
+        moment = time.gmtime(int(epoch)) if epoch and epoch.isdigit() else time.gmtime()
+        build_date = time.strftime('%Y-%m-%dT%H:%M:%SZ', moment)
+    return {'gitVersion': version, 'gitMajor': match.group(1), 'gitMinor': match.group(2),
+            'gitCommit': '', 'gitTreeState': 'clean', 'buildDate': build_date}
+
+
+def ldflags(version, build_date=None):
+    """``-ldflags`` for ``go build``: each stamp value in each version package, as
+    kube::version::ldflags writes them."""
+    stamp = version_stamp(version, build_date)
+    return ' '.join("-X '%s.%s=%s'" % (package, key, value)
+                    for package in VERSION_PACKAGES for key, value in sorted(stamp.items()))
 
 
 def find_go():
@@ -90,13 +128,14 @@ def _build(version, target, parent, out):
     env = dict(os.environ, CGO_ENABLED='0')
     env.setdefault('GOFLAGS', '-buildvcs=false')
     started = time.monotonic()
+    flags = ldflags(version)
     try:
         for number, (name, package) in enumerate(sorted(PACKAGES.items()), 1):
             out.write('[kube_real] building %s %s (%d/%d; the first build takes several minutes)...\n'
                       % (name, version, number, len(PACKAGES)))
             out.flush()
             step = time.monotonic()
-            proc = subprocess.run([go, 'build', '-trimpath', '-o', os.path.join(staging, name), package],
+            proc = subprocess.run([go, 'build', '-trimpath', '-ldflags', flags, '-o', os.path.join(staging, name), package],
                                   cwd=GO_MODULE, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
@@ -104,7 +143,7 @@ def _build(version, target, parent, out):
                                  % (package, version, ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode))
             out.write('[kube_real] built %s in %.0f s\n' % (name, time.monotonic() - step))
         with open(os.path.join(staging, '.complete'), 'w', encoding='utf-8') as handle:
-            handle.write('%s built in %.0f s\n' % (version, time.monotonic() - started))
+            handle.write('%s built in %.0f s, recipe %s\n' % (version, time.monotonic() - started, RECIPE))
         if os.path.isdir(target):  # an old, incomplete folder: never trusted, replaced
             shutil.rmtree(target)
         os.rename(staging, target)

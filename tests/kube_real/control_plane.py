@@ -215,6 +215,7 @@ class ControlPlane:
             '--service-account-extend-token-expiration=%s' % ('true' if self.extend_token_expiration else 'false'),
             '--audit-policy-file', path('audit-policy.yaml'), '--audit-log-path', self.audit_log_path,
             '--audit-log-mode', 'blocking', '--audit-log-format', 'json',
+            '--enable-bootstrap-token-auth=true',
             '--enable-priority-and-fairness=false', '--profiling=false', '--v', '1',
         ]
         for extra in self.issuers[1:]:
@@ -230,9 +231,15 @@ class ControlPlane:
         kcm_config = _write(os.path.join(self.state_dir, 'controller-manager.kubeconfig'), yaml.safe_dump(kubeconfig))
         self._spawn('kube-controller-manager', [
             '--kubeconfig', kcm_config, '--leader-elect=false', '--secure-port', '0',
-            '--controllers', 'serviceaccount-controller,serviceaccount-token-controller,namespace-controller,'
-                             'garbage-collector-controller,root-ca-certificate-publisher-controller,legacy-serviceaccount-token-cleaner-controller',
+            # Every controller production runs (the default set), and the two that kubeadm
+            # clusters add (bootstrap tokens). Those that need nodes or a cloud provider (node
+            # IPAM, node lifecycle, routes, service load balancers, cloud node lifecycle) start
+            # and stay idle: there is no node, no pod CIDR and no cloud here.
+            '--controllers', '*,bootstrap-signer-controller,token-cleaner-controller',
             '--root-ca-file', self.ca_path,
+            # CSRs are signed with the cluster CA, as kubeadm sets it up.
+            '--cluster-signing-cert-file', self.ca_path,
+            '--cluster-signing-key-file', os.path.join(self.state_dir, 'ca.key'),
             '--service-account-private-key-file', os.path.join(self.state_dir, 'sa.key'),
             '--use-service-account-credentials=true', '--concurrent-namespace-syncs', '5', '--v', '1'])
 
