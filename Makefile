@@ -55,8 +55,10 @@ kube-binaries: $(VENV)/.installed
 cluster: kube-binaries
 	cd tests && ../$(VENV)/bin/python -m kube_real
 
+# Each stage's wall time is printed at the end (scripts/stages.py), also when one fails.
+TEST_STAGES := changelog-lint lint galaxy kube-binaries units integration targets sanity
 test: venv
-	$(MAKE) --no-print-directory changelog-lint lint galaxy kube-binaries units integration targets sanity
+	MAKE="$(MAKE)" $(PYTHON) scripts/stages.py $(TEST_STAGES)
 
 changelog-lint: $(VENV)/.installed
 	$(VENV)/bin/antsibull-changelog lint

@@ -1398,3 +1398,84 @@ def _revoke_bound_used(t):
     t.account('app', namespace)
     token = t.mint('app', namespace)
     return _used_then_revoked(t, token, lambda: t.plane.objects.delete('serviceaccounts', 'app', namespace))
+
+
+# ================================================================== what a production control plane adds
+@probe('version: /version reports the release')
+def _version(t):
+    code, body, _headers = t.admin.request('GET', '/version')
+    fields = ('major', 'minor', 'gitVersion', 'gitTreeState', 'emulationMajor', 'emulationMinor')
+    return {'code': code, **{key: body.get(key) for key in fields}} if code == 200 else t.status((code, body, _headers))
+
+
+def _can(t, client, verb, resource, namespace, group=''):
+    body = {'apiVersion': 'authorization.k8s.io/v1', 'kind': 'SelfSubjectAccessReview',
+            'spec': {'resourceAttributes': {'verb': verb, 'resource': resource, 'group': group, 'namespace': namespace}}}
+    code, data, _headers = client.request('POST', AUTHZ + '/selfsubjectaccessreviews', body)
+    return (data.get('status') or {}).get('allowed') if code == 201 else code
+
+
+@probe('aggregation: the built-in view role is filled and widened by an aggregate-to-view label')
+def _aggregated_view(t):
+    """kube-controller-manager's ClusterRole aggregation controller fills `view` from the
+    ClusterRoles labelled aggregate-to-view, including one added later."""
+    namespace = t.namespace('agg-view')
+    binding = {'metadata': {'name': 'viewer'},
+               'subjects': [{'kind': 'User', 'name': 'viewer', 'apiGroup': 'rbac.authorization.k8s.io'}],
+               'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'view'}}
+    t.create('rolebindings', binding, namespace)
+    viewer = t.user('viewer')
+    out = {'get pods': t.wait(lambda: _can(t, viewer, 'get', 'pods', namespace), what='view to allow get pods'),
+           'get secrets before': _can(t, viewer, 'get', 'secrets', namespace),
+           'delete pods before': _can(t, viewer, 'delete', 'pods', namespace)}
+    t.create('clusterroles', {'metadata': {'name': 'probe-aggregated', 'labels': {
+        'rbac.authorization.k8s.io/aggregate-to-view': 'true'}}, 'rules': [
+        {'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['get']}]})
+    out['get secrets after'] = t.wait(lambda: _can(t, viewer, 'get', 'secrets', namespace) is True, timeout=30,
+                                      what='the aggregation controller to copy the rule into view')
+    view = t.plane.objects.find('clusterroles', 'view')
+    out['view has the copied rule'] = any(rule.get('resources') == ['secrets'] and rule.get('verbs') == ['get']
+                                          for rule in view.get('rules') or [])
+    t.plane.objects.delete('clusterroles', 'probe-aggregated')
+    out['get secrets after the label is gone'] = t.wait(
+        lambda: _can(t, viewer, 'get', 'secrets', namespace) is False, timeout=30,
+        what='the aggregation controller to take the rule out of view')
+    return out
+
+
+@probe('certificates: an approved kube-apiserver-client CSR is signed by the cluster CA')
+def _csr_signed(t):
+    """The CSR approving and signing controllers run (production runs them): an approved CSR
+    gets a certificate, with which the named user authenticates."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, 'csr-user'),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'csr-group')])).sign(key, hashes.SHA256())
+    pem = csr.public_bytes(serialization.Encoding.PEM)
+    base = '/apis/certificates.k8s.io/v1/certificatesigningrequests'
+    body = {'apiVersion': 'certificates.k8s.io/v1', 'kind': 'CertificateSigningRequest',
+            'metadata': {'name': 'probe-csr'},
+            'spec': {'request': base64.b64encode(pem).decode(), 'signerName': 'kubernetes.io/kube-apiserver-client',
+                     'usages': ['client auth'], 'expirationSeconds': 600}}
+    created = t.admin.request('POST', base, body)
+    out = {'create': t.status(created)}
+    if created[0] != 201:
+        return out
+    approval = dict(created[1])
+    approval['status'] = {'conditions': [{'type': 'Approved', 'status': 'True', 'reason': 'Probe',
+                                          'message': 'approved by the fidelity probe'}]}
+    out['approve'] = t.status(t.admin.request('PUT', base + '/probe-csr/approval', approval))
+
+    def certificate():
+        code, data, _headers = t.admin.request('GET', base + '/probe-csr')
+        return code == 200 and (data.get('status') or {}).get('certificate')
+    signed = base64.b64decode(t.wait(certificate, timeout=30, what='the signing controller to sign the CSR'))
+    cert = x509.load_pem_x509_certificate(signed)
+    out['subject'] = cert.subject.rfc4514_string()
+    out['issued by the cluster CA'] = cert.issuer == x509.load_pem_x509_certificate(t.plane.pki.ca_pem).subject
+    t.admin.request('DELETE', base + '/probe-csr')
+    return out

@@ -1,5 +1,6 @@
 """The real control plane's launcher: start, stop, reset, and its failures in one sentence."""
 import os
+import json
 import signal
 import socket
 import subprocess
@@ -30,6 +31,21 @@ def test_starts_resets_and_stops_leaving_nothing_behind(tmp_path):
         assert plane.started_in < 60
         assert plane.rest.request('GET', '/readyz')[0] == 200
         assert plane.objects.find('serviceaccounts', 'default', 'default') is not None
+        # As production runs it: a stamped release version that kubectl parses, and the
+        # ClusterRole aggregation controller filling the built-in roles.
+        version = subprocess.run(['kubectl', '--kubeconfig', plane.kubeconfig_path, 'version', '-o', 'json'],
+                                 capture_output=True, text=True, timeout=60, check=False)
+        assert version.returncode == 0, version.stderr
+        server = json.loads(version.stdout)['serverVersion']
+        release = build.kubernetes_version()
+        assert (server['gitVersion'], server['major'], server['minor'], server['gitTreeState']) == (
+            release, release[1:].split('.')[0], release.split('.')[1], 'clean')
+        assert plane.rest.request('GET', '/version')[1]['gitVersion'] == release
+        deadline = time.monotonic() + 30
+        while not (plane.objects.find('clusterroles', 'view') or {}).get('rules') and time.monotonic() < deadline:
+            time.sleep(0.2)
+        view_rules = plane.objects.find('clusterroles', 'view')['rules']
+        assert any('pods' in rule.get('resources', ()) and 'get' in rule['verbs'] for rule in view_rules)
         plane.create_service_account('app', 'scratch')
         plane.reset()
         assert plane.objects.find('namespaces', 'scratch') is None
@@ -78,3 +94,28 @@ def test_missing_go_is_one_sentence(monkeypatch):
     with pytest.raises(BuildError) as raised:
         build.find_go()
     assert str(raised.value).startswith('Go is not installed (no "go" on PATH): install Go 1.26 or newer')
+
+
+def test_version_stamp_is_what_kubernetes_release_build_writes():
+    stamp = build.version_stamp('v1.33.13', build_date='2026-01-02T03:04:05Z')
+    assert stamp == {'gitVersion': 'v1.33.13', 'gitMajor': '1', 'gitMinor': '33', 'gitCommit': '',
+                     'gitTreeState': 'clean', 'buildDate': '2026-01-02T03:04:05Z'}
+    flags = build.ldflags('v1.37.2', build_date='2026-01-02T03:04:05Z')
+    for package in ('k8s.io/client-go/pkg/version', 'k8s.io/component-base/version'):
+        assert "-X '%s.gitVersion=v1.37.2'" % package in flags
+        assert "-X '%s.gitMinor=37'" % package in flags
+        assert "-X '%s.buildDate=2026-01-02T03:04:05Z'" % package in flags
+    with pytest.raises(BuildError, match='is not a Kubernetes release version'):
+        build.version_stamp('master')
+
+
+def test_a_cache_built_with_another_recipe_is_not_trusted(tmp_path):
+    folder = tmp_path / 'bin'
+    folder.mkdir()
+    for name in build.PACKAGES:
+        (folder / name).write_text('#!/bin/sh\n')
+        (folder / name).chmod(0o755)
+    (folder / '.complete').write_text('v1.37.2 built in 300 s\n')   # before version stamping
+    assert not build._complete(str(folder))  # pylint: disable=protected-access
+    (folder / '.complete').write_text('v1.37.2 built in 300 s, recipe %s\n' % build.RECIPE)
+    assert build._complete(str(folder))  # pylint: disable=protected-access
