@@ -1437,7 +1437,7 @@ def _aggregated_view(t):
     out['view has the copied rule'] = any(rule.get('resources') == ['secrets'] and rule.get('verbs') == ['get']
                                           for rule in view.get('rules') or [])
     t.plane.objects.delete('clusterroles', 'probe-aggregated')
-    out['get secrets after the label is gone'] = t.wait(
+    out['view narrowed again when the labelled role is deleted'] = t.wait(
         lambda: _can(t, viewer, 'get', 'secrets', namespace) is False, timeout=30,
         what='the aggregation controller to take the rule out of view')
     return out
