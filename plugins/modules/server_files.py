@@ -188,7 +188,7 @@ credential_path:
   type: str
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
@@ -214,18 +214,26 @@ def argument_spec():
         config_path=dict(type='path'),
         cluster=dict(type='dict'),
         force=dict(type='bool', default=False),
+        move_cluster=dict(type='bool', default=False),
         server=dict(type='dict', default={}, options=SERVER_SPEC),
     )
+
+
+def this_cluster(module):
+    """The kubeconfig cluster entry of this run: the cluster option, else the connection's (no
+    request is sent); None in check mode without the kubernetes client."""
+    if module.params['cluster']:
+        return module.params['cluster']
+    if module.check_mode and connection.kubernetes_import_error() is not None:
+        return None
+    module.require('kubernetes')
+    return module.cluster().kubeconfig_cluster()
 
 
 def write(module):
     params = module.params
     username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['name'])
-    cluster = params['cluster']
-    if params['state'] == 'present' and params['kubeconfig_path'] and not cluster and not module.check_mode:
-        module.require('kubernetes')
-        cluster = module.cluster().kubeconfig_cluster()
-    changes, written = server_files.plan(params, cluster, username, check_mode=module.check_mode)
+    changes, written = server_files.plan(params, lambda: this_cluster(module), username, check_mode=module.check_mode)
     changed = server_files.ensure(changes, check_mode=module.check_mode)
     result = {
         'changed': changed,
