@@ -2,15 +2,15 @@
 kubeconfig, its credential file and the upstream server's config; 0600, idempotent, check mode
 and diff without the token, removed by state=absent only when the collection wrote them, and
 bound to the cluster they were written for."""
-import hashlib
 import json
 import os
 import re
-import ssl
 import stat
 
 import pytest
 import yaml
+
+from harness import cluster_named
 
 NS = 'mcp'
 
@@ -110,13 +110,6 @@ def test_config_without_kubeconfig_is_one_sentence(files, run_playbook):
     assert run.rc == 2
     assert "config_path needs kubeconfig_path: the server config points at the account's kubeconfig." in run.stdout
     assert 'Traceback' not in run.output
-
-
-def cluster_named(kube):
-    """How the files and their messages name a cluster: its URL and the start of its CA's SHA-256."""
-    with open(kube.ca_path, encoding='ascii') as handle:
-        der = ssl.PEM_cert_to_DER_cert(handle.read())
-    return '%s (CA sha256:%s…)' % (kube.url, hashlib.sha256(der).hexdigest()[:16])
 
 
 def file_texts(folder):
