@@ -45,6 +45,8 @@ EXEC_API_VERSION = 'client.authentication.k8s.io/v1'
 HIDDEN = '(token hidden)'
 CONFIG_MARK = '# Written by mcp.k8s for the ServiceAccount %s; every run of the role rewrites it.'
 KUBECONFIG_MARK = '# Written by mcp.k8s for %s: later runs reuse its token, state absent deletes it.'
+# the first line of a token-mode kubeconfig the role wrote before this module existed
+ROLE_KUBECONFIG_MARK = '# Written by the Ansible role mcp.k8s.mcp_k8s_server for %s'
 MODE = 0o600
 MAX_STORED_SIZE = 1024 * 1024   # the files this collection writes are a few KiB
 UNKNOWN_SERVER = '(the API server, not known in check mode without cluster)'
@@ -288,7 +290,10 @@ def _kubeconfig_owner(text):
         return None
     record = cluster_record(cluster, account)
     forms = [kubeconfig_header(record) + body]
-    forms.append(KUBECONFIG_MARK % account + '\n' + body if 'token' in user else body)    # 0.1.0
+    if 'token' in user:     # 0.1.0, and the role before this module wrote its files
+        forms.extend(mark % account + '\n' + body for mark in (KUBECONFIG_MARK, ROLE_KUBECONFIG_MARK))
+    else:
+        forms.append(body)  # 0.1.0
     return (account, record) if text in forms else None
 
 

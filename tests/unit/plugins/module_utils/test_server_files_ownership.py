@@ -178,6 +178,10 @@ def ours_rows():
     row('kubeconfig', 'other-account', lambda t: written(t, OTHER)['kubeconfig'], 'other-account', OTHER)
     row('kubeconfig', 'legacy-exec', lambda t: (write_legacy(t), texts(t)['kubeconfig'])[1], 'ours', USER)
     row('kubeconfig', 'legacy-token', lambda t: (write_legacy(t, True), texts(t)['kubeconfig'])[1], 'ours', USER)
+    row('kubeconfig', 'legacy-token-of-the-role', lambda t: (write_legacy(t, True), '# Written by the Ansible role '
+        'mcp.k8s.mcp_k8s_server for %s\n' % USER + texts(t)['kubeconfig'].split('\n', 1)[1])[1], 'ours', USER)
+    row('kubeconfig', 'legacy-token-other-first-line', lambda t: (write_legacy(t, True), '# Written by me\n'
+        + texts(t)['kubeconfig'].split('\n', 1)[1])[1], 'foreign')
 
     def several_users(t):
         # ~/.kube/config with the admin and, beside it, a user of ours: not ours
