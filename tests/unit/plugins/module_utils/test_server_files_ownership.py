@@ -62,7 +62,8 @@ def params(tmp_path, **overrides):
     return values
 
 
-def run(tmp_path, cluster=EAST, username=USER, check_mode=False, **overrides):
+def run(tmp_path, cluster=None, username=USER, check_mode=False, **overrides):
+    cluster = EAST if cluster is None else cluster
     changes, _written = server_files.plan(params(tmp_path, **overrides), cluster, username, check_mode=check_mode)
     return server_files.ensure(changes, check_mode=check_mode), changes
 
