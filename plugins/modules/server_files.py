@@ -25,11 +25,21 @@ description:
   - With O(kubeconfig_credential=token) the kubeconfig holds the token itself (a client reads it once,
     restart the server after a new token) and a credential file written earlier is removed.
   - With O(state=absent) the files are removed.
-  - A file that exists and was not written by this collection is never changed or removed; the module
-    fails instead, unless O(force=true) (with O(state=absent), it leaves the file alone).
+  - A file is this collection's only when it is exactly what it writes for this account (O(name), O(namespace)); so
+    a kubeconfig with other users or contexts (such as C(~/.kube/config)), another tool's C(ExecCredential), a file
+    written for another account or edited by hand is not. Such a file is never changed or removed; the module
+    fails instead, unless O(force=true) (with O(state=absent), it leaves the file alone and RV(files) says why).
+  - Each file records the cluster it serves (the API server URL and the SHA-256 of its CA certificates) and the
+    account. A run against another cluster (another URL, or a CA with no certificate in common) fails with a sentence
+    naming both, unless O(move_cluster=true); with O(state=absent) such files are kept, and RV(files) says why.
+    Files written by version 0.1.0 (no record) are recognised in the form it wrote; their cluster is the one of the
+    kubeconfig beside them, and the next write to that cluster adds the record.
+  - Two of O(kubeconfig_path), O(credential_path) and O(config_path) naming the same file (also through a symbolic
+    or hard link) are refused before anything is written.
   - No request is sent to the API server. The kubeconfig's cluster entry (server, CA) is O(cluster); without
-    it, it comes from the connection options, which then need the kubernetes client (in check mode without
-    it, nothing is read and the kubeconfig counts as changed, and such a run only tells whether a file is in the way).
+    it, it comes from the connection options, which then need the kubernetes client (with O(state=absent) and in
+    check mode, only when a file records a cluster to compare with; in check mode without the client, nothing is
+    compared and the kubeconfig counts as changed, and such a run only tells whether a file is in the way).
   - M(mcp.k8s.sa_token) and M(mcp.k8s.sa_access) read the token back from these files (their O(mcp.k8s.sa_token#module:token_file)
     and O(mcp.k8s.sa_access#module:verify_token_file)), so a later run reuses it while it stays valid.
 author:
@@ -110,6 +120,13 @@ options:
         otherwise). Files are never removed unless this collection wrote them.
     type: bool
     default: false
+  move_cluster:
+    description:
+      - Rewrite files of this collection that record another cluster than this run's, so that they point at this
+        one (the account, its rights and its tokens on the other cluster are left as they are; deprovision them there).
+        Without it such a run fails, naming both clusters. It never makes O(state=absent) remove them.
+    type: bool
+    default: false
   config_path:
     description:
       - Where the upstream C(mcp-k8s-server) config file goes (give it with C(--config) or C(MCP_K8S_SERVER_CONFIG)).
@@ -173,7 +190,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 files:
-  description: Each file handled, with its path, whether it changed, and V(present) or V(absent).
+  description:
+    - Each file handled, with its path, whether it changed, and V(present) or V(absent).
+    - With O(state=absent), a file that exists and is kept has a C(reason) (not written by mcp.k8s, written for
+      another account, or for another cluster).
   returned: always
   type: list
   elements: dict
@@ -188,7 +208,7 @@ credential_path:
   type: str
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
@@ -214,18 +234,26 @@ def argument_spec():
         config_path=dict(type='path'),
         cluster=dict(type='dict'),
         force=dict(type='bool', default=False),
+        move_cluster=dict(type='bool', default=False),
         server=dict(type='dict', default={}, options=SERVER_SPEC),
     )
+
+
+def this_cluster(module):
+    """The kubeconfig cluster entry of this run: the cluster option, else the connection's (no
+    request is sent); None in check mode without the kubernetes client."""
+    if module.params['cluster']:
+        return module.params['cluster']
+    if module.check_mode and connection.kubernetes_import_error() is not None:
+        return None
+    module.require('kubernetes')
+    return module.cluster().kubeconfig_cluster()
 
 
 def write(module):
     params = module.params
     username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['name'])
-    cluster = params['cluster']
-    if params['state'] == 'present' and params['kubeconfig_path'] and not cluster and not module.check_mode:
-        module.require('kubernetes')
-        cluster = module.cluster().kubeconfig_cluster()
-    changes, written = server_files.plan(params, cluster, username, check_mode=module.check_mode)
+    changes, written = server_files.plan(params, lambda: this_cluster(module), username, check_mode=module.check_mode)
     changed = server_files.ensure(changes, check_mode=module.check_mode)
     result = {
         'changed': changed,

@@ -6,6 +6,7 @@ CA bundle that does not verify the double's serving certificate.
 """
 import base64
 import datetime
+import json
 import os
 import socket
 import time
@@ -119,6 +120,36 @@ class BadFiles:
         self.dead_proxy = 'http://proxyuser:sekrit-proxy-password@127.0.0.1:%d' % self.dead_proxy_port
         self.dead_proxy_shown = 'http://127.0.0.1:%d' % self.dead_proxy_port
         self.exp_text_token = unsigned_token(sub='system:serviceaccount:mcp:server', exp='soon')
+        self._server_files()
+
+    def _server_files(self):
+        """A folder per mcp.k8s.server_files case, with the files in its way (``sf_*``)."""
+        from ansible_collections.mcp.k8s.plugins.module_utils import server_files
+
+        def folder(name):
+            path = os.path.join(self.dir, 'server-files', name)
+            os.makedirs(path)
+            return path
+
+        def written_for(path, username, server):
+            params = {'state': 'present', 'token': 'sekrit-written-token', 'expiration_timestamp': '2030-01-01T00:00:00Z',
+                      'kubeconfig_path': os.path.join(path, 'kubeconfig'), 'config_path': os.path.join(path, 'config.yaml'),
+                      'exec_command': '/bin/cat', 'server': {'host': '127.0.0.1', 'port': 8000, 'transport': 'sse',
+                                                             'namespace': 'default', 'monitoring': {}}}
+            server_files.ensure(server_files.plan(params, {'server': server}, username)[0])
+
+        self.sf_same = folder('same')
+        self.sf_role_same = folder('role-same')
+        self.sf_link = folder('link')
+        os.symlink(os.path.join(self.sf_link, 'kubeconfig'), os.path.join(self.sf_link, 'config.yaml'))
+        self.sf_tool = folder('tool')   # another tool's ExecCredential where the credential file goes
+        self._write(os.path.join('server-files', 'tool', 'kubeconfig.credential.json'), json.dumps(
+            {'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential',
+             'status': {'token': 'sekrit-tool-token', 'expirationTimestamp': '2030-01-01T00:00:00Z'}}).encode())
+        self.sf_other_account = folder('other-account')
+        written_for(self.sf_other_account, 'system:serviceaccount:mcp:other', self.kube.url)
+        self.sf_other_cluster = folder('other-cluster')
+        written_for(self.sf_other_cluster, 'system:serviceaccount:mcp:server', 'https://west.example:6443')
 
     def _admin_copy(self):
         return yaml.safe_load(yaml.safe_dump(self.admin))

@@ -2,7 +2,9 @@
 environment for ansible-* runs. A module of its own name, so tests import it safely (``conftest``
 names several modules when tests/unit and tests/integration run in one session)."""
 import functools
+import hashlib
 import os
+import ssl
 import subprocess
 import sys
 
@@ -69,3 +71,11 @@ def playbook_env(collections_path, tmp_path, kubeconfig_path):
         'PATH': BIN + os.pathsep + env.get('PATH', ''),
     })
     return env
+
+
+def cluster_named(kube):
+    """How mcp.k8s.server_files names a cluster in its messages: the API server URL and the start
+    of the SHA-256 of its CA certificate."""
+    with open(kube.ca_path, encoding='ascii') as handle:
+        der = ssl.PEM_cert_to_DER_cert(handle.read())
+    return '%s (CA sha256:%s\u2026)' % (kube.url, hashlib.sha256(der).hexdigest()[:16])

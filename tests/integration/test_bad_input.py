@@ -239,9 +239,38 @@ CASES = {
         'Refusing to grant system:serviceaccount:default:mcp-k8s-server what the rules allow: rules[0] grants every '
         'verb ("*"); rules[0] grants every resource ("*"), which lets it take over the cluster; narrow the rules, or '
         'set mcp_k8s_server_allow_wildcards_and_escalation to true if that is really meant.'),
+    # the server's files (issue 21 §5, issue 24 §1): one file for two options, files of others, another cluster
+    'role-credential-is-kubeconfig': ('role', {'mcp_k8s_server_kubeconfig_path': '{files.sf_role_same}/kubeconfig',
+                                               'mcp_k8s_server_credential_path': '{files.sf_role_same}/kubeconfig'},
+                                      'mcp_k8s_server_credential_path and mcp_k8s_server_kubeconfig_path name the same '
+                                      'file, {files.sf_role_same}/kubeconfig, which would hold both; set '
+                                      'mcp_k8s_server_credential_path to another path.'),
     'role-custom-rule-without-api-groups': ('role', {'mcp_k8s_server_access': 'custom', 'mcp_k8s_server_rules': [
         {'resources': ['pods'], 'verbs': ['get']}]},
         'rules[0] has no apiGroups; use [""] for the core group (pods, secrets, ...).'),
+    'files-credential-is-kubeconfig': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_same}/kubeconfig',
+                                                 'credential_path': '{files.sf_same}/kubeconfig'},
+                                       'credential_path and kubeconfig_path name the same file, {files.sf_same}/kubeconfig, '
+                                       'which would hold both; set credential_path to another path.'),
+    'files-config-links-to-kubeconfig': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_link}/kubeconfig',
+                                                   'config_path': '{files.sf_link}/config.yaml'},
+                                         'config_path and kubeconfig_path name the same file, {files.sf_link}/kubeconfig, '
+                                         'which would hold both; set config_path to another path.'),
+    'files-another-tools-credential': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_tool}/kubeconfig'},
+                                       '{files.sf_tool}/kubeconfig.credential.json exists and was not written by mcp.k8s; '
+                                       'move it away, set credential_path to another path, or set force=true to replace it.'),
+    'files-another-accounts-files': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_other_account}/kubeconfig',
+                                               'config_path': '{files.sf_other_account}/config.yaml'},
+                                     '{files.sf_other_account}/kubeconfig exists and was written by mcp.k8s for '
+                                     'system:serviceaccount:mcp:other, not for system:serviceaccount:mcp:server; move it '
+                                     'away, set kubeconfig_path to another path, or set force=true to replace it.'),
+    'files-another-cluster': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_other_cluster}/kubeconfig',
+                                        'config_path': '{files.sf_other_cluster}/config.yaml'},
+                              '{files.sf_other_cluster}/kubeconfig serves system:serviceaccount:mcp:server on the cluster '
+                              'at https://west.example:6443 (no CA recorded), but this run is against the cluster at '
+                              '{url} (no CA recorded); check the kubeconfig and context this run uses, or set '
+                              'move_cluster to true to point the files at {url} (the account and its rights stay on '
+                              'https://west.example:6443 until a deprovision there).'),
 }
 
 SURFACE_TASKS = {
@@ -258,6 +287,10 @@ SURFACE_TASKS = {
         **{option: '{{ case.%s | default(omit) }}' % option for option in (
             'review', 'verify_signature', 'can_i', 'kubeconfig')}}},
     'role': {'name': 'Case', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'}},
+    'files': {'name': 'Case', 'mcp.k8s.server_files': {
+        'name': 'server', 'namespace': 'mcp', 'token': 'sekrit-files-token', 'expiration_timestamp': '2030-01-01T00:00:00Z',
+        **{option: '{{ case.%s | default(omit) }}' % option for option in (
+            'cluster', 'kubeconfig_path', 'credential_path', 'config_path')}}},
 }
 
 

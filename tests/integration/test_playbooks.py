@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from harness import ansible_command
+from harness import ansible_command, cluster_named
 
 SA = 'mcp-k8s-server'
 USER = 'system:serviceaccount:default:%s' % SA
@@ -106,6 +106,28 @@ def test_a_foreign_file_is_kept_and_said_so(fleet, ansible_env, tmp_path):
         'Kept:    Namespace default (mcp_k8s_server_delete_namespace is false); file %s (not written by mcp.k8s)'
         % fleet['east_kubeconfig'])
     assert os.path.exists(fleet['east_kubeconfig'])
+
+
+def test_a_deprovision_against_another_cluster_keeps_its_files(fleet, ansible_env, tmp_path):
+    """Issue 24 §1: east's files, and a deprovision whose connection reaches west (a switched
+    context): west's account goes, east's files stay, and the summary says why."""
+    east, west, inventory = fleet['east'], fleet['west'], fleet['inventory']
+    run_collection_playbook(ansible_env, tmp_path, 'provision', '-i', inventory, '-e', 'mcp_k8s_hosts=east')
+    kubeconfig = fleet['east_kubeconfig']
+    with open(kubeconfig, encoding='utf-8') as handle:
+        before = handle.read()
+    out = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-i', inventory, '-e', 'mcp_k8s_hosts=east',
+                                  '-e', 'mcp_k8s_kubeconfig=' + west.kubeconfig_path)
+    reason = ('written for the cluster at %s, not this one at %s: run the deprovision against that cluster to remove it'
+              % (cluster_named(east), cluster_named(west)))
+    assert host_results(out, 'Summary')['east']['msg'][2] == (
+        'Kept:    Namespace default (mcp_k8s_server_delete_namespace is false); file {k} ({r}); file {k}.credential.json '
+        '({r})'.format(k=kubeconfig, r=reason))
+    with open(kubeconfig, encoding='utf-8') as handle:
+        assert handle.read() == before
+    assert service_account(east) is not None
+    out = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-i', inventory, '-e', 'mcp_k8s_hosts=east')
+    assert not os.path.exists(kubeconfig) and service_account(east) is None
 
 
 def test_the_token_playbook_mints_on_each_cluster_of_the_inventory(fleet, ansible_env, tmp_path):

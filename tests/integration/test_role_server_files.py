@@ -1,6 +1,7 @@
 """The role's server files (tasks/server_files.yml, module mcp.k8s.server_files): the exec-mode
 kubeconfig, its credential file and the upstream server's config; 0600, idempotent, check mode
-and diff without the token, removed by state=absent only when the collection wrote them."""
+and diff without the token, removed by state=absent only when the collection wrote them, and
+bound to the cluster they were written for."""
 import json
 import os
 import re
@@ -9,15 +10,18 @@ import stat
 import pytest
 import yaml
 
+from harness import cluster_named
+
 NS = 'mcp'
 
 
 def role_play(variables, state='present'):
     return [{'name': 'role', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
         {'name': 'Run the role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'},
-         'vars': dict(variables, mcp_k8s_server_state=state, mcp_k8s_server_auth_kubeconfig='{{ kubeconfig }}')},
+         'vars': dict({'mcp_k8s_server_auth_kubeconfig': '{{ kubeconfig }}'}, **variables, mcp_k8s_server_state=state)},
         {'name': 'Record', 'no_log': True, 'changed_when': False, 'ansible.builtin.copy': {
             'content': "{{ {'token': mcp_k8s_server_token | default(''),"
+                       " 'summary': mcp_k8s_server_summary | default(none),"
                        " 'kubeconfig': mcp_k8s_server_kubeconfig | default(none)} | to_json }}",
             'dest': '{{ results_file }}', 'mode': '0600'}}]}]
 
@@ -106,3 +110,73 @@ def test_config_without_kubeconfig_is_one_sentence(files, run_playbook):
     assert run.rc == 2
     assert "config_path needs kubeconfig_path: the server config points at the account's kubeconfig." in run.stdout
     assert 'Traceback' not in run.output
+
+
+def file_texts(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(str(folder)))}
+
+
+@pytest.mark.slow
+def test_files_stay_with_their_cluster(files, kube, kube_double_factory, run_playbook, tmp_path):
+    """Issue 24 §1: the settings run again with another cluster's kubeconfig (a context switch)
+    neither creates the account there nor repoints the files; a deprovision against that other
+    cluster keeps them and says why; the move is one variable away."""
+    east, west = kube, kube_double_factory()
+    west.objects.create('namespaces', {'metadata': {'name': NS}})
+    on_west = dict(files, mcp_k8s_server_auth_kubeconfig=west.kubeconfig_path)
+    first = run_playbook(role_play(files))
+    assert first.rc == 0, str(first)
+    folder = tmp_path / 'server'
+    written = file_texts(folder)
+    assert sorted(written) == ['config.yaml', 'kubeconfig', 'kubeconfig.credential.json']
+    assert json.loads(written['kubeconfig.credential.json'])['mcp.k8s']['server'] == east.url
+
+    west.clear_requests()
+    switched = run_playbook(role_play(on_west))
+    assert switched.rc == 2
+    sentence = ('%s serves system:serviceaccount:%s:mcp-k8s-server on the cluster at %s, but this run is against the '
+                'cluster at %s; check the kubeconfig and context this run uses, or set mcp_k8s_server_move_cluster to '
+                'true to point the files at %s (the account and its rights stay on %s until a deprovision there).'
+                % (files['mcp_k8s_server_kubeconfig_path'], NS, cluster_named(east), cluster_named(west), west.url,
+                   east.url))
+    assert sentence in switched.stdout, switched.stdout[-3000:]
+    assert 'Traceback' not in switched.output
+    assert file_texts(folder) == written                                    # not repointed
+    assert west.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is None
+    assert [r for r in west.requests if r['method'] != 'GET'] == []         # nothing created on west
+
+    kept = run_playbook(role_play(on_west, state='absent'))
+    assert kept.rc == 0, str(kept)
+    assert file_texts(folder) == written                                    # another cluster's: kept
+    reason = ('written for the cluster at %s, not this one at %s: run the deprovision against that cluster to remove it'
+              % (cluster_named(east), cluster_named(west)))
+    assert [(f['file'], f['changed'], f.get('reason')) for f in kept.results['summary']['files']] == [
+        ('kubeconfig', False, reason), ('credential', False, reason), ('config', False, reason)]
+    assert east.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is not None
+
+    moved = run_playbook(role_play(dict(on_west, mcp_k8s_server_move_cluster=True)))
+    assert moved.rc == 0, str(moved)
+    kubeconfig = yaml.safe_load((folder / 'kubeconfig').read_text())
+    assert kubeconfig['clusters'][0]['cluster']['server'] == west.url
+    assert west.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is not None
+
+    east_gone = run_playbook(role_play(files, state='absent'))               # east's account goes, west's files stay
+    assert east_gone.rc == 0, str(east_gone)
+    assert east.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is None
+    assert sorted(os.listdir(str(folder))) == ['config.yaml', 'kubeconfig', 'kubeconfig.credential.json']
+    west_gone = run_playbook(role_play(on_west, state='absent'))
+    assert west_gone.rc == 0, str(west_gone)
+    assert os.listdir(str(folder)) == []
+
+
+@pytest.mark.slow
+def test_the_credential_file_may_not_be_the_kubeconfig(files, kube, run_playbook, tmp_path):
+    os.makedirs(str(tmp_path / 'server'))
+    kube.clear_requests()
+    variables = dict(files, mcp_k8s_server_credential_path=files['mcp_k8s_server_kubeconfig_path'])
+    run = run_playbook(role_play(variables))
+    assert run.rc == 2
+    assert ('mcp_k8s_server_credential_path and mcp_k8s_server_kubeconfig_path name the same file, %s, which would hold '
+            'both; set mcp_k8s_server_credential_path to another path.' % files['mcp_k8s_server_kubeconfig_path']) in run.stdout
+    assert os.listdir(str(tmp_path / 'server')) == []
+    assert kube.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is None    # refused before anything changed

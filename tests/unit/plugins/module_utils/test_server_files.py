@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenErro
 
 USER = 'system:serviceaccount:mcp:server'
 CLUSTER = {'server': 'https://127.0.0.1:1', 'certificate-authority-data': 'Q0E='}
+RECORD = {'account': USER, 'server': 'https://127.0.0.1:1', 'ca': ['sha256:' + hashlib.sha256(b'CA').hexdigest()]}
 SERVER = {'host': '127.0.0.1', 'port': 8000, 'transport': 'sse', 'namespace': 'default', 'monitoring': {}}
 
 
@@ -45,6 +47,7 @@ def test_writes_three_files_0600_then_nothing_changes(tmp_path):
     assert credential['status'] == {'token': 'secret-token-1', 'expirationTimestamp': '2030-01-01T00:00:00Z'}
     text = (tmp_path / 'config.yaml').read_text()
     assert text.startswith('# Written by mcp.k8s for the ServiceAccount mcp/server')
+    assert text.splitlines()[1] == '# mcp.k8s: ' + json.dumps(RECORD, sort_keys=True)
     assert yaml.safe_load(text) == {
         'server': {'name': 'mcp-k8s-server', 'transport': 'sse', 'host': '127.0.0.1', 'port': 8000},
         'kubernetes': {'config_path': str(tmp_path / 'kubeconfig'), 'namespace': 'default'}}
@@ -83,7 +86,7 @@ def test_foreign_files_are_refused_and_left_alone(tmp_path):
     run(tmp_path, state='absent')
     assert (tmp_path / 'config.yaml').read_text() == 'server: {port: 1}\n'
     assert run(tmp_path, force=True)[0] is True     # force replaces it
-    assert server_files.is_our_config((tmp_path / 'config.yaml').read_text())
+    assert server_files.is_our_config((tmp_path / 'config.yaml').read_text(), USER)
 
 
 def test_force_never_removes_a_foreign_file(tmp_path):
