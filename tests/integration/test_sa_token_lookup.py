@@ -277,14 +277,17 @@ def test_a_new_token_once_the_cached_one_is_inside_renew_before(cluster, run_pla
     assert cluster.count('POST', TOKEN_PATH) == 2
 
 
-def test_renew_before_as_long_as_the_duration_and_cache_false_mint_every_time(cluster, run_playbook):
-    template = ("[lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', renew_before='10m'), "
-                "lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', renew_before=600), "
-                "lookup('mcp.k8s.sa_token', 'mcp/other', cache=false), lookup('mcp.k8s.sa_token', 'mcp/other', cache=false)]")
-    run = run_playbook(play(fact(template), record='minted'))
+def test_renew_before_as_long_as_the_duration_is_refused_and_cache_false_mints_every_time(cluster, run_playbook):
+    template = ("[lookup('mcp.k8s.sa_token', 'mcp/other', cache=false), lookup('mcp.k8s.sa_token', 'mcp/other', cache=false)]")
+    run = run_playbook(play(fact(template), attempt("lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', "
+                                                    "renew_before=600)"),
+                            record="{'minted': minted, 'attempt': attempt}"))
     assert run.rc == 0, run
-    assert len(set(run.results)) == 4
-    assert cluster.count('POST', TOKEN_PATH) == 4
+    assert len(set(run.results['minted'])) == 2
+    assert cluster.count('POST', TOKEN_PATH) == 2
+    assert failure(run) == ('renew_before 600 (600 seconds) is not shorter than duration "10m" (600 seconds), so no '
+                            'token would ever be reused and every run would mint a new one; set renew_before to "5m" or '
+                            'less, or a longer duration.')
 
 
 # ---------------------------------------------------------------- a template that stays unchanged
