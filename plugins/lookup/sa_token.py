@@ -82,7 +82,7 @@ options:
     description:
       - A cached token, or O(token), is not returned once it expires within this time; a new one is minted.
         C(kubectl) duration syntax (V(5m), V(1h)) or seconds.
-      - Must be shorter than O(duration): a value as long as O(duration) or longer is refused (no token would
+      - Must be shorter than O(duration). A value as long as O(duration) or longer is refused (no token would
         ever be reused), and one that leaves less than 5 minutes between them gets a warning. To mint a new
         token on every call, set O(cache=false).
     type: raw

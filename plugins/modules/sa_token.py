@@ -73,7 +73,7 @@ options:
       - Mint a new token instead of reusing O(token) when O(token) expires within this time.
         C(kubectl) duration syntax or seconds.
       - Must be shorter than O(duration), otherwise no token would ever be reused and every run would mint
-        one: a value as long as O(duration) or longer is refused (also in check mode), and one that leaves
+        one. A value as long as O(duration) or longer is refused (also in check mode), and one that leaves
         less than 5 minutes between them gets a warning.
     type: raw
     default: 5m
