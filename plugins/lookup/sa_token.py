@@ -82,7 +82,9 @@ options:
     description:
       - A cached token, or O(token), is not returned once it expires within this time; a new one is minted.
         C(kubectl) duration syntax (V(5m), V(1h)) or seconds.
-      - A value as long as O(duration) or longer disables reuse.
+      - Must be shorter than O(duration). A value as long as O(duration) or longer is refused (no token would
+        ever be reused), and one that leaves less than 5 minutes between them gets a warning. To mint a new
+        token on every call, set O(cache=false).
     type: raw
     default: 5m
   workers:
@@ -247,7 +249,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self._reject_unknown(kwargs)
-        self.set_options(var_options=variables, direct=kwargs)
+        self.set_options(var_options=self._option_variables(variables), direct=kwargs)
         # imported here, when the lookup runs: it imports the kubernetes client and PyJWT
         from ansible_collections.mcp.k8s.plugins.plugin_utils import token_batch
 
@@ -256,10 +258,24 @@ class LookupModule(LookupBase):
             return wrap_var([result['token'] for result in results])
         return wrap_var(token_batch.with_connection(results, self.get_options()))
 
+    def _option_variables(self, variables):
+        """The variables this lookup reads its options from (mcp_k8s_*), templated as ansible-core templates
+        the variables of its own plugins' options: a host variable such as ``mcp_k8s_kubeconfig: "{{ kc_dir
+        }}/kubeconfig"`` reaches the lookup as the template's text otherwise. Other variables are left alone."""
+        if not variables:
+            return variables
+        names = set()
+        for definition in self._definitions().values():
+            names.update(entry['name'] for entry in definition.get('vars') or () if entry.get('name'))
+        return dict((name, self._templar.template(value)) for name, value in variables.items() if name in names)
+
+    def _definitions(self):
+        from ansible import constants as C
+        return C.config.get_configuration_definitions(self.plugin_type, self._load_name) or {}
+
     def _reject_unknown(self, kwargs):
         """Fail on a keyword argument that is no option (a typo would otherwise be ignored)."""
-        from ansible import constants as C
-        definitions = C.config.get_configuration_definitions(self.plugin_type, self._load_name) or {}
+        definitions = self._definitions()
         if not definitions:
             return
         known = set(definitions)

@@ -25,6 +25,9 @@ MIN_TOKEN_SECONDS = 600          # the API server rejects less (10 minutes)
 MAX_TOKEN_SECONDS = 2 ** 32      # the API server rejects more
 MAX_GO_SECONDS = (2 ** 63 - 1) // 10 ** 9   # a Go time.Duration (int64 nanoseconds) ends at about 292 years
 DEFAULT_TOKEN_DURATION = '1h'
+# A token reused for less than this after it was minted (duration - renew_before) earns a warning:
+# a run more than that after the last mints a new token.
+RENEW_MARGIN_SECONDS = 300
 
 # Go's time.ParseDuration units, in nanoseconds.
 _UNITS = {
@@ -135,6 +138,46 @@ def renew_before_seconds(value, default):
     if seconds < 0:
         raise K8sTokenError('renew_before must not be negative, not %s.' % _shown(value))
     return seconds
+
+
+def renewal_warning(duration, renew_before, default_renew_before):
+    """The warning for a token whose ``duration`` leaves less than RENEW_MARGIN_SECONDS before
+    ``renew_before`` (None when they are far enough apart); raises :class:`K8sTokenError` when
+    ``renew_before`` is not shorter than ``duration``, since every run would then mint a token.
+
+    ``duration`` and ``renew_before`` are the option values (kubectl durations or seconds, None or
+    empty for the defaults); the same rule for the sa_token module, the lookup and the role.
+    """
+    seconds = token_duration(duration)
+    renew_value = default_renew_before if renew_before is None or renew_before == '' else renew_before
+    renew = renew_before_seconds(renew_value, default_renew_before)
+    duration_value = DEFAULT_TOKEN_DURATION if duration is None or duration == '' else duration
+    if renew >= seconds:
+        raise K8sTokenError('renew_before %s (%s) is not shorter than duration %s (%s), so no token would ever be '
+                            'reused and every run would mint a new one; set renew_before to %s or less, or a longer '
+                            'duration.' % (_shown(renew_value), _seconds(renew), _shown(duration_value),
+                                           _seconds(seconds), go_duration(max(seconds - RENEW_MARGIN_SECONDS, 0))))
+    if seconds - renew < RENEW_MARGIN_SECONDS:
+        return ('renew_before %s leaves a token of duration %s reusable for only %s after it is minted, so a run more '
+                'than that after the last mints a new token; keep at least %s between them (renew_before %s or less).'
+                % (_shown(renew_value), _shown(duration_value), go_duration(seconds - renew),
+                   go_duration(RENEW_MARGIN_SECONDS), go_duration(seconds - RENEW_MARGIN_SECONDS)))
+    return None
+
+
+def _seconds(seconds):
+    return '%d second%s' % (seconds, '' if seconds == 1 else 's')
+
+
+def go_duration(seconds):
+    """``seconds`` written as kubectl writes a duration: 600 -> "10m", 3900 -> "1h5m", 90 -> "1m30s"."""
+    seconds = int(seconds)
+    if seconds == 0:
+        return '"0s"'
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = ''.join('%d%s' % (count, unit) for count, unit in ((hours, 'h'), (minutes, 'm'), (secs, 's')) if count)
+    return '"%s%s"' % ('-' if seconds < 0 else '', text)
 
 
 def rfc3339(seconds):

@@ -160,6 +160,76 @@ def _check_user_credentials(config, where, context=None):
                                     'or end; remove it.' % (key, entry.get('name') or '', where))
 
 
+def contexts(kubeconfig):
+    """``(names, current)``: the context names of the ``kubeconfig`` option (a dict, or the files it
+    names, merged as kubectl merges them: the first file that sets ``current-context`` wins), in order."""
+    configs = [kubeconfig] if isinstance(kubeconfig, dict) else [_read_yaml(path) for path in paths(kubeconfig)]
+    names, current = [], None
+    for config in configs:
+        if not isinstance(config, dict):
+            continue
+        for entry in config.get('contexts') or ():
+            if isinstance(entry, dict) and entry.get('name') is not None and str(entry['name']) not in names:
+                names.append(str(entry['name']))
+        if current is None and config.get('current-context'):
+            current = str(config['current-context'])
+    return names, current
+
+
+def describe_kubeconfig(kubeconfig):
+    """The kubeconfig of the option as a message names it: "kubeconfig PATH" or "the kubeconfig dict"."""
+    if isinstance(kubeconfig, dict):
+        return 'the kubeconfig dict'
+    return 'kubeconfig %s' % ' and '.join(paths(kubeconfig))
+
+
+def missing_context_problem(kubeconfig, context):
+    """The sentence for a ``context`` the kubeconfig of the option does not have (None when it has it, or
+    when no context is asked for): it names the kubeconfig and lists the contexts it has."""
+    if not context:
+        return None
+    names, current = contexts(kubeconfig)
+    if str(context) in names:
+        return None
+    where = describe_kubeconfig(kubeconfig)
+    if not names:
+        return ('Context "%s" is not in %s, which has no contexts; correct the kubeconfig or the context option '
+                '(K8S_AUTH_CONTEXT).' % (context, where))
+    listed = ', '.join('"%s"' % name for name in names)
+    if current in names:
+        fix = 'give one of those as the context option (K8S_AUTH_CONTEXT), or none for its current context "%s"' % current
+    else:
+        fix = 'give one of those as the context option (K8S_AUTH_CONTEXT)'
+    return 'Context "%s" is not in %s, which has %s %s; %s.' % (
+        context, where, 'the context' if len(names) == 1 else 'the contexts', listed, fix)
+
+
+def source_of(options):
+    """Which configuration the connection ``options`` choose, for messages about what the API server said:
+    'context "east" of kubeconfig /path', or None when no kubeconfig is read (host with credentials, or
+    in-cluster)."""
+    def given(*names):
+        return all(options.get(name) for name in names)
+
+    if given('host') and (given('api_key') or given('username', 'password') or given('client_cert', 'client_key')):
+        return None
+    kubeconfig, context = options.get('kubeconfig'), options.get('context')
+    if not (kubeconfig or context) and os.environ.get('KUBERNETES_SERVICE_HOST'):
+        return None
+    names, current = contexts(kubeconfig)
+    context = context or current
+    if not context:
+        return describe_kubeconfig(kubeconfig)
+    return 'context "%s" of %s' % (context, describe_kubeconfig(kubeconfig))
+
+
+def asked_cluster(server, options):
+    """The cluster a request went to, for a message: 'the API server at URL (context "east" of kubeconfig
+    /path)', so that a request sent to the wrong context does not look like a missing object or right."""
+    source = source_of(options)
+    return 'the API server at %s%s' % (server, ' (%s)' % source if source else '')
+
+
 def _server_of(options):
     return display_url(options.get('host')) or 'the cluster'
 
@@ -271,6 +341,7 @@ def _load_kubeconfig(options, configuration):
     context = options.get('context')
     if isinstance(kubeconfig, dict):
         _check_user_credentials(kubeconfig, 'the kubeconfig dict', context)
+        _check_context(kubeconfig, context)
         kube_config.load_kube_config_from_dict(config_dict=kubeconfig, context=context,
                                                client_configuration=configuration, persist_config=False)
         return
@@ -283,9 +354,16 @@ def _load_kubeconfig(options, configuration):
     for path in files:
         if os.path.isfile(path):
             _check_kubeconfig_file(path, context)
+    _check_context([p for p in files if os.path.isfile(p)], context)
     kubeconfig = os.pathsep.join(files)
     kube_config.load_kube_config(config_file=kubeconfig, context=context,
                                  client_configuration=configuration, persist_config=False)
+
+
+def _check_context(kubeconfig, context):
+    problem = missing_context_problem(kubeconfig, context)
+    if problem:
+        raise K8sTokenError(problem)
 
 
 def _check_kubeconfig_file(path, context=None):

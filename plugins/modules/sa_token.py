@@ -72,6 +72,9 @@ options:
     description:
       - Mint a new token instead of reusing O(token) when O(token) expires within this time.
         C(kubectl) duration syntax or seconds.
+      - Must be shorter than O(duration), otherwise no token would ever be reused and every run would mint
+        one. A value as long as O(duration) or longer is refused (also in check mode), and one that leaves
+        less than 5 minutes between them gets a warning.
     type: raw
     default: 5m
 notes:
@@ -378,7 +381,7 @@ api_warnings:
   sample: ["requested expiration of 86400 seconds shortened to 3600 seconds"]
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import handoff, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
@@ -403,6 +406,8 @@ def argument_spec():
 def ensure(module):
     params = module.params
     spec = tokens.token_spec(params)
+    module.warn([warning for warning in [durations.renewal_warning(params['duration'], params['renew_before'],
+                                                                   tokens.DEFAULT_RENEW_BEFORE)] if warning])
     cluster = module.cluster()
     offered = params['token'] or server_files.stored_token(params['token_file'])
     result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],

@@ -32,7 +32,7 @@ import threading
 from ansible.errors import AnsibleLookupError
 from ansible.utils.display import Display
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, handoff, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, handoff, kubeconfig, tokens
 from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import TokenCache
 
 display = Display()
@@ -48,10 +48,11 @@ def lookup(terms, options):
         specs = [spec_for(term, options) for term in flatten(terms)]
         if not specs:
             return []
+        renewal = durations.renewal_warning(options.get('duration'), options['renew_before'], tokens.DEFAULT_RENEW_BEFORE)
         cluster = client(options)
     except errors.K8sTokenError as exc:
         raise AnsibleLookupError(exc.message)
-    for warning in cluster.warnings:
+    for warning in cluster.warnings + ([renewal] if renewal else []):
         display.warning(warning)
     workers = max(1, min(int(options.get('workers') or 1), connection.MAX_CONNECTIONS))
     return tokens_for(cluster, specs, validate=bool(options.get('validate')), renew=renew,
@@ -189,7 +190,7 @@ def _resolve(cluster, specs, validate, renew, workers, entries, token):
         return tokens.ensure_token(cluster, spec, token=token, previous=previous, renew_before=renew,
                                    validate=validate, confirmed=confirmed)
 
-    results = _run_all(ensure, wanted, workers, keys)
+    results = _run_all(ensure, wanted, workers, keys, cluster)
     for key, result in results.items():
         _remember(cluster, result['token'])
         if entries is not None and not result['reused']:
@@ -199,7 +200,7 @@ def _resolve(cluster, specs, validate, renew, workers, entries, token):
     return [results[key] for key in keys]
 
 
-def _run_all(ensure, wanted, workers, order):
+def _run_all(ensure, wanted, workers, order, cluster=None):
     """``ensure(spec, previous)`` for each (spec, previous) in ``wanted`` by key, ``workers`` at a time."""
     if len(wanted) == 1 or workers == 1:
         results = {}
@@ -207,7 +208,7 @@ def _run_all(ensure, wanted, workers, order):
             try:
                 results[key] = ensure(spec, previous)
             except Exception as exc:  # pylint: disable=broad-except
-                raise lookup_error(spec, exc)
+                raise lookup_error(spec, exc, cluster)
         return results
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(wanted)),
@@ -225,13 +226,23 @@ def _run_all(ensure, wanted, workers, order):
     if failed:
         failed.sort(key=lambda item: item[0])
         dummy, key, exc = failed[0]
-        raise lookup_error(wanted[key][0], exc)
+        raise lookup_error(wanted[key][0], exc, cluster)
     return dict((key, future.result()) for future, key in futures.items())
 
 
-def lookup_error(spec, exc):
-    """An AnsibleLookupError for ``exc``, led by the ServiceAccount unless the sentence names it."""
+# Answers that look the same from a cluster the caller did not mean to ask: the lookup names the cluster.
+WRONG_CLUSTER_STATUSES = (403, 404)
+
+
+def lookup_error(spec, exc, cluster=None):
+    """An AnsibleLookupError for ``exc``, led by the ServiceAccount unless the sentence names it; a not-found
+    or forbidden answer of ``cluster`` is led by the ServiceAccount and the cluster asked (URL and context)."""
     if isinstance(exc, errors.K8sTokenError):
+        if cluster is not None and exc.status in WRONG_CLUSTER_STATUSES:
+            asked = kubeconfig.asked_cluster(cluster.server, cluster.options)
+            if exc.account == spec.account:
+                return AnsibleLookupError('%s answered: %s' % (asked[0].upper() + asked[1:], exc.message))
+            return AnsibleLookupError('Cannot mint a token for %s from %s: %s' % (spec.describe(), asked, exc.message))
         if exc.account == spec.account:
             return AnsibleLookupError(exc.message)
         return AnsibleLookupError('Cannot mint a token for %s: %s' % (spec.describe(), exc.message))

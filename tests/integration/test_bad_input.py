@@ -34,6 +34,10 @@ ABOVE = 'is above the maximum of 2^32 seconds (4294967296) that the API server a
 NO_CONFIG = ('; set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials, or run inside a pod.')
 TLS_FIX = '; give the cluster CA with ca_cert or in the kubeconfig.'
 WHITESPACE = 'has whitespace (a line break or spaces) at its start or end; remove it'
+NOT_SHORTER = (' is not shorter than duration "10m" (600 seconds), so no token would ever be reused and every run would '
+               'mint a new one; set renew_before to "5m" or less, or a longer duration.')
+NO_CONTEXT = ('Context "nope" is not in kubeconfig {kubeconfig}, which has the context "kube-double"; give one of those '
+              'as the context option (K8S_AUTH_CONTEXT), or none for its current context "kube-double".')
 ANSWER = ('The API server answered the TokenRequest for ServiceAccount "mcp/%s" with %s, which kube-apiserver never '
           'sends; check that {url} is the Kubernetes API server and that no proxy or webhook in between changes its '
           'answers.')
@@ -50,6 +54,10 @@ CASES = {
     'module-duration-2^33': ('module', {'duration': 2 ** 33}, 'duration 8589934592 (8589934592 seconds) ' + ABOVE),
     'module-duration-unit': ('module', {'duration': '2d'}, 'duration "2d" ' + NOT_DURATION),
     'module-renew-before-bad': ('module', {'renew_before': 'later'}, 'renew_before "later" ' + NOT_DURATION),
+    'module-renew-before-equal': ('module', {'duration': '10m', 'renew_before': '10m'},
+                                  'renew_before "10m" (600 seconds)' + NOT_SHORTER),
+    'module-renew-before-longer': ('module', {'duration': '10m', 'renew_before': '20m'},
+                                   'renew_before "20m" (1200 seconds)' + NOT_SHORTER),
     # ------------------------------------------------------------- the module: names
     'module-name-capitals': ('module', {'name': 'MyServer'}, 'name "MyServer" ' + NAME_RULE),
     'module-name-underscore': ('module', {'name': 'my_server'}, 'name "my_server" ' + NAME_RULE),
@@ -92,9 +100,7 @@ CASES = {
     'module-kubeconfig-no-server': ('module', {'kubeconfig': '{files.no_server}'},
                                     'No usable Kubernetes configuration (the cluster of the kubeconfig has no server)'
                                     + NO_CONFIG),
-    'module-context-missing': ('module', {'context': 'nope'},
-                               ('No usable Kubernetes configuration (Invalid kube-config file. Expected object with name '
-                                'nope in ', NO_CONFIG)),
+    'module-context-missing': ('module', {'context': 'nope'}, NO_CONTEXT),
     'module-wrong-ca': ('module', {'kubeconfig': '{files.wrong_ca}'},
                         ('TLS verification of the API server at {url} failed (', TLS_FIX)),
     'module-wrong-ca-option': ('module', {'host': '{url}', 'api_key': 'sekrit-api-key-1', 'ca_cert': '{files.foreign_ca}'},
@@ -170,8 +176,12 @@ CASES = {
     'lookup-unknown-kind': ('lookup', {'kwargs': {'bound_object': {'kind': 'Node2', 'name': 'n'}}},
                             'bound_object.kind "Node2" is not supported; a token can be bound to a Pod, Secret or Node.'),
     'lookup-missing-account': ('lookup', {'term': 'mcp/ghost'},
+                               'The API server at {url} (context "kube-double" of kubeconfig {kubeconfig}) answered: '
                                'ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct '
                                'the name.'),
+    'lookup-context-missing': ('lookup', {'kwargs': {'context': 'nope'}}, NO_CONTEXT),
+    'lookup-renew-before-longer': ('lookup', {'kwargs': {'duration': '10m', 'renew_before': '20m'}},
+                                   'renew_before "20m" (1200 seconds)' + NOT_SHORTER),
     'lookup-kubeconfig-malformed': ('lookup', {'kwargs': {'kubeconfig': '{files.malformed}'}},
                                     ('No usable Kubernetes configuration (kubeconfig {files.malformed} is not valid YAML',
                                      NO_CONFIG)),
@@ -213,6 +223,8 @@ CASES = {
                                 'missing required arguments: verb found in can_i'),
     # ------------------------------------------------------------- the role's variables
     'role-duration-5m': ('role', {'mcp_k8s_server_token_duration': '5m'}, 'duration "5m" (300 seconds) ' + BELOW),
+    'role-duration-10m': ('role', {'mcp_k8s_server_token_duration': '10m'},
+                          'renew_before "10m" (600 seconds)' + NOT_SHORTER),
     'role-duration-abc': ('role', {'mcp_k8s_server_token_duration': 'abc'}, 'duration "abc" ' + NOT_DURATION),
     'role-account-underscore': ('role', {'mcp_k8s_server_service_account': 'mcp_server'}, 'name "mcp_server" ' + NAME_RULE),
     'role-namespace-capitals': ('role', {'mcp_k8s_server_namespace': 'Tools'}, 'namespace "Tools" ' + NS_RULE),
@@ -297,7 +309,8 @@ SURFACE_TASKS = {
 def render(value, files, kube, token):
     if isinstance(value, str):
         text = re.sub(r'\{files\.(\w+)\}', lambda m: getattr(files, m.group(1)), value)
-        return text.replace('{url}', kube.url).replace('{ca}', kube.ca_path).replace('{token}', token)
+        return (text.replace('{url}', kube.url).replace('{ca}', kube.ca_path).replace('{token}', token)
+                .replace('{kubeconfig}', kube.kubeconfig_path))
     if isinstance(value, dict):
         return {k: render(v, files, kube, token) for k, v in value.items()}
     if isinstance(value, list):

@@ -79,7 +79,7 @@ def test_the_connecting_and_playbooks_pages_as_written(clusters, ansible_env, tm
     for server in servers:
         assert server.objects.find('serviceaccounts', 'mcp-k8s-server', 'default') is None
     assert out.count('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, '
-                     'ServiceAccount mcp-k8s-server"') == 2, out
+                     'ServiceAccount default/mcp-k8s-server"') == 2, out
 
 
 def test_the_readme_example_as_written(kube, ansible_env, tmp_path):

@@ -13,7 +13,7 @@ from harness import ansible_command, cluster_named
 
 SA = 'mcp-k8s-server'
 USER = 'system:serviceaccount:default:%s' % SA
-RBAC = 'ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server'
+RBAC = 'ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount default/mcp-k8s-server'
 
 
 def run_collection_playbook(ansible_env, tmp_path, name, *args):

@@ -482,8 +482,9 @@ def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
     first = run_playbook([role_play('mint', role_vars, record=False), role_play('reuse', role_vars)], verbosity=3)
     assert_ok(first)
     tokens = {first.results['token']}
-    # renew_before = the whole duration: the file's token is read, then replaced
-    again = run_playbook([role_play('renew from file', dict(role_vars, mcp_k8s_server_token_renew_before='1h'))],
+    # renew_before the whole duration of the file's token: it is read, then replaced
+    again = run_playbook([role_play('renew from file', dict(role_vars, mcp_k8s_server_token_duration='2h',
+                                                            mcp_k8s_server_token_renew_before='1h'))],
                          verbosity=3)
     assert_ok(again)
     tokens.add(again.results['token'])
@@ -542,7 +543,7 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     assert rbac_objects(kube_double) == set()
     assert get(kube_double, 'serviceaccounts', namespace='default') is None
     assert not os.path.exists(kubeconfig)
-    assert ('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount mcp-k8s-server, '
+    assert ('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount default/mcp-k8s-server, '
             'file %s, file %s.credential.json"' % (kubeconfig, kubeconfig)) in run.stdout
     assert '"Kept:    Namespace default (mcp_k8s_server_delete_namespace is false)"' in run.stdout
     assert review_once_revoked(kube_double, token).authenticated is not True

@@ -188,10 +188,11 @@ def test_returned_kubeconfig_authenticates_as_the_service_account(cluster, run_p
     tasks = [fact("lookup('mcp.k8s.sa_token', 'mcp/server', output='dict')", name='server', no_log=True),
              attempt("lookup('mcp.k8s.sa_token', 'mcp/other', kubeconfig=server.kubeconfig)")]
     run = run_playbook(play(*tasks, record='{"attempt": attempt}'))
+    context = 'system:serviceaccount:mcp:server@%s' % cluster.url.split('://', 1)[1]
     assert failure(run) == (
-        'Cannot mint a token for ServiceAccount "mcp/other": User "system:serviceaccount:mcp:server" may not create '
-        'serviceaccounts/token in namespace "mcp" (403 Forbidden); grant it "create" on "serviceaccounts/token" with a '
-        'Role and RoleBinding.')
+        'Cannot mint a token for ServiceAccount "mcp/other" from the API server at %s (context "%s" of the kubeconfig '
+        'dict): User "system:serviceaccount:mcp:server" may not create serviceaccounts/token in namespace "mcp" (403 '
+        'Forbidden); grant it "create" on "serviceaccounts/token" with a Role and RoleBinding.' % (cluster.url, context))
 
 
 @pytest.mark.skipif(importlib.util.find_spec('ansible_collections.kubernetes') is None,
@@ -277,14 +278,17 @@ def test_a_new_token_once_the_cached_one_is_inside_renew_before(cluster, run_pla
     assert cluster.count('POST', TOKEN_PATH) == 2
 
 
-def test_renew_before_as_long_as_the_duration_and_cache_false_mint_every_time(cluster, run_playbook):
-    template = ("[lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', renew_before='10m'), "
-                "lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', renew_before=600), "
-                "lookup('mcp.k8s.sa_token', 'mcp/other', cache=false), lookup('mcp.k8s.sa_token', 'mcp/other', cache=false)]")
-    run = run_playbook(play(fact(template), record='minted'))
+def test_renew_before_as_long_as_the_duration_is_refused_and_cache_false_mints_every_time(cluster, run_playbook):
+    template = ("[lookup('mcp.k8s.sa_token', 'mcp/other', cache=false), lookup('mcp.k8s.sa_token', 'mcp/other', cache=false)]")
+    run = run_playbook(play(fact(template), attempt("lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', "
+                                                    "renew_before=600)"),
+                            record="{'minted': minted, 'attempt': attempt}"))
     assert run.rc == 0, run
-    assert len(set(run.results)) == 4
-    assert cluster.count('POST', TOKEN_PATH) == 4
+    assert len(set(run.results['minted'])) == 2
+    assert cluster.count('POST', TOKEN_PATH) == 2
+    assert failure(run) == ('renew_before 600 (600 seconds) is not shorter than duration "10m" (600 seconds), so no '
+                            'token would ever be reused and every run would mint a new one; set renew_before to "5m" or '
+                            'less, or a longer duration.')
 
 
 # ---------------------------------------------------------------- a template that stays unchanged
@@ -410,11 +414,22 @@ def test_kubeconfig_from_a_variable_and_from_keywords(cluster, run_playbook, tmp
 # ---------------------------------------------------------------- errors
 
 
+def asked(kube, kubeconfig=None):
+    """How a lookup's not-found or forbidden error names the cluster it asked: the API server's URL and the
+    context (the current one of ``kubeconfig``, by default the server's admin kubeconfig)."""
+    kubeconfig = kubeconfig or kube.kubeconfig_path
+    with open(kubeconfig, encoding='utf-8') as handle:
+        context = yaml.safe_load(handle)['current-context']
+    return 'the API server at %s (context "%s" of kubeconfig %s)' % (kube.url, context, kubeconfig)
+
+
 @pytest.mark.parametrize('expression, sentence, requests', [
     ("lookup('mcp.k8s.sa_token', 'mcp/nobody')",
-     'ServiceAccount "nobody" does not exist in namespace "mcp"; create it first or correct the name.', 1),
+     '{Asked} answered: ServiceAccount "nobody" does not exist in namespace "mcp"; create it first or correct the '
+     'name.', 1),
     ("lookup('mcp.k8s.sa_token', 'nowhere/server')",
-     'Namespace "nowhere" does not exist; create it and the ServiceAccount "server" first or correct namespace.', 1),
+     '{Asked} answered: Namespace "nowhere" does not exist; create it and the ServiceAccount "server" first or '
+     'correct namespace.', 1),
     ("lookup('mcp.k8s.sa_token', 'mcp/server', duration='5m')",
      'duration "5m" (300 seconds) is below the minimum of 10 minutes (600 seconds) that the API server accepts; '
      'use "10m" or longer.', 0),
@@ -423,8 +438,8 @@ def test_kubeconfig_from_a_variable_and_from_keywords(cluster, run_playbook, tmp
     ("lookup('mcp.k8s.sa_token', 'mcp/server', bound_object={'kind': 'ConfigMap', 'name': 'x'})",
      'bound_object.kind "ConfigMap" is not supported; a token can be bound to a Pod, Secret or Node.', 0),
     ("lookup('mcp.k8s.sa_token', 'mcp/server', bound_object={'kind': 'Pod', 'name': 'ghost'})",
-     'Cannot mint a token for ServiceAccount "mcp/server": Pod "ghost" does not exist in namespace "mcp"; create it '
-     'first, or correct bound_object (set its uid to skip this read).', 0),
+     'Cannot mint a token for ServiceAccount "mcp/server" from {asked}: Pod "ghost" does not exist in namespace '
+     '"mcp"; create it first, or correct bound_object (set its uid to skip this read).', 0),
     ("lookup('mcp.k8s.sa_token', 'mcp/other', bound_object={'kind': 'Pod', 'name': 'web'})",
      'Pod "mcp/web" runs as ServiceAccount "server", not "other"; a token can only be bound to a Pod of its own '
      'ServiceAccount.', 0),
@@ -438,7 +453,8 @@ def test_kubeconfig_from_a_variable_and_from_keywords(cluster, run_playbook, tmp
 ])
 def test_errors_are_one_sentence(cluster, run_playbook, expression, sentence, requests):
     run = run_playbook(play(attempt(expression), record='{"attempt": attempt}'))
-    assert failure(run) == sentence
+    where = asked(cluster)
+    assert failure(run) == sentence.replace('{asked}', where).replace('{Asked}', where[0].upper() + where[1:])
     assert 'Traceback' not in run.output
     assert cluster.count('POST', TOKEN_PATH) == requests
 
@@ -469,8 +485,9 @@ def test_forbidden_names_the_user_and_a_failing_term_of_a_query(cluster, run_pla
     run = run_playbook(play(attempt("query('mcp.k8s.sa_token', 'mcp/server', 'mcp/other', 'team/worker', "
                                     "kubeconfig=carol)"), record='{"attempt": attempt}'), extra_vars={'carol': carol})
     assert failure(run) == (
-        'Cannot mint a token for ServiceAccount "team/worker": User "carol" may not create serviceaccounts/token in '
-        'namespace "team" (403 Forbidden); grant it "create" on "serviceaccounts/token" with a Role and RoleBinding.')
+        'Cannot mint a token for ServiceAccount "team/worker" from %s: User "carol" may not create '
+        'serviceaccounts/token in namespace "team" (403 Forbidden); grant it "create" on "serviceaccounts/token" with '
+        'a Role and RoleBinding.' % asked(cluster, carol))
 
 
 def test_unreachable_api_server(cluster, run_playbook):

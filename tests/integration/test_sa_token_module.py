@@ -90,7 +90,8 @@ def test_reuses_a_token_that_still_fits(cluster, run_playbook):
     tasks = [
         mint('first', audiences=['mcp']),
         mint('again', audiences=['mcp'], token='{{ first.token }}', renew_before='10m'),
-        mint('renewed', audiences=['mcp'], token='{{ first.token }}', renew_before='2h'),
+        # the first token has less than 2h left (renew_before must be shorter than the duration asked)
+        mint('renewed', audiences=['mcp'], token='{{ first.token }}', duration='3h', renew_before='2h'),
         mint('other_audience', audiences=['else'], token='{{ first.token }}'),
     ]
     run = run_playbook(play(*tasks, record="{'first': first, 'again': again, 'renewed': renewed, "

@@ -79,9 +79,66 @@ def test_kubeconfig_secrets_are_listed_and_redacted(kube):
     assert connection.secret_values(options) == {'kubeconfig-secret-token', 'api-key-secret'}
     config['contexts'][0]['context']['cluster'] = 'missing kubeconfig-secret-token'
     with pytest.raises(K8sTokenError) as info:
-        connection.get_cluster({'kubeconfig': config, 'context': 'nope'})
+        connection.get_cluster({'kubeconfig': config, 'context': config['contexts'][0]['name']})
     assert 'kubeconfig-secret-token' not in info.value.message
     assert info.value.message.startswith('No usable Kubernetes configuration')
+
+
+def _contexts_config(names, current=None):
+    return {'apiVersion': 'v1', 'kind': 'Config', 'current-context': current,
+            'clusters': [{'name': 'c', 'cluster': {'server': 'https://127.0.0.1:6443'}}],
+            'users': [{'name': 'u', 'user': {'token': 'kubeconfig-secret-token'}}],
+            'contexts': [{'name': name, 'context': {'cluster': 'c', 'user': 'u'}} for name in names]}
+
+
+def test_a_context_the_kubeconfig_lacks_is_named_with_those_it_has(tmp_path):
+    east = tmp_path / 'east'
+    east.write_text(yaml.safe_dump(_contexts_config(['east', 'east-admin'], current='east')))
+    west = tmp_path / 'west'
+    west.write_text(yaml.safe_dump(_contexts_config(['west'])))
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_cluster({'kubeconfig': str(east), 'context': 'wets'})
+    assert info.value.message == (
+        'Context "wets" is not in kubeconfig %s, which has the contexts "east", "east-admin"; give one of those as '
+        'the context option (K8S_AUTH_CONTEXT), or none for its current context "east".' % east)
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_cluster({'kubeconfig': [str(west), str(east)], 'context': 'wets'})
+    assert info.value.message == (
+        'Context "wets" is not in kubeconfig %s and %s, which has the contexts "west", "east", "east-admin"; give '
+        'one of those as the context option (K8S_AUTH_CONTEXT), or none for its current context "east".' % (west, east))
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_cluster({'kubeconfig': _contexts_config(['only']), 'context': 'nope'})
+    assert info.value.message == ('Context "nope" is not in the kubeconfig dict, which has the context "only"; give '
+                                  'one of those as the context option (K8S_AUTH_CONTEXT).')
+    with pytest.raises(K8sTokenError) as info:
+        connection.get_cluster({'kubeconfig': _contexts_config([]), 'context': 'nope'})
+    assert info.value.message == ('Context "nope" is not in the kubeconfig dict, which has no contexts; correct the '
+                                  'kubeconfig or the context option (K8S_AUTH_CONTEXT).')
+    # a context it has is loaded (from the second file)
+    assert connection.get_cluster({'kubeconfig': [str(west), str(east)], 'context': 'east-admin'}).server == \
+        'https://127.0.0.1:6443'
+
+
+@pytest.mark.parametrize('options, source', [
+    ({'kubeconfig': {'current-context': 'a', 'contexts': [{'name': 'a'}]}}, 'context "a" of the kubeconfig dict'),
+    ({'kubeconfig': {'current-context': 'a'}, 'context': 'b'}, 'context "b" of the kubeconfig dict'),
+    ({'kubeconfig': {}}, 'the kubeconfig dict'),
+    ({'host': 'https://h:6443', 'api_key': 'k'}, None),
+])
+def test_the_cluster_asked_is_named(options, source):
+    from ansible_collections.mcp.k8s.plugins.module_utils import kubeconfig
+    assert kubeconfig.source_of(options) == source
+    assert kubeconfig.asked_cluster('https://h:6443', options) == (
+        'the API server at https://h:6443' + (' (%s)' % source if source else ''))
+
+
+def test_the_cluster_asked_names_the_file_and_its_current_context(tmp_path, monkeypatch):
+    from ansible_collections.mcp.k8s.plugins.module_utils import kubeconfig
+    path = tmp_path / 'config'
+    path.write_text(yaml.safe_dump(_contexts_config(['east'], current='east')))
+    monkeypatch.setenv('KUBECONFIG', str(path))
+    assert kubeconfig.source_of({}) == 'context "east" of kubeconfig %s' % path
+    assert kubeconfig.source_of({'kubeconfig': str(path), 'context': 'west'}) == 'context "west" of kubeconfig %s' % path
 
 
 def test_no_configuration(tmp_path, monkeypatch):

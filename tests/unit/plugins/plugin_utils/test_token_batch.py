@@ -60,17 +60,18 @@ def test_tokens_for_mints_each_once_with_bounded_workers(cluster, kube_double):
     assert kube_double.count('POST', TOKEN_PATH) == 20
 
 
-def test_tokens_for_names_the_first_failing_term(cluster):
+def test_tokens_for_names_the_first_failing_term_and_the_cluster_asked(cluster, kube_double):
     with pytest.raises(AnsibleLookupError) as failed:
         token_batch.tokens_for(cluster, specs('sa-1', 'missing-b', 'sa-2', 'missing-a'))
-    assert str(failed.value) == ('ServiceAccount "missing-b" does not exist in namespace "mcp"; create it first or '
-                                 'correct the name.')
+    assert str(failed.value) == ('The API server at %s (context "kube-double" of kubeconfig %s) answered: '
+                                 'ServiceAccount "missing-b" does not exist in namespace "mcp"; create it first or '
+                                 'correct the name.' % (kube_double.url, kube_double.kubeconfig_path))
 
 
 @pytest.mark.parametrize('status, sentence', [
-    # a sentence that does not name the account is led by it
-    (403, 'Cannot mint a token for ServiceAccount "mcp/sa-3": The caller may not create serviceaccounts/token in '
-          'namespace "mcp" (403 Forbidden)'),
+    # a sentence that does not name the account is led by it (and, for a 403, the cluster asked)
+    (403, 'Cannot mint a token for ServiceAccount "mcp/sa-3" from the API server at {url} (context "kube-double" of '
+          'kubeconfig {kubeconfig}): The caller may not create serviceaccounts/token in namespace "mcp" (403 Forbidden)'),
     # one that names it is kept as it is
     (400, 'The API server refused to create serviceaccounts/token for ServiceAccount "mcp/sa-3" (400 Bad Request)'),
 ])
@@ -78,7 +79,7 @@ def test_errors_are_led_by_the_account_unless_they_name_it(cluster, kube_double,
     kube_double.inject_fault(TOKEN_PATH, status=status, count=1)
     with pytest.raises(AnsibleLookupError) as failed:
         token_batch.tokens_for(cluster, specs('sa-3'))
-    assert str(failed.value).startswith(sentence)
+    assert str(failed.value).startswith(sentence.format(url=kube_double.url, kubeconfig=kube_double.kubeconfig_path))
 
 
 def test_tokens_for_serves_identical_requests_from_the_cache(cluster, kube_double):
@@ -227,3 +228,34 @@ def test_a_given_token_of_a_recreated_account_is_replaced(cluster, kube_double):
 def test_the_error_is_led_by_the_account_unless_it_names_it(account, expected):
     error = token_batch.lookup_error(tokens.TokenSpec('sa-3', 'mcp'), errors.K8sTokenError('the sentence', account=account))
     assert str(error) == expected
+
+
+def _lookup_options(kube_double, **options):
+    base = dict((name, None) for name in connection.AUTH_ARG_SPEC)
+    base.update(kubeconfig=kube_double.kubeconfig_path, namespace='mcp', audiences=[], duration='1h', bound_object=None,
+                validate=False, renew_before='5m', cache=False, workers=8, token=None, output='token')
+    base.update(options)
+    return base
+
+
+@pytest.mark.parametrize('duration, renew_before', [('10m', '10m'), ('10m', '20m'), ('1h', '1h')])
+def test_lookup_refuses_renew_before_not_shorter_than_duration_before_any_request(cluster, kube_double,
+                                                                                   duration, renew_before):
+    with pytest.raises(AnsibleLookupError) as failed:
+        token_batch.lookup(['sa-1'], _lookup_options(kube_double, duration=duration, renew_before=renew_before))
+    assert str(failed.value).startswith('renew_before "%s" (' % renew_before)
+    assert 'is not shorter than duration "%s"' % duration in str(failed.value)
+    assert kube_double.requests == []
+
+
+def test_lookup_warns_when_renew_before_leaves_less_than_five_minutes(cluster, kube_double, monkeypatch):
+    shown = []
+    monkeypatch.setattr(token_batch.display, 'warning', shown.append)
+    minted = token_batch.lookup(['sa-1'], _lookup_options(kube_double, duration='10m', renew_before='8m'))
+    assert len(minted) == 1 and kube_double.count('POST', TOKEN_PATH) == 1
+    assert [text for text in shown if text.startswith('renew_before "8m"')] == [
+        'renew_before "8m" leaves a token of duration "10m" reusable for only "2m" after it is minted, so a run more '
+        'than that after the last mints a new token; keep at least "5m" between them (renew_before "5m" or less).']
+    shown[:] = []
+    token_batch.lookup(['sa-1'], _lookup_options(kube_double, duration='10m'))
+    assert shown == []
