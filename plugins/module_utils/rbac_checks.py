@@ -27,35 +27,74 @@ RULE_KEYS = ('apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURL
 ESCALATING_VERBS = ('escalate', 'bind', 'impersonate')
 WRITE_VERBS = frozenset(('create', 'update', 'patch', 'delete', 'deletecollection', '*') + ESCALATING_VERBS)
 
-# Workload resources whose controllers create pods from a template the writer chooses.
-_WORKLOADS = (('', 'pods'), ('', 'replicationcontrollers'), ('apps', 'deployments'), ('apps', 'statefulsets'),
-              ('apps', 'daemonsets'), ('apps', 'replicasets'), ('batch', 'jobs'), ('batch', 'cronjobs'))
+RBAC = 'rbac.authorization.k8s.io'
+ADMISSION = 'admissionregistration.k8s.io'
+CERTIFICATES = 'certificates.k8s.io'
+WRITE = ('create', 'update', 'patch')
 
-# (verbs, group, resource, what it means). Checked in order; each path is named once.
-_PATHS = (
-    (('create', 'update', 'patch'), _WORKLOADS,
-     'can read any Secret and act as any ServiceAccount {where}, through a pod that mounts them'),
-    (('create',), (('', 'pods/exec'), ('', 'pods/attach')),
-     'can run commands in any pod {where}, with its ServiceAccount token and mounted Secrets'),
-    (('patch', 'update'), (('', 'pods/ephemeralcontainers'),),
-     'can add a container to any pod {where}, with its ServiceAccount token and mounted Secrets'),
-    (('get', 'list', 'watch'), (('', 'secrets'),),
-     'can read every Secret {where}, legacy ServiceAccount tokens included, and act as those accounts'),
-    (('create',), (('', 'serviceaccounts/token'),),
-     'can mint tokens for any ServiceAccount {where} and act as it'),
-    (('create', 'update', 'patch'), (('rbac.authorization.k8s.io', 'rolebindings'),
-                                     ('rbac.authorization.k8s.io', 'clusterrolebindings')),
-     'can bind roles {where} (to itself too, up to the rights it holds, or any with bind)'),
-    (('escalate',), (('rbac.authorization.k8s.io', 'roles'), ('rbac.authorization.k8s.io', 'clusterroles')),
-     'can write roles with rights it does not hold {where}, and so grant itself anything'),
-    (('bind',), (('rbac.authorization.k8s.io', 'roles'), ('rbac.authorization.k8s.io', 'clusterroles')),
-     'can bind any role {where}, cluster-admin too if it may write ClusterRoleBindings'),
-    (('impersonate',), (('', 'users'), ('', 'groups'), ('', 'serviceaccounts'), ('authentication.k8s.io', 'userextras')),
-     'can act as other users, groups or ServiceAccounts'),
-    (('get', 'create'), (('', 'nodes/proxy'),),
-     'can reach the kubelet API of every node, and run commands in any pod there'),
-    (('create', 'update', 'patch'), (('', 'persistentvolumes'),),
-     'can mount any host path of a node through a PersistentVolume'),
+# Workload resources whose controllers create pods from a template the writer chooses.
+WORKLOADS = (('', 'pods'), ('', 'replicationcontrollers'), ('apps', 'deployments'), ('apps', 'statefulsets'),
+             ('apps', 'daemonsets'), ('apps', 'replicasets'), ('batch', 'jobs'), ('batch', 'cronjobs'))
+
+# The paths to more rights of the Kubernetes "RBAC good practices" list, as data: one row per path,
+# {id, verbs, targets ((group, resource), ...), cluster (True: only a cluster-wide grant gives it,
+# the resource is cluster-scoped), means}. Checked in order; each path is named once, with the first
+# verb and target the rules allow. ``{where}`` is the scope of the grant.
+CATALOGUE = (
+    {'id': 'workloads', 'verbs': WRITE, 'targets': WORKLOADS, 'cluster': False,
+     'means': 'can read any Secret and act as any ServiceAccount {where}, through a pod that mounts them'},
+    {'id': 'exec', 'verbs': ('create', 'get'), 'targets': (('', 'pods/exec'), ('', 'pods/attach')), 'cluster': False,
+     'means': 'can run commands in any pod {where}, with its ServiceAccount token and mounted Secrets'},
+    {'id': 'ephemeral-containers', 'verbs': ('patch', 'update'), 'targets': (('', 'pods/ephemeralcontainers'),),
+     'cluster': False,
+     'means': 'can add a container to any pod {where}, with its ServiceAccount token and mounted Secrets'},
+    {'id': 'secrets', 'verbs': ('get', 'list', 'watch'), 'targets': (('', 'secrets'),), 'cluster': False,
+     'means': 'can read every Secret {where}, legacy ServiceAccount tokens included, and act as those accounts'},
+    {'id': 'tokens', 'verbs': ('create',), 'targets': (('', 'serviceaccounts/token'),), 'cluster': False,
+     'means': 'can mint tokens for any ServiceAccount {where} and act as it'},
+    {'id': 'bindings', 'verbs': WRITE, 'targets': ((RBAC, 'rolebindings'), (RBAC, 'clusterrolebindings')),
+     'cluster': False, 'means': 'can bind roles {where} (to itself too, up to the rights it holds, or any with bind)'},
+    {'id': 'escalate', 'verbs': ('escalate',), 'targets': ((RBAC, 'roles'), (RBAC, 'clusterroles')), 'cluster': False,
+     'means': 'can write roles with rights it does not hold {where}, and so grant itself anything'},
+    {'id': 'bind', 'verbs': ('bind',), 'targets': ((RBAC, 'roles'), (RBAC, 'clusterroles')), 'cluster': False,
+     'means': 'can bind any role {where}, cluster-admin too if it may write ClusterRoleBindings'},
+    {'id': 'impersonate', 'verbs': ('impersonate',),
+     'targets': (('', 'serviceaccounts'), ('', 'users'), ('', 'groups'), ('authentication.k8s.io', 'userextras'),
+                 ('authentication.k8s.io', 'uids')), 'cluster': False,
+     'means': 'can act as other users, groups or ServiceAccounts'},
+    {'id': 'nodes-proxy', 'verbs': ('get', 'create', 'update', 'patch', 'delete'), 'targets': (('', 'nodes/proxy'),),
+     'cluster': True, 'means': 'can reach the kubelet API of every node, and run commands in any pod there'},
+    {'id': 'persistent-volumes', 'verbs': ('create',), 'targets': (('', 'persistentvolumes'),), 'cluster': True,
+     'means': 'can mount any host path of a node through a PersistentVolume (hostPath), and so take over the node'},
+    {'id': 'csr-create', 'verbs': ('create',), 'targets': ((CERTIFICATES, 'certificatesigningrequests'),),
+     'cluster': True,
+     'means': 'can request client certificates for any user or group but system:masters; with an approval '
+              '(its own, or a controller\'s) it authenticates as them'},
+    {'id': 'csr-approve', 'verbs': ('update', 'patch'),
+     'targets': ((CERTIFICATES, 'certificatesigningrequests/approval'),), 'cluster': True,
+     'means': 'can approve certificate requests, and with approve on a signer get a client certificate for '
+              'system:kube-controller-manager or any node, and from there cluster-admin'},
+    {'id': 'signers', 'verbs': ('approve', 'sign'), 'targets': ((CERTIFICATES, 'signers'),), 'cluster': True,
+     'means': 'can approve or sign certificates of that signer, for any user or group it allows, and act as them'},
+    {'id': 'mutating-webhooks', 'verbs': WRITE,
+     'targets': ((ADMISSION, 'mutatingwebhookconfigurations'), (ADMISSION, 'mutatingadmissionpolicies'),
+                 (ADMISSION, 'mutatingadmissionpolicybindings')), 'cluster': True,
+     'means': 'can send every object written to the cluster (Secrets too) to a server it names and change it on '
+              'the way, pods and their ServiceAccounts included'},
+    {'id': 'validating-webhooks', 'verbs': WRITE + ('delete',),
+     'targets': ((ADMISSION, 'validatingwebhookconfigurations'), (ADMISSION, 'validatingadmissionpolicies'),
+                 (ADMISSION, 'validatingadmissionpolicybindings')), 'cluster': True,
+     'means': 'can read every object written to the cluster (Secrets too) through a webhook, and switch off the '
+              'policies that guard it'},
+    {'id': 'namespaces', 'verbs': ('patch', 'update'), 'targets': (('', 'namespaces'),), 'cluster': False,
+     'means': 'can change the pod security labels of the namespaces {where}, so that privileged pods (and with '
+              'them the nodes) are allowed there'},
+    {'id': 'apiservices', 'verbs': WRITE, 'targets': (('apiregistration.k8s.io', 'apiservices'),), 'cluster': True,
+     'means': 'can hand an API group to a server it chooses, which then receives the requests for it (and the '
+              'identities of their callers) and answers them'},
+    {'id': 'endpoints', 'verbs': WRITE, 'targets': (('', 'endpoints'), ('discovery.k8s.io', 'endpointslices')),
+     'cluster': False,
+     'means': 'can send the traffic of Services {where} to addresses it chooses, and read what their clients send'},
 )
 
 
@@ -99,8 +138,16 @@ def check_rules(rules, option='rules'):
     return checked
 
 
+def is_every_url(url):
+    """Whether a nonResourceURLs entry matches every URL: ``*``, or a prefix match (trailing ``*``) of
+    ``/`` (RBAC treats a trailing ``*`` as a prefix, so ``/*`` is as wide as ``*``)."""
+    return url in ('*', '/*') or (url.endswith('*') and url.rstrip('*') in ('', '/'))
+
+
 def risky_grants(rules):
-    """What the rules grant that needs an explicit opt-in, as short phrases (empty when nothing)."""
+    """What the rules grant that needs an explicit opt-in, as short phrases (empty when nothing).
+    ``escalate``, ``bind`` and ``impersonate`` count also when limited by resourceNames (one named
+    cluster-admin role or account is enough)."""
     found = []
     for index, rule in enumerate(rules or []):
         where = 'rules[%d]' % index
@@ -109,30 +156,54 @@ def risky_grants(rules):
         wild = [r for r in _listed(rule, 'resources') if r == '*' or r.startswith('*/')]
         if wild:
             found.append('%s grants every resource ("%s")' % (where, wild[0]))
-        if '*' in _listed(rule, 'nonResourceURLs'):
-            found.append('%s grants every non-resource URL ("*")' % where)
+        urls = [u for u in _listed(rule, 'nonResourceURLs') if is_every_url(u)]
+        if urls:
+            found.append('%s grants every non-resource URL ("%s")' % (where, urls[0]))
         for verb in ESCALATING_VERBS:
             if verb in _listed(rule, 'verbs'):
                 found.append('%s grants "%s"' % (where, verb))
     return found
 
 
-def rule_allows(rule, verb, group, resource):
-    """Whether one rule allows ``verb`` on ``resource`` (``pods`` or ``pods/log``) of ``group``
-    for every object (rules limited to resourceNames allow no such thing)."""
-    if rule.get('resourceNames') or rule.get('nonResourceURLs'):
-        return False
+EVERY = 'every'   # a grant on every object of a resource (not limited by resourceNames)
+
+
+def rule_grant(rule, verb, group, resource):
+    """What one rule allows of ``verb`` on ``resource`` (``pods`` or ``pods/log``) of ``group``:
+    None (nothing), :data:`EVERY` (every object) or the tuple of resourceNames it is limited to."""
+    if rule.get('nonResourceURLs'):
+        return None
     verbs = _listed(rule, 'verbs')
     if '*' not in verbs and verb not in verbs:
-        return False
+        return None
     groups = _listed(rule, 'apiGroups')
     if '*' not in groups and group not in groups:
-        return False
+        return None
     sub = resource.partition('/')[2]
-    for granted in _listed(rule, 'resources'):
-        if granted in ('*', resource) or (sub and granted == '*/' + sub):
-            return True
-    return False
+    if not any(granted in ('*', resource) or (sub and granted == '*/' + sub) for granted in _listed(rule, 'resources')):
+        return None
+    names = _listed(rule, 'resourceNames')
+    return tuple(names) if names else EVERY
+
+
+def rules_grant(rules, verb, group, resource):
+    """:func:`rule_grant` over several rules: EVERY when one rule allows every object, else the
+    resourceNames of all that allow some (a tuple, in order), else None."""
+    names = []
+    for rule in rules or []:
+        grant = rule_grant(rule, verb, group, resource)
+        if grant == EVERY:
+            return EVERY
+        for name in grant or ():
+            if name not in names:
+                names.append(name)
+    return tuple(names) or None
+
+
+def rule_allows(rule, verb, group, resource):
+    """Whether one rule allows ``verb`` on ``resource`` of ``group`` for every object (rules limited
+    to resourceNames allow it only for those, see :func:`rule_grant`)."""
+    return rule_grant(rule, verb, group, resource) == EVERY
 
 
 def rules_allow(rules, verb, group, resource):
@@ -146,17 +217,42 @@ def describe_scope(scope, namespaces=None):
     return 'in namespace%s %s' % ('' if len(names) == 1 else 's', ', '.join(names))
 
 
+def _shown(group, resource):
+    return ('%s/%s' % (group, resource)) if group else resource
+
+
 def escalation_paths(rules, scope='cluster', namespaces=None):
-    """What the rules allow beyond their words: ``[{grant, means}]``, one per path."""
+    """What the rules allow beyond their words: ``[{id, grant, means}]``, one per :data:`CATALOGUE`
+    path they open (``names`` too when resourceNames limit it: the path is narrowed, not closed).
+    With scope ``namespaces`` the cluster-scoped paths are left out (a RoleBinding does not give them)."""
     where = describe_scope(scope, namespaces)
     paths = []
-    for verbs, targets, means in _PATHS:
-        for group, resource in targets:
-            verb = next((v for v in verbs if rules_allow(rules, v, group, resource)), None)
-            if verb:
-                shown = ('%s/%s' % (group, resource)) if group else resource
-                paths.append({'grant': '%s %s' % (verb, shown), 'means': means.format(where=where)})
+    for entry in CATALOGUE:
+        if entry['cluster'] and scope != 'cluster':
+            continue
+        found, names = None, []
+        for group, resource in entry['targets']:
+            for verb in entry['verbs']:
+                grant = rules_grant(rules, verb, group, resource)
+                if grant == EVERY:
+                    found, names = (verb, _shown(group, resource)), None
+                    break
+                if grant:
+                    found = found or (verb, _shown(group, resource))
+                    names.extend(n for n in grant if n not in names)
+            if names is None:
                 break
+        if found is None:
+            continue
+        verb, shown = found
+        grant = EVERY if names is None else tuple(names)
+        path = {'id': entry['id'], 'grant': '%s %s' % (verb, shown), 'means': entry['means'].format(where=where)}
+        if grant != EVERY:
+            path['names'] = list(grant)
+            path['grant'] += ' (resourceNames %s)' % ', '.join(grant)
+            path['means'] += ('; limited to %s by resourceNames, which narrows the path but does not close it '
+                              '(one privileged object is enough)' % ', '.join(grant))
+        paths.append(path)
     return paths
 
 
@@ -178,24 +274,33 @@ def _split_resource(resource):
     return resource, sub
 
 
-def _check(verb, group, resource, subresource, namespace, allowed):
-    return {'verb': verb, 'group': group or '', 'resource': resource, 'subresource': subresource or '',
-            'namespace': namespace or '', 'allowed': bool(allowed)}
+def _check(verb, group, resource, subresource, namespace, allowed, name=None, path=None):
+    check = {'verb': verb, 'group': group or '', 'resource': resource, 'subresource': subresource or '',
+             'namespace': namespace or '', 'allowed': bool(allowed)}
+    if name:
+        check['name'] = name
+    if path:
+        check['path'] = path
+    return check
 
 
 def checks_from_rules(rules):
     """One positive check per verb, group and resource of the rules, wildcards as written
-    (``*`` is asked as ``*``); rules limited to resourceNames and non-resource rules are not
-    asked (a check about one object or URL says little about the rule)."""
+    (``*`` is asked as ``*``); a rule limited to resourceNames is asked for each of its names, a
+    non-resource rule for each of its URLs (as written: ``/*`` too)."""
     base = []
     for rule in rules or []:
-        if rule.get('resourceNames') or rule.get('nonResourceURLs'):
-            continue
+        for url in _listed(rule, 'nonResourceURLs'):
+            for verb in _listed(rule, 'verbs'):
+                base.append({'verb': verb, 'group': '', 'resource': '', 'subresource': '', 'path': url,
+                             'namespace': '', 'allowed': True})
         for group in _listed(rule, 'apiGroups'):
             for resource in _listed(rule, 'resources'):
                 name, sub = _split_resource(resource)
                 for verb in _listed(rule, 'verbs'):
-                    base.append({'verb': verb, 'group': group, 'resource': name, 'subresource': sub, 'allowed': True})
+                    item = {'verb': verb, 'group': group, 'resource': name, 'subresource': sub, 'allowed': True}
+                    for object_name in _listed(rule, 'resourceNames') or [None]:
+                        base.append(dict(item, name=object_name) if object_name else item)
     return base
 
 
@@ -223,7 +328,7 @@ def expand_checks(rules, scope='cluster', namespaces=None, checks=None):
     if not checks:
         base = checks_from_rules(rules)
     if scope == 'namespaces':
-        first = next((c for c in base if c['allowed'] and 'namespace' not in c), None)
+        first = next((c for c in base if c['allowed'] and 'namespace' not in c and not c.get('path')), None)
         if first is not None:
             base.append(dict(first, namespace='', allowed=False))
     out = []
@@ -234,17 +339,21 @@ def expand_checks(rules, scope='cluster', namespaces=None, checks=None):
             targets = sorted(set(namespaces or []), key=list(namespaces).index)
         for namespace in targets:
             check = _check(item['verb'], item['group'], item['resource'], item['subresource'], namespace,
-                           item['allowed'])
+                           item['allowed'], item.get('name'), item.get('path'))
             if check not in out:
                 out.append(check)
     return out
 
 
 def shown_resource(check):
+    if check.get('path'):
+        return check['path']
     text = ('%s/' % check['group']) if check.get('group') else ''
     text += check['resource']
     if check.get('subresource'):
         text += '/' + check['subresource']
+    if check.get('name'):
+        text += ' "%s"' % check['name']
     return text
 
 

@@ -27,10 +27,19 @@ def test_wildcards_are_asked_as_written_not_skipped():
         ('*', '*', '*', '', '', True), ('patch', 'apps', '*', 'scale', '', True)]
 
 
-def test_resource_names_and_urls_are_not_asked():
-    rules = [{'apiGroups': [''], 'resources': ['configmaps'], 'resourceNames': ['one'], 'verbs': ['get']},
-             {'nonResourceURLs': ['/healthz'], 'verbs': ['get']}, DEPLOY_GET]
-    assert keys(rbac_checks.expand_checks(rules)) == [('get', 'apps', 'deployments', '', '', True)]
+def test_resource_names_and_urls_are_asked_by_name_and_path():
+    """Rules that all use resourceNames or nonResourceURLs still give checks (issue 21, 5: "Nothing to verify")."""
+    rules = [{'apiGroups': [''], 'resources': ['configmaps'], 'resourceNames': ['one', 'two'], 'verbs': ['get']},
+             {'nonResourceURLs': ['/healthz', '/metrics*'], 'verbs': ['get']}, DEPLOY_GET]
+    checks = rbac_checks.expand_checks(rules)
+    assert [(c['verb'], c['resource'], c.get('name'), c.get('path')) for c in checks] == [
+        ('get', 'configmaps', 'one', None), ('get', 'configmaps', 'two', None), ('get', '', None, '/healthz'),
+        ('get', '', None, '/metrics*'), ('get', 'deployments', None, None)]
+    table = rbac_checks.compare(checks, [True] * 5)['table']
+    assert 'configmaps "one"' in table[1] and '/metrics*' in table[4]
+    named = rbac_checks.expand_checks(rules[:1], 'namespaces', ['a'])
+    assert [(c['name'], c['namespace'], c['allowed']) for c in named] == [
+        ('one', 'a', True), ('two', 'a', True), ('one', '', False)]
 
 
 def test_namespaces_scope_asks_in_each_namespace_and_denies_cluster_wide():
@@ -55,6 +64,12 @@ def test_given_checks_replace_the_rules_and_keep_their_namespace():
     ({'apiGroups': [''], 'resources': ['*'], 'verbs': ['get']}, 'grants every resource ("*")'),
     ({'apiGroups': ['apps'], 'resources': ['*/scale'], 'verbs': ['get']}, 'grants every resource ("*/scale")'),
     ({'nonResourceURLs': ['*'], 'verbs': ['get']}, 'grants every non-resource URL ("*")'),
+    ({'nonResourceURLs': ['/*'], 'verbs': ['get']}, 'grants every non-resource URL ("/*")'),
+    ({'nonResourceURLs': ['/healthz', '/**'], 'verbs': ['get']}, 'grants every non-resource URL ("/**")'),
+    ({'apiGroups': [''], 'resources': ['users'], 'resourceNames': ['admin'], 'verbs': ['impersonate']},
+     'grants "impersonate"'),
+    ({'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterroles'], 'resourceNames': ['cluster-admin'],
+      'verbs': ['bind']}, 'grants "bind"'),
     ({'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterroles'], 'verbs': ['escalate']}, 'grants "escalate"'),
     ({'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['roles'], 'verbs': ['bind']}, 'grants "bind"'),
     ({'apiGroups': [''], 'resources': ['users'], 'verbs': ['impersonate']}, 'grants "impersonate"'),
@@ -65,12 +80,13 @@ def test_risky_grants_are_named(rule, phrase):
 
 def test_plain_rules_are_not_risky():
     assert rbac_checks.risky_grants([POD_READ, DEPLOY_GET]) == []
+    assert rbac_checks.risky_grants([{'nonResourceURLs': ['/metrics*', '/healthz'], 'verbs': ['get']}]) == []
 
 
 def test_creating_pods_means_reading_secrets_and_acting_as_any_account():
     rules = [{'apiGroups': [''], 'resources': ['pods', 'pods/exec'], 'verbs': ['create', 'delete']}]
     paths = rbac_checks.escalation_paths(rules, 'namespaces', ['team-a'])
-    assert paths[0] == {'grant': 'create pods', 'means': 'can read any Secret and act as any ServiceAccount in '
+    assert paths[0] == {'id': 'workloads', 'grant': 'create pods', 'means': 'can read any Secret and act as any ServiceAccount in '
                                                          'namespace team-a, through a pod that mounts them'}
     assert paths[1]['grant'] == 'create pods/exec'
     assert rbac_checks.escalation_paths([POD_READ, DEPLOY_GET]) == []
@@ -82,10 +98,93 @@ def test_workloads_secrets_tokens_and_wildcards_are_escalation_paths():
     assert 'every Secret in every namespace' in rbac_checks.escalation_paths(
         [{'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['list']}])[0]['means']
     everything = rbac_checks.escalation_paths([{'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']}])
-    assert len(everything) == len(rbac_checks._PATHS)
-    named = rbac_checks.escalation_paths([{'apiGroups': [''], 'resources': ['secrets'], 'resourceNames': ['x'],
-                                           'verbs': ['get']}])
-    assert named == []
+    assert [p['id'] for p in everything] == [entry['id'] for entry in rbac_checks.CATALOGUE]
+    assert not any('names' in p for p in everything)
+
+
+def test_resource_names_narrow_a_path_but_do_not_close_it():
+    """One named account is enough for a cluster-admin token (issue 21, 3)."""
+    named = rbac_checks.escalation_paths([{'apiGroups': [''], 'resources': ['serviceaccounts/token'],
+                                           'resourceNames': ['admin-bot'], 'verbs': ['create']}])
+    assert named == [{'id': 'tokens', 'grant': 'create serviceaccounts/token (resourceNames admin-bot)',
+                      'names': ['admin-bot'],
+                      'means': 'can mint tokens for any ServiceAccount in every namespace and act as it; limited to '
+                               'admin-bot by resourceNames, which narrows the path but does not close it (one '
+                               'privileged object is enough)'}]
+    # names of several rules are merged; one rule without names makes it every object
+    rules = [{'apiGroups': [''], 'resources': ['secrets'], 'resourceNames': ['a'], 'verbs': ['get']},
+             {'apiGroups': [''], 'resources': ['secrets'], 'resourceNames': ['b', 'a'], 'verbs': ['list']}]
+    assert rbac_checks.escalation_paths(rules)[0]['names'] == ['a', 'b']
+    rules.append({'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['watch']})
+    assert rbac_checks.escalation_paths(rules)[0]['grant'] == 'watch secrets'
+
+
+def test_cluster_scoped_paths_need_a_cluster_wide_grant():
+    rules = [{'apiGroups': [''], 'resources': ['nodes/proxy', 'namespaces'], 'verbs': ['get', 'patch']}]
+    assert [p['id'] for p in rbac_checks.escalation_paths(rules)] == ['nodes-proxy', 'namespaces']
+    assert [p['id'] for p in rbac_checks.escalation_paths(rules, 'namespaces', ['a'])] == ['namespaces']
+
+
+# One row per entry of the catalogue: the narrowest rule that opens it, and a near miss that does not.
+CERT = 'certificates.k8s.io'
+ADM = 'admissionregistration.k8s.io'
+CATALOGUE_ROWS = {
+    'workloads': ({'apiGroups': ['batch'], 'resources': ['cronjobs'], 'verbs': ['create']},
+                  {'apiGroups': ['batch'], 'resources': ['cronjobs'], 'verbs': ['delete']}),
+    'exec': ({'apiGroups': [''], 'resources': ['pods/exec'], 'verbs': ['get']},
+             {'apiGroups': [''], 'resources': ['pods/log'], 'verbs': ['get']}),
+    'ephemeral-containers': ({'apiGroups': [''], 'resources': ['pods/ephemeralcontainers'], 'verbs': ['patch']},
+                             {'apiGroups': [''], 'resources': ['pods/ephemeralcontainers'], 'verbs': ['get']}),
+    'secrets': ({'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['watch']},
+                {'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['delete']}),
+    'tokens': ({'apiGroups': [''], 'resources': ['serviceaccounts/token'], 'verbs': ['create']},
+               {'apiGroups': [''], 'resources': ['serviceaccounts'], 'verbs': ['create']}),
+    'bindings': ({'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterrolebindings'], 'verbs': ['patch']},
+                 {'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterrolebindings'], 'verbs': ['list']}),
+    'escalate': ({'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['roles'], 'verbs': ['escalate']},
+                 {'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['roles'], 'verbs': ['get']}),
+    'bind': ({'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterroles'], 'verbs': ['bind']},
+             {'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterroles'], 'verbs': ['list']}),
+    'impersonate': ({'apiGroups': ['authentication.k8s.io'], 'resources': ['uids'], 'verbs': ['impersonate']},
+                    {'apiGroups': [''], 'resources': ['users'], 'verbs': ['get']}),
+    'nodes-proxy': ({'apiGroups': [''], 'resources': ['nodes/proxy'], 'verbs': ['get']},
+                    {'apiGroups': [''], 'resources': ['nodes'], 'verbs': ['get']}),
+    'persistent-volumes': ({'apiGroups': [''], 'resources': ['persistentvolumes'], 'verbs': ['create']},
+                           {'apiGroups': [''], 'resources': ['persistentvolumeclaims'], 'verbs': ['create']}),
+    'csr-create': ({'apiGroups': [CERT], 'resources': ['certificatesigningrequests'], 'verbs': ['create']},
+                   {'apiGroups': [CERT], 'resources': ['certificatesigningrequests'], 'verbs': ['list']}),
+    'csr-approve': ({'apiGroups': [CERT], 'resources': ['certificatesigningrequests/approval'], 'verbs': ['update']},
+                    {'apiGroups': [CERT], 'resources': ['certificatesigningrequests/status'], 'verbs': ['get']}),
+    'signers': ({'apiGroups': [CERT], 'resources': ['signers'], 'resourceNames': ['kubernetes.io/kube-apiserver-client'],
+                 'verbs': ['approve']},
+                {'apiGroups': [CERT], 'resources': ['signers'], 'verbs': ['get']}),
+    'mutating-webhooks': ({'apiGroups': [ADM], 'resources': ['mutatingwebhookconfigurations'], 'verbs': ['create']},
+                          {'apiGroups': [ADM], 'resources': ['mutatingwebhookconfigurations'], 'verbs': ['list']}),
+    'validating-webhooks': ({'apiGroups': [ADM], 'resources': ['validatingwebhookconfigurations'], 'verbs': ['delete']},
+                            {'apiGroups': [ADM], 'resources': ['validatingwebhookconfigurations'], 'verbs': ['watch']}),
+    'namespaces': ({'apiGroups': [''], 'resources': ['namespaces'], 'verbs': ['update']},
+                   {'apiGroups': [''], 'resources': ['namespaces'], 'verbs': ['create']}),
+    'apiservices': ({'apiGroups': ['apiregistration.k8s.io'], 'resources': ['apiservices'], 'verbs': ['create']},
+                    {'apiGroups': ['apiregistration.k8s.io'], 'resources': ['apiservices'], 'verbs': ['get']}),
+    'endpoints': ({'apiGroups': ['discovery.k8s.io'], 'resources': ['endpointslices'], 'verbs': ['patch']},
+                  {'apiGroups': [''], 'resources': ['endpointslices'], 'verbs': ['patch']}),
+}
+
+
+def test_every_catalogue_entry_has_a_row():
+    assert sorted(CATALOGUE_ROWS) == sorted(entry['id'] for entry in rbac_checks.CATALOGUE)
+
+
+@pytest.mark.parametrize('entry', list(CATALOGUE_ROWS))
+def test_catalogue_entry_is_found_by_its_narrowest_rule_and_not_by_a_near_miss(entry):
+    opens, misses = CATALOGUE_ROWS[entry]
+    found = rbac_checks.escalation_paths([POD_READ, opens])
+    assert [p['id'] for p in found] == [entry], found
+    assert found[0]['means'] and '{' not in found[0]['means']
+    assert rbac_checks.escalation_paths([POD_READ, misses]) == []
+    named = rbac_checks.escalation_paths([dict(opens, resourceNames=['x1'])])
+    assert [(p['id'], p['names']) for p in named] == [(entry, ['x1'])]
+    assert named[0]['grant'].endswith('(resourceNames x1)')
 
 
 @pytest.mark.parametrize('rule, message', [
