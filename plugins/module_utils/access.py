@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.mcp.k8s.plugins.module_utils import object_names, rbac_checks
+from ansible_collections.mcp.k8s.plugins.module_utils import object_names, rbac_checks, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, as_token_error, is_status
 
 FIELD_MANAGER = 'mcp.k8s'
@@ -460,6 +460,89 @@ def effective_rules(cluster, spec):
     if spec['cluster_role']:
         return _referenced_rules(_Run(cluster, spec, True), spec)
     return spec['rules']
+
+
+def _readable(cluster, kind, name=None, namespace=None):
+    """GET (or list, without ``name``) as the connection's user: the data, None when it may not
+    read it (403) or it is missing (404); anything else is one sentence."""
+    action = cluster.action('get' if name else 'list', KINDS[kind][1], namespace=namespace)
+    try:
+        return cluster.request('GET', path(kind, name, namespace), action=None).data or {}
+    except Exception as exc:
+        if is_status(exc, 403, 404):
+            return None
+        raise as_token_error(exc, action)
+
+
+def account_bindings(cluster, spec):
+    """The ClusterRoleBindings and RoleBindings (every namespace) that name the account or a group it
+    is in, but those it owns (its grant): ``[{kind, name, namespace, role_ref}]``, or None when the
+    connection's user may not list them."""
+    found = []
+    for kind in ('ClusterRoleBinding', 'RoleBinding'):
+        data = _readable(cluster, kind)
+        if data is None:
+            return None
+        for item in data.get('items') or []:
+            meta = item.get('metadata') or {}
+            if owner_annotation(item) == spec['owner']:
+                continue
+            if rbac_checks.subject_matches(item.get('subjects'), spec['name'], spec['namespace']):
+                found.append({'kind': kind, 'name': meta.get('name'), 'namespace': meta.get('namespace') or '',
+                              'role_ref': item.get('roleRef') or {}})
+    return found
+
+
+def rights_check(cluster, spec, rules):
+    """The function :func:`rbac_checks.verify` calls (with the account's own client) for the rights
+    the account holds beyond ``rules`` (its grant): a SelfSubjectRulesReview in its namespace, the
+    namespaces of its grant and those where a RoleBinding names it or its groups; a
+    SelfSubjectAccessReview cluster-wide for each right found, to tell rights in every namespace
+    (and on cluster-scoped resources) from those in one; the bindings (read as the connection's user,
+    when it may) that give each."""
+    known = {}
+    role_rules = {}
+
+    def scene():
+        """The bindings and the namespaces to review, read once (on the first call: nothing is read
+        when nothing is verified)."""
+        if not known:
+            bindings = account_bindings(cluster, spec)
+            namespaces = [spec['namespace']]
+            for namespace in spec['namespaces'] + [b['namespace'] for b in bindings or [] if b['namespace']]:
+                if namespace not in namespaces:
+                    namespaces.append(namespace)
+            known.update(bindings=bindings, namespaces=namespaces)
+        return known['bindings'], known['namespaces']
+
+    def rules_of(binding):
+        ref = binding['role_ref']
+        key = (ref.get('kind'), binding['namespace'] if ref.get('kind') == 'Role' else '', ref.get('name'))
+        if key not in role_rules:
+            data = _readable(cluster, key[0], key[2], key[1] or None) if key[0] in KINDS else None
+            role_rules[key] = (data or {}).get('rules') or []
+        return role_rules[key]
+
+    def granted(namespace):
+        return rules if spec['scope'] == 'cluster' or namespace in spec['namespaces'] else []
+
+    def beyond(asking):
+        bindings, namespaces = scene()
+        answers = [reviews.rules_review(asking, namespace) for namespace in namespaces]
+        extras = rbac_checks.beyond_grant(answers, granted)
+        for extra in extras:
+            if not extra['path'] and rbac_checks.EVERYWHERE not in extra['namespaces']:
+                review = reviews.access_review(asking, extra['verbs'][0], extra['resource'], group=extra['group'],
+                                               name=(extra['names'] or [None])[0])
+                if review['allowed']:
+                    extra['namespaces'] = [rbac_checks.EVERYWHERE]
+            if bindings is not None:
+                extra['sources'] = rbac_checks.sources(extra, [dict(b, role='%s %s' % (b['role_ref'].get('kind'),
+                                                                                       b['role_ref'].get('name')),
+                                                                    rules=rules_of(b)) for b in bindings])
+        return extras
+
+    return beyond
 
 
 def check_risky(spec, rules):

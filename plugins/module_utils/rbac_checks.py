@@ -357,13 +357,152 @@ def shown_resource(check):
     return text
 
 
+# What every ServiceAccount holds through Kubernetes' default bindings (system:basic-user,
+# system:discovery, system:public-info-viewer to system:authenticated, and
+# system:service-account-issuer-discovery to system:serviceaccounts): never reported as beyond a grant.
+BASELINE = (
+    {'apiGroups': ['authorization.k8s.io'], 'resources': ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+     'verbs': ['create']},
+    {'apiGroups': ['authentication.k8s.io'], 'resources': ['selfsubjectreviews'], 'verbs': ['create']},
+    {'nonResourceURLs': ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*',
+                         '/readyz', '/version', '/version/', '/.well-known/openid-configuration',
+                         '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'],
+     'verbs': ['get']},
+)
+EVERYWHERE = ''   # the namespace of a right held in every namespace (or of a cluster-scoped resource)
+
+
+def url_matches(granted, url):
+    """Whether the nonResourceURLs entry ``granted`` covers ``url`` (RBAC: ``*``, equal, or a prefix
+    when ``granted`` ends with ``*``; a requested ``url`` ending in ``*`` is covered only by a prefix
+    at least as wide)."""
+    if granted == '*' or granted == url:
+        return True
+    if granted.endswith('*'):
+        return url.startswith(granted.rstrip('*'))
+    return False
+
+
+def _url_covered(rules, verb, url):
+    return any(('*' in _listed(rule, 'verbs') or verb in _listed(rule, 'verbs'))
+               and any(url_matches(granted, url) for granted in _listed(rule, 'nonResourceURLs'))
+               for rule in rules)
+
+
+def _covered(rules, verb, group, resource, names):
+    grant = rules_grant(rules, verb, group, resource)
+    if grant == EVERY:
+        return True
+    return bool(grant and names and set(names) <= set(grant))
+
+
+def beyond_grant(reviews, granted):
+    """The rights the API server says the account holds (``reviews``: SelfSubjectRulesReview answers,
+    ``{namespace, resource_rules, non_resource_rules}``) that neither its grant nor :data:`BASELINE`
+    gives: ``[{verbs, group, resource, names, path, namespaces}]``, one per resource (or URL) and
+    resourceNames, verbs and namespaces merged. ``granted(namespace)`` gives the PolicyRules the grant
+    holds in that namespace. Wildcards count as written: ``*`` is covered only by ``*``."""
+    found = []
+
+    def add(key, verb, namespace, **fields):
+        for item in found:
+            if item['key'] == key:
+                break
+        else:
+            item = dict(fields, key=key, verbs=[], namespaces=[])
+            found.append(item)
+        if verb not in item['verbs']:
+            item['verbs'].append(verb)
+        if namespace not in item['namespaces']:
+            item['namespaces'].append(namespace)
+
+    for review in reviews:
+        namespace = review['namespace']
+        rules = list(granted(namespace) or []) + list(BASELINE)
+        for rule in review.get('resource_rules') or []:
+            names = _listed(rule, 'resourceNames')
+            for group in _listed(rule, 'apiGroups') or ['']:
+                for resource in _listed(rule, 'resources'):
+                    for verb in _listed(rule, 'verbs'):
+                        if not _covered(rules, verb, group, resource, names):
+                            add(('r', group, resource, tuple(names)), verb, namespace, group=group, resource=resource,
+                                names=names, path='')
+        for rule in review.get('non_resource_rules') or []:
+            for url in _listed(rule, 'nonResourceURLs'):
+                for verb in _listed(rule, 'verbs'):
+                    if not _url_covered(rules, verb, url):
+                        add(('u', url), verb, EVERYWHERE, group='', resource='', names=[], path=url)
+    for item in found:
+        item.pop('key')
+    return found
+
+
+def subject_matches(subjects, name, namespace):
+    """Whether a binding's ``subjects`` name the ServiceAccount, its user name, or a group every
+    ServiceAccount of the namespace is in (system:serviceaccounts[:NAMESPACE], system:authenticated)."""
+    groups = ('system:serviceaccounts', 'system:serviceaccounts:%s' % namespace, 'system:authenticated')
+    for subject in subjects or []:
+        kind = subject.get('kind')
+        if kind == 'ServiceAccount' and subject.get('name') == name and subject.get('namespace') == namespace:
+            return True
+        if kind == 'User' and subject.get('name') == 'system:serviceaccount:%s:%s' % (namespace, name):
+            return True
+        if kind == 'Group' and subject.get('name') in groups:
+            return True
+    return False
+
+
+def sources(extra, bindings):
+    """The bindings (``[{kind, name, namespace, role, rules}]``, already those naming the account or
+    its groups) whose role gives the right ``extra`` (from :func:`beyond_grant`), as ``Kind
+    [namespace/]name (role)`` phrases."""
+    found = []
+    for binding in bindings:
+        namespaced = binding['kind'] == 'RoleBinding'
+        if namespaced and binding['namespace'] not in extra['namespaces']:
+            continue
+        verb = extra['verbs'][0]
+        if extra['path']:
+            gives = not namespaced and _url_covered(binding['rules'], verb, extra['path'])
+        else:
+            gives = _covered(binding['rules'], verb, extra['group'], extra['resource'], extra['names'])
+        if gives:
+            found.append('%s %s%s (%s)' % (binding['kind'], binding['namespace'] + '/' if namespaced else '',
+                                           binding['name'], binding['role']))
+    return found
+
+
+def describe_right(extra):
+    """``create, update configmaps in every namespace`` and the like, with the bindings when known."""
+    if extra['path']:
+        text = '%s %s' % (', '.join(extra['verbs']), extra['path'])
+    else:
+        text = '%s %s' % (', '.join(extra['verbs']), _shown(extra['group'], extra['resource']))
+        if extra['names']:
+            text += ' (resourceNames %s)' % ', '.join(extra['names'])
+        if EVERYWHERE in extra['namespaces']:
+            text += ' in every namespace'
+        else:
+            text += ' ' + describe_scope('namespaces', extra['namespaces'])
+    if extra.get('sources'):
+        text += ', through ' + _join_and(extra['sources'])
+    elif extra.get('sources') is not None:
+        text += ', through no binding found naming it or its groups'
+    return text
+
+
+def _join_and(items):
+    return items[0] if len(items) == 1 else ', '.join(items[:-1]) + ' and ' + items[-1]
+
+
 _ROW = '%-6s  %-16s  %-40s  %-20s  %-9s  %s'
 
 
-def compare(checks, answers, escalations=None):
+def compare(checks, answers, escalations=None, beyond=None):
     """The checks with the API server's answers (``allowed`` booleans, None for no answer):
-    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line]}``; the
-    ``escalations`` (from :func:`escalation_paths`) end the table, one ``ALLOWS`` line each."""
+    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line], beyond_grant: [...]}``;
+    the ``escalations`` (from :func:`escalation_paths`) end the table, one ``ALLOWS`` line each;
+    the rights ``beyond`` the grant (from :func:`beyond_grant`) are mismatches, one ``BEYOND`` line each."""
     rows = [(_ROW % ('RESULT', 'VERB', 'RESOURCE', 'NAMESPACE', 'EXPECTED', 'ACTUAL')).strip()]
     out = []
     mismatches = []
@@ -379,21 +518,25 @@ def compare(checks, answers, escalations=None):
         rows.append((_ROW % ('ok' if ok else 'DIFFER', check['verb'], shown_resource(check), namespace,
                              expected_word, actual_word)).strip())
         out.append(dict(check, expected=check['allowed'], actual=actual, ok=ok))
+    for extra in beyond or []:
+        mismatches.append('beyond the grant it may %s' % describe_right(extra))
+        rows.append('BEYOND  %s' % describe_right(extra))
     for path in escalations or []:
         rows.append('ALLOWS  %s => %s' % (path['grant'], path['means']))
-    return {'checks': out, 'mismatches': mismatches, 'table': rows}
+    return {'checks': out, 'mismatches': mismatches, 'table': rows, 'beyond_grant': list(beyond or [])}
 
 
-def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None):
-    """Ask the API server, as the caller of ``cluster`` (the account's own token), each check;
-    ask again up to ``retries`` times ``delay`` seconds apart while answers differ (RBAC
-    changes take moments to reach the authorizer). Returns :func:`compare`'s result."""
+def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None, beyond=None):
+    """Ask the API server, as the caller of ``cluster`` (the account's own token), each check, and
+    with ``beyond`` (a function of ``cluster`` giving :func:`beyond_grant`'s list) what it holds
+    beyond its grant; ask again up to ``retries`` times ``delay`` seconds apart while answers differ
+    (RBAC changes take moments to reach the authorizer). Returns :func:`compare`'s result."""
     result = None
     for attempt in range(max(0, int(retries)) + 1):
         if attempt:
             sleep(delay)
         answers = [review['allowed'] for review in reviews.access_reviews(cluster, checks)]
-        result = compare(checks, answers, escalations)
+        result = compare(checks, answers, escalations, beyond(cluster) if beyond else None)
         if not result['mismatches']:
             break
     return result

@@ -397,6 +397,7 @@ def argument_spec():
         delete_namespace=dict(type='bool', default=False),
         adopt=dict(type='bool', default=False),
         allow_wildcards_and_escalation=dict(type='bool', default=False),
+        allow_aggregation=dict(type='bool', default=False),
         verify_token=dict(type='str', no_log=True),
         verify_token_file=dict(type='path'),
         verify_mint=dict(type='bool', default=False),
@@ -437,10 +438,14 @@ def _stored_token(path, username):
 VERIFY_TOKEN_SECONDS = 600
 
 
-def _ask(params, asking, result):
-    """The verification table of ``result['checks']``, asked as the caller of ``asking``."""
-    return rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],
-                              escalations=result['escalations'])
+def _ask(params, asking, result, beyond):
+    """The verification table of ``result['checks']`` and of the rights beyond the grant, asked as the
+    caller of ``asking``; the latter also as ``result['beyond_grant']``."""
+    verification = rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'],
+                                      delay=params['verify_delay'], escalations=result['escalations'], beyond=beyond)
+    if beyond is not None:
+        result['beyond_grant'] = verification['beyond_grant']
+    return verification
 
 
 def run(module):
@@ -448,6 +453,11 @@ def run(module):
     if params['verify_token']:
         register_secret(params['verify_token'])
     spec = access.access_spec(params)
+    verifying = params['verify_only'] or params['verify_token'] or params['verify_token_file'] or params['verify_mint']
+    if (verifying and spec['state'] == 'present' and not spec['cluster_role']
+            and not rbac_checks.expand_checks(spec['rules'], spec['scope'], spec['namespaces'], params['checks'])):
+        # decided before any change
+        raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
     cluster = module.cluster()
     if spec['state'] == 'absent':
         result = access.ensure_absent(cluster, spec, check_mode=module.check_mode)
@@ -462,6 +472,8 @@ def run(module):
         result = access.ensure_present(cluster, spec, check_mode=module.check_mode)
         rules = result.pop('rules')
     result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
+    # what the account holds beyond its grant (unknown without rules or cluster_role)
+    beyond = access.rights_check(cluster, spec, rules) if (spec['rules'] or spec['cluster_role']) else None
     token = params['verify_token'] or _stored_token(params['verify_token_file'], spec['username'])
     if params['verify_token_file'] and not token and not params['verify_mint']:
         reason = ('%s holds no token of %s (no file, another shape or another account\'s token)'
@@ -477,7 +489,7 @@ def run(module):
             raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
         if token:
             try:
-                result['verification'] = _ask(params, cluster.with_token(token), result)
+                result['verification'] = _ask(params, cluster.with_token(token), result, beyond)
                 return result
             except K8sTokenError as exc:
                 if exc.status != 401 or (params['verify_only'] and not params['verify_mint']):
@@ -490,7 +502,7 @@ def run(module):
             spec_for_checks = tokens.TokenSpec(spec['name'], spec['namespace'], duration=VERIFY_TOKEN_SECONDS)
             minted = tokens.mint(cluster, spec_for_checks)['token']
             result['verify_token_minted'] = True
-            result['verification'] = _ask(params, cluster.with_token(minted), result)
+            result['verification'] = _ask(params, cluster.with_token(minted), result, beyond)
         else:   # verify_only without a token: as the connection's own user (the account's kubeconfig)
             caller = reviews.whoami(cluster)
             if caller and caller['username'] != spec['username']:
@@ -498,7 +510,7 @@ def run(module):
                                     'rights of %s; connect with the account\'s kubeconfig, or give verify_token, '
                                     'verify_token_file or verify_mint=true.'
                                     % (caller['username'], spec['username'], caller['username']))
-            result['verification'] = _ask(params, cluster, result)
+            result['verification'] = _ask(params, cluster, result, beyond)
     return result
 
 

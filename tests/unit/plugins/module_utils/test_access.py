@@ -308,3 +308,49 @@ def test_absent_leaves_an_account_in_a_system_namespace(kube, cluster):
 def test_binding_an_aggregated_cluster_role_warns(kube, cluster):
     result = access.ensure_present(cluster, spec(namespace='mcp', rules=[], cluster_role='view'))
     assert any('ClusterRole view has an aggregationRule' in warning for warning in result['warnings'])
+
+
+def test_rights_beyond_the_grant_are_asked_of_the_api_server_and_traced_to_their_binding(kube, cluster):
+    from ansible_collections.mcp.k8s.plugins.module_utils import rbac_checks
+    wanted = spec(namespace='mcp')
+    result = access.ensure_present(cluster, wanted)
+    asking = cluster.with_token(kube.mint_token('app', 'mcp'))
+    checks = rbac_checks.expand_checks(result['rules'])
+    kube.clear_requests()
+    clean = rbac_checks.verify(asking, checks, retries=0, beyond=access.rights_check(cluster, wanted, result['rules']))
+    assert clean['mismatches'] == [] and clean['beyond_grant'] == []
+    assert kube.count(method='POST', path_re=r'selfsubjectrulesreviews$') == 1
+    assert kube.count(method='GET', path_re=r'rolebindings$') == 2
+
+    binding = kube.grant('system:serviceaccount:mcp:app', ['create'], ['configmaps'])
+    named = kube.grant('group:system:serviceaccounts:mcp', ['get'], ['secrets'], namespace='team', resource_names=['db'])
+    found = rbac_checks.verify(asking, checks, retries=0, beyond=access.rights_check(cluster, wanted, result['rules']))
+    assert found['mismatches'] == [
+        'beyond the grant it may create configmaps in every namespace, through ClusterRoleBinding %s (ClusterRole %s)'
+        % (binding, binding),
+        'beyond the grant it may get secrets (resourceNames db) in namespace team, through RoleBinding team/%s (Role %s)'
+        % (named, named)]
+    # scope namespaces: what the grant gives in its namespaces is no extra there, but is elsewhere
+    kube.objects.create('namespaces', {'metadata': {'name': 'team-a'}})
+    narrow = spec(namespace='mcp', scope='namespaces', namespaces=['team-a'],
+                  rules=[{'apiGroups': [''], 'resources': ['configmaps'], 'verbs': ['create']}])
+    access.ensure_present(cluster, narrow)
+    extras = access.rights_check(cluster, narrow, narrow['rules'])(asking)
+    assert [(e['resource'], e['namespaces']) for e in extras] == [('configmaps', ['']), ('secrets', ['team'])]
+
+
+def test_rights_beyond_without_the_right_to_list_bindings_are_still_found(kube, cluster):
+    from ansible_collections.mcp.k8s.plugins.module_utils import connection
+    wanted = spec(namespace='mcp')
+    result = access.ensure_present(cluster, wanted)
+    kube.grant('system:serviceaccount:mcp:app', ['delete'], ['pods'], namespace='mcp')
+    as_account = connection.get_cluster({'kubeconfig': kube.kubeconfig_path}).with_token(kube.mint_token('app', 'mcp'))
+    extras = access.rights_check(as_account, wanted, result['rules'])(as_account)
+    assert [(e['verbs'], e['resource'], e['namespaces'], e.get('sources')) for e in extras] == [
+        (['delete'], 'pods', ['mcp'], None)]
+    assert rbac_checks_describe(extras[0]) == 'delete pods in namespace mcp'
+
+
+def rbac_checks_describe(extra):
+    from ansible_collections.mcp.k8s.plugins.module_utils import rbac_checks
+    return rbac_checks.describe_right(extra)

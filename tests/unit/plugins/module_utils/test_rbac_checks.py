@@ -244,3 +244,73 @@ def test_verify_asks_again_until_the_answers_match(kube):
     assert kube.count(method='POST', path_re=r'selfsubjectaccessreviews$') == 4
     result = rbac_checks.verify(asking, checks[:1] + [dict(checks[1], allowed=True)], retries=0)
     assert result['mismatches'] == ['* */* in (all): expected allowed, got denied']
+
+
+def review(namespace, resource_rules=(), non_resource_rules=()):
+    return {'namespace': namespace, 'resource_rules': list(resource_rules), 'non_resource_rules': list(non_resource_rules)}
+
+
+def test_beyond_grant_names_what_the_server_says_beyond_the_rules_and_the_baseline():
+    baseline = [{'verbs': ['create'], 'apiGroups': ['authorization.k8s.io'], 'resources': ['selfsubjectrulesreviews']},
+                {'verbs': ['get'], 'apiGroups': [], 'resources': [], 'nonResourceURLs': []}]
+    reviews_ = [review('mcp', [POD_READ, {'verbs': ['create', 'update'], 'apiGroups': [''], 'resources': ['configmaps']},
+                               {'verbs': ['get'], 'apiGroups': [''], 'resources': ['secrets'], 'resourceNames': ['a']}]
+                       + baseline[:1], [{'verbs': ['get'], 'nonResourceURLs': ['/healthz', '/metrics']}]),
+                review('team', [{'verbs': ['create'], 'apiGroups': [''], 'resources': ['configmaps']}])]
+    extras = rbac_checks.beyond_grant(reviews_, lambda namespace: [POD_READ])
+    assert extras == [
+        {'verbs': ['create', 'update'], 'group': '', 'resource': 'configmaps', 'names': [], 'path': '',
+         'namespaces': ['mcp', 'team']},
+        {'verbs': ['get'], 'group': '', 'resource': 'secrets', 'names': ['a'], 'path': '', 'namespaces': ['mcp']},
+        {'verbs': ['get'], 'group': '', 'resource': '', 'names': [], 'path': '/metrics', 'namespaces': ['']}]
+    # a grant of the named object, or of every object, covers a resourceNames rule; wildcards only by wildcards
+    named = [{'apiGroups': [''], 'resources': ['secrets'], 'resourceNames': ['a', 'b'], 'verbs': ['get']}]
+    assert rbac_checks.beyond_grant([review('x', reviews_[0]['resource_rules'][2:3])], lambda ns: named) == []
+    star = [{'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']}]
+    assert rbac_checks.beyond_grant([review('x', star)], lambda ns: [POD_READ])[0]['verbs'] == ['*']
+    assert rbac_checks.beyond_grant([review('x', star)], lambda ns: star) == []
+    assert rbac_checks.beyond_grant([review('x', [], [{'verbs': ['get'], 'nonResourceURLs': ['/*']}])],
+                                    lambda ns: [])[0]['path'] == '/*'
+
+
+@pytest.mark.parametrize('granted, url, covered', [
+    ('*', '/anything', True), ('/healthz', '/healthz', True), ('/healthz', '/healthz/etcd', False),
+    ('/api/*', '/api/v1', True), ('/api/*', '/apis', False), ('/*', '/*', True), ('/api/*', '/*', False),
+])
+def test_urls_match_as_rbac_does(granted, url, covered):
+    assert rbac_checks.url_matches(granted, url) is covered
+
+
+@pytest.mark.parametrize('subject, matches', [
+    ({'kind': 'ServiceAccount', 'name': 'app', 'namespace': 'ci'}, True),
+    ({'kind': 'ServiceAccount', 'name': 'app', 'namespace': 'other'}, False),
+    ({'kind': 'User', 'name': 'system:serviceaccount:ci:app'}, True),
+    ({'kind': 'Group', 'name': 'system:serviceaccounts'}, True),
+    ({'kind': 'Group', 'name': 'system:serviceaccounts:ci'}, True),
+    ({'kind': 'Group', 'name': 'system:serviceaccounts:other'}, False),
+    ({'kind': 'Group', 'name': 'system:authenticated'}, True),
+    ({'kind': 'Group', 'name': 'system:masters'}, False),
+])
+def test_bindings_name_the_account_or_its_groups(subject, matches):
+    assert rbac_checks.subject_matches([{'kind': 'User', 'name': 'bob'}, subject], 'app', 'ci') is matches
+
+
+def test_sources_and_the_table_name_the_binding_that_gives_a_right():
+    extra = {'verbs': ['create'], 'group': '', 'resource': 'configmaps', 'names': [], 'path': '', 'namespaces': ['']}
+    bindings = [
+        {'kind': 'ClusterRoleBinding', 'name': 'pub', 'namespace': '', 'role': 'ClusterRole pub',
+         'rules': [{'apiGroups': [''], 'resources': ['configmaps'], 'verbs': ['create', 'update']}]},
+        {'kind': 'RoleBinding', 'name': 'rb', 'namespace': 'team', 'role': 'ClusterRole edit',
+         'rules': [{'apiGroups': ['*'], 'resources': ['*'], 'verbs': ['*']}]},
+        {'kind': 'ClusterRoleBinding', 'name': 'basic', 'namespace': '', 'role': 'ClusterRole basic', 'rules': list(
+            rbac_checks.BASELINE)}]
+    extra['sources'] = rbac_checks.sources(extra, bindings)
+    assert extra['sources'] == ['ClusterRoleBinding pub (ClusterRole pub)']
+    assert rbac_checks.sources(dict(extra, namespaces=['team']), bindings) == [
+        'ClusterRoleBinding pub (ClusterRole pub)', 'RoleBinding team/rb (ClusterRole edit)']
+    result = rbac_checks.compare([], [], beyond=[extra])
+    assert result['mismatches'] == ['beyond the grant it may create configmaps in every namespace, through '
+                                    'ClusterRoleBinding pub (ClusterRole pub)']
+    assert result['table'][-1].startswith('BEYOND  create configmaps in every namespace')
+    assert rbac_checks.describe_right(dict(extra, sources=[], namespaces=['a'])) == (
+        'create configmaps in namespace a, through no binding found naming it or its groups')
