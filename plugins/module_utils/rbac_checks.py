@@ -358,9 +358,11 @@ def shown_resource(check):
 
 
 # What every ServiceAccount holds through Kubernetes' default bindings (system:basic-user,
-# system:discovery, system:public-info-viewer to system:authenticated, and
-# system:service-account-issuer-discovery to system:serviceaccounts): never reported as beyond a grant.
+# system:discovery, system:public-info-viewer and, since 1.33, system:cluster-trust-bundle-discovery
+# to system:authenticated; system:service-account-issuer-discovery to system:serviceaccounts):
+# never reported as beyond a grant.
 BASELINE = (
+    {'apiGroups': ['certificates.k8s.io'], 'resources': ['clustertrustbundles'], 'verbs': ['get', 'list', 'watch']},
     {'apiGroups': ['authorization.k8s.io'], 'resources': ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
      'verbs': ['create']},
     {'apiGroups': ['authentication.k8s.io'], 'resources': ['selfsubjectreviews'], 'verbs': ['create']},
