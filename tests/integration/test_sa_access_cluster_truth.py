@@ -129,7 +129,7 @@ def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(kube, run
     assert extra.rc == 0, str(extra)
     checked = extra.results['checked']
     assert checked['failed']
-    assert checked['msg'].endswith('beyond the grant it may create, update configmaps in every namespace, through '
+    assert checked['msg'].endswith('that give them): it may create, update configmaps in every namespace, through '
                                    'ClusterRoleBinding app-cm-writer (ClusterRole cm-writer); the verification table '
                                    'lists every check.'), checked['msg']
     assert [(b['resource'], b['verbs'], b['namespaces']) for b in checked['beyond_grant']] == [
