@@ -9,8 +9,6 @@ grant, naming the binding; rules limited to resourceNames are verified by name.
 """
 import time
 
-import pytest
-
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
 
 AGG_VIEW = 'rbac.authorization.k8s.io/aggregate-to-view'
@@ -51,14 +49,13 @@ def eventually(predicate, seconds=15.0):
 def test_labels_that_aggregate_into_view_are_refused_and_view_stays_as_it_was(kube, run_playbook):
     store = kube.objects
     store.create('namespaces', {'metadata': {'name': 'team'}})
-    store.create('rolebindings', {'metadata': {'name': 'alice-view', 'namespace': 'team'},
-                                  'subjects': [{'kind': 'User', 'name': 'alice', 'apiGroup': 'rbac.authorization.k8s.io'}],
-                                  'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'view'}},
-                  'team')
+    alice_view = {'metadata': {'name': 'alice-view', 'namespace': 'team'},
+                  'subjects': [{'kind': 'User', 'name': 'alice', 'apiGroup': 'rbac.authorization.k8s.io'}],
+                  'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'view'}}
+    store.create('rolebindings', alice_view, 'team')
     assert eventually(lambda: may(kube, 'alice', 'list', 'pods')) and not may(kube, 'alice', 'get', 'secrets')
     labels = {'app': 'reader', AGG_VIEW: 'true'}
-    run = run_playbook(play(access_task('refused', name='reader', labels=labels, rules=SECRETS_GET),
-                            record('refused')))
+    run = run_playbook(play(access_task('refused', name='reader', labels=labels, rules=SECRETS_GET), record('refused')))
     assert run.rc == 0, str(run)
     refused = run.results['refused']
     assert refused['failed'] and refused['msg'] == (

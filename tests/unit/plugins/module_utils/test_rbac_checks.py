@@ -86,8 +86,9 @@ def test_plain_rules_are_not_risky():
 def test_creating_pods_means_reading_secrets_and_acting_as_any_account():
     rules = [{'apiGroups': [''], 'resources': ['pods', 'pods/exec'], 'verbs': ['create', 'delete']}]
     paths = rbac_checks.escalation_paths(rules, 'namespaces', ['team-a'])
-    assert paths[0] == {'id': 'workloads', 'grant': 'create pods', 'means': 'can read any Secret and act as any ServiceAccount in '
-                                                         'namespace team-a, through a pod that mounts them'}
+    assert paths[0] == {'id': 'workloads', 'grant': 'create pods',
+                        'means': 'can read any Secret and act as any ServiceAccount in namespace team-a, through a pod '
+                                 'that mounts them'}
     assert paths[1]['grant'] == 'create pods/exec'
     assert rbac_checks.escalation_paths([POD_READ, DEPLOY_GET]) == []
 
