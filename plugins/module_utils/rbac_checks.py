@@ -502,7 +502,8 @@ _ROW = '%-6s  %-16s  %-40s  %-20s  %-9s  %s'
 
 def compare(checks, answers, escalations=None, beyond=None):
     """The checks with the API server's answers (``allowed`` booleans, None for no answer):
-    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line], beyond_grant: [...]}``;
+    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line], beyond_grant: [...],
+    summary: sentence part naming what differs (empty when nothing)}``;
     the ``escalations`` (from :func:`escalation_paths`) end the table, one ``ALLOWS`` line each;
     the rights ``beyond`` the grant (from :func:`beyond_grant`) are mismatches, one ``BEYOND`` line each."""
     rows = [(_ROW % ('RESULT', 'VERB', 'RESOURCE', 'NAMESPACE', 'EXPECTED', 'ACTUAL')).strip()]
@@ -520,12 +521,21 @@ def compare(checks, answers, escalations=None, beyond=None):
         rows.append((_ROW % ('ok' if ok else 'DIFFER', check['verb'], shown_resource(check), namespace,
                              expected_word, actual_word)).strip())
         out.append(dict(check, expected=check['allowed'], actual=actual, ok=ok))
-    for extra in beyond or []:
-        mismatches.append('beyond the grant it may %s' % describe_right(extra))
-        rows.append('BEYOND  %s' % describe_right(extra))
+    parts = []
+    if mismatches:
+        parts.append('%d of %d checks differ from the expected answer: %s' % (len(mismatches), len(out),
+                                                                              '; '.join(mismatches)))
+    rights = [describe_right(extra) for extra in beyond or []]
+    if rights:
+        parts.append('the account holds rights beyond its grant (remove the bindings, or the account\'s groups\' '
+                     'bindings, that give them): it may %s' % '; it may '.join(rights))
+    for right in rights:
+        mismatches.append('beyond the grant it may %s' % right)
+        rows.append('BEYOND  %s' % right)
     for path in escalations or []:
         rows.append('ALLOWS  %s => %s' % (path['grant'], path['means']))
-    return {'checks': out, 'mismatches': mismatches, 'table': rows, 'beyond_grant': list(beyond or [])}
+    return {'checks': out, 'mismatches': mismatches, 'table': rows, 'beyond_grant': list(beyond or []),
+            'summary': '; '.join(parts)}
 
 
 def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None, beyond=None):

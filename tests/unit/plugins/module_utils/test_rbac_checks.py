@@ -313,5 +313,12 @@ def test_sources_and_the_table_name_the_binding_that_gives_a_right():
     assert result['mismatches'] == ['beyond the grant it may create configmaps in every namespace, through '
                                     'ClusterRoleBinding pub (ClusterRole pub)']
     assert result['table'][-1].startswith('BEYOND  create configmaps in every namespace')
+    assert result['summary'] == ("the account holds rights beyond its grant (remove the bindings, or the account's "
+                                 "groups' bindings, that give them): it may create configmaps in every namespace, "
+                                 "through ClusterRoleBinding pub (ClusterRole pub)")
+    both = rbac_checks.compare(rbac_checks.expand_checks([POD_READ])[:1], [False], beyond=[extra])
+    assert both['summary'].startswith('1 of 1 checks differ from the expected answer: get pods in (all): expected '
+                                      'allowed, got denied; the account holds rights beyond its grant')
+    assert rbac_checks.compare([], [])['summary'] == ''
     assert rbac_checks.describe_right(dict(extra, sources=[], namespaces=['a'])) == (
         'create configmaps in namespace a, through no binding found naming it or its groups')
