@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.mcp.k8s.plugins.module_utils import object_names, rbac_checks
+from ansible_collections.mcp.k8s.plugins.module_utils import object_names, rbac_checks, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, as_token_error, is_status
 
 FIELD_MANAGER = 'mcp.k8s'
@@ -35,6 +35,9 @@ RBAC_GROUP = 'rbac.authorization.k8s.io'
 RBAC_API = RBAC_GROUP + '/v1'
 RESERVED_NAMES = ('cluster-admin', 'admin', 'edit', 'view')
 RESERVED_PREFIXES = ('system:', 'kubeadm:')
+# Namespaces whose ServiceAccounts belong to Kubernetes and its controllers (and hold rights
+# through the built-in bindings): never created, adopted or changed there.
+SYSTEM_NAMESPACES = ('kube-system', 'kube-public', 'kube-node-lease')
 
 # kind -> (API path prefix, plural, namespaced)
 KINDS = {
@@ -113,6 +116,10 @@ def access_spec(params):
         raise K8sTokenError('"%s" is a built-in Kubernetes name and the roles and bindings take the account\'s '
                             'name, so they would replace a built-in role; built-in and system names are never '
                             'changed: choose another name.' % name)
+    if state == 'present' and not params.get('verify_only') and namespace in SYSTEM_NAMESPACES:
+        raise K8sTokenError('"%s" is a system namespace: its ServiceAccounts belong to Kubernetes and its controllers '
+                            'and hold rights through built-in bindings, so mcp.k8s never creates, adopts or changes '
+                            'an account there; choose another namespace.' % namespace)
     labels = dict(params.get('labels') or {})
     labels[MANAGED_BY_LABEL] = FIELD_MANAGER
     return {
@@ -123,6 +130,7 @@ def access_spec(params):
         'delete_namespace': bool(params.get('delete_namespace')),
         'adopt': bool(params.get('adopt')),
         'allow_risky': bool(params.get('allow_wildcards_and_escalation')),
+        'allow_aggregation': bool(params.get('allow_aggregation')),
         'owner': owner_of(name, namespace),
         'username': username(name, namespace),
     }
@@ -168,6 +176,68 @@ def _is_builtin(obj):
     return BOOTSTRAP_LABEL in (meta.get('labels') or {}) or is_reserved(meta.get('name') or '')
 
 
+def selector_matches(selector, labels):
+    """Whether a LabelSelector (``matchLabels``, ``matchExpressions`` with In, NotIn, Exists,
+    DoesNotExist) selects an object with ``labels``; an empty selector selects everything."""
+    labels = labels or {}
+    for key, value in ((selector or {}).get('matchLabels') or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in (selector or {}).get('matchExpressions') or []:
+        key, operator = expression.get('key'), expression.get('operator')
+        values = expression.get('values') or []
+        if operator == 'In' and labels.get(key) not in values:
+            return False
+        if operator == 'NotIn' and key in labels and labels[key] in values:
+            return False
+        if operator == 'Exists' and key not in labels:
+            return False
+        if operator == 'DoesNotExist' and key in labels:
+            return False
+        if operator not in ('In', 'NotIn', 'Exists', 'DoesNotExist'):
+            return False
+    return True
+
+
+def aggregated_into(labels, cluster_roles, name=None):
+    """The ClusterRoles (names, sorted) whose ``aggregationRule`` would copy in the rules of a
+    ClusterRole with ``labels``, also through roles they aggregate into in turn (``view`` is
+    aggregated into ``edit``, ``edit`` into ``admin``). ``cluster_roles``: live ClusterRoles;
+    ``name``: the role itself, never counted."""
+    widened = []
+    queue = [labels or {}]
+    while queue:
+        current = queue.pop(0)
+        for role in cluster_roles or []:
+            meta = role.get('metadata') or {}
+            selectors = (role.get('aggregationRule') or {}).get('clusterRoleSelectors')
+            if not selectors or meta.get('name') in widened or meta.get('name') == name:
+                continue
+            if any(selector_matches(selector, current) for selector in selectors):
+                widened.append(meta.get('name'))
+                queue.append(meta.get('labels') or {})
+    return sorted(widened)
+
+
+def aggregation_refusal(spec, cluster_roles):
+    """One sentence when the account's ClusterRole would be aggregated into other ClusterRoles
+    (its labels are selected by their aggregationRule) and ``allow_aggregation`` is not set."""
+    if spec['allow_aggregation'] or spec['scope'] != 'cluster' or not spec['rules']:
+        return None
+    widened = aggregated_into(spec['labels'], cluster_roles, spec['name'])
+    if not widened:
+        return None
+    roles = ['ClusterRole %s' % name for name in widened]
+    selected = sorted(set(key for role in cluster_roles or [] if (role.get('metadata') or {}).get('name') in widened
+                          for selector in (role.get('aggregationRule') or {}).get('clusterRoleSelectors') or []
+                          for key in (selector.get('matchLabels') or {}) if key in spec['labels']))
+    return ('The labels of the ClusterRole %s (%s) are selected by the aggregationRule of %s, so its rules would be '
+            'copied into %s and granted to everyone bound to %s; remove those labels, or set allow_aggregation to '
+            'true if that is really meant.'
+            % (spec['name'], ', '.join(selected) or 'all of them', _join(roles), 'it' if len(roles) == 1 else 'them',
+               'it' if len(roles) == 1 else 'them'))
+
+
 def plan(wanted, existing, owner, adopt=False, absent=False):
     """What to do so that the cluster holds ``wanted`` (a list of objects) given ``existing``
     (a dict key -> live object of every object named after the account):
@@ -177,10 +247,12 @@ def plan(wanted, existing, owner, adopt=False, absent=False):
     ``(key, owner)`` of wanted objects another account owns; ``foreign``: keys of wanted
     objects nobody of ours made (refused unless ``adopt``); ``builtin``: keys of built-in
     objects (always refused); ``left_alone``: ``(key, reason)`` of live objects not ours that
-    are left as they are. With ``absent``, nothing is wanted and owned objects are pruned.
+    are left as they are; ``drop_aggregation``: keys of wanted ClusterRoles whose live object has an
+    ``aggregationRule`` (the aggregation controller would replace their rules): it is removed.
+    With ``absent``, nothing is wanted and owned objects are pruned.
     """
     result = {'apply': [], 'recreate': [], 'prune': [], 'conflicts': [], 'foreign': [], 'builtin': [],
-              'left_alone': []}
+              'left_alone': [], 'drop_aggregation': []}
     wanted_keys = {}
     for obj in wanted:
         wanted_keys[key_of(obj)] = obj
@@ -198,6 +270,8 @@ def plan(wanted, existing, owner, adopt=False, absent=False):
             if not live_owner and not adopt:
                 result['foreign'].append(key)
                 continue
+            if obj['kind'] == 'ClusterRole' and live.get('aggregationRule'):
+                result['drop_aggregation'].append(key)
             if 'roleRef' in obj and live.get('roleRef') and (
                     live['roleRef'].get('kind'), live['roleRef'].get('name')) != (obj['roleRef']['kind'], obj['roleRef']['name']):
                 result['recreate'].append(key)
@@ -251,7 +325,7 @@ def managed_view(obj):
         view['metadata']['namespace'] = meta['namespace']
     for key in ('labels', 'annotations'):
         view['metadata'][key] = dict(meta.get(key) or {})
-    for key in ('rules', 'roleRef', 'subjects'):
+    for key in ('rules', 'aggregationRule', 'roleRef', 'subjects'):
         if key in obj:
             view[key] = obj[key]
     return view
@@ -279,6 +353,8 @@ class _Run:
         self.check_mode = check_mode
         self.changes = []
         self.diffs = []
+        self.cluster_roles = []
+        self.aggregated_reference = False
 
     def change(self, key, action, reason, before=None, after=None):
         entry = ref(key)
@@ -298,23 +374,31 @@ class _Run:
                 return None
             raise as_token_error(exc, action)
 
-    def list(self, kind, name):
+    def list(self, kind, name=None):
+        """The objects of ``kind`` named ``name`` in every namespace (all of them without a name)."""
         action = self.cluster.action('list', KINDS[kind][1])
-        data = self.cluster.request('GET', path(kind), query={'fieldSelector': 'metadata.name=%s' % name},
-                                    action=action).data or {}
+        query = {'fieldSelector': 'metadata.name=%s' % name} if name else None
+        data = self.cluster.request('GET', path(kind), query=query, action=action).data or {}
         items = []
         for item in data.get('items') or []:
             item = dict(item, kind=kind)
-            if (item.get('metadata') or {}).get('name') == name:
+            if name is None or (item.get('metadata') or {}).get('name') == name:
                 items.append(item)
         return items
 
     def existing(self):
-        """Every object named after the account: its ServiceAccount and RBAC in any namespace."""
+        """Every object named after the account: its ServiceAccount and RBAC in any namespace. When the
+        account gets a ClusterRole of its own, every ClusterRole is read (kept in ``cluster_roles``) to
+        see which aggregate it."""
         spec = self.spec
         found = {}
         for kind in RBAC_KINDS:
-            for item in self.list(kind, spec['name']):
+            if kind == 'ClusterRole' and spec['state'] == 'present' and spec['scope'] == 'cluster' and spec['rules']:
+                self.cluster_roles = self.list(kind)
+                items = [item for item in self.cluster_roles if item['metadata'].get('name') == spec['name']]
+            else:
+                items = self.list(kind, spec['name'])
+            for item in items:
                 found[key_of(item)] = item
         account = self.get('ServiceAccount', spec['name'], spec['namespace'])
         if account is not None:
@@ -332,6 +416,16 @@ class _Run:
         data = self.cluster.request('PATCH', path(kind, name, namespace), body=obj, query=query, action=action,
                                     content_type='application/apply-patch+yaml').data
         return dict(data or {}, kind=kind)
+
+    def drop_aggregation(self, live):
+        """Remove the aggregationRule of a ClusterRole (a JSON merge patch; a dry run in check mode), so
+        that the aggregation controller stops replacing its rules with those of the roles it selects."""
+        name = live['metadata']['name']
+        query = {'dryRun': 'All'} if self.check_mode else None
+        body = {'metadata': {'uid': live['metadata'].get('uid')}, 'aggregationRule': None}
+        action = self.cluster.action('patch', 'clusterroles', subject='ClusterRole "%s"' % name)
+        self.cluster.request('PATCH', path('ClusterRole', name), body=body, query=query, action=action,
+                             content_type='application/merge-patch+json')
 
     def delete(self, live):
         kind, namespace, name = key_of(live)
@@ -356,6 +450,8 @@ def _referenced_rules(run, spec):
     if live is None:
         raise K8sTokenError('ClusterRole "%s" does not exist; create it first or correct cluster_role.'
                             % spec['cluster_role'])
+    if live.get('aggregationRule'):
+        run.aggregated_reference = True
     return rbac_checks.check_rules(live.get('rules'), option='ClusterRole %s rules' % spec['cluster_role'])
 
 
@@ -364,6 +460,89 @@ def effective_rules(cluster, spec):
     if spec['cluster_role']:
         return _referenced_rules(_Run(cluster, spec, True), spec)
     return spec['rules']
+
+
+def _readable(cluster, kind, name=None, namespace=None):
+    """GET (or list, without ``name``) as the connection's user: the data, None when it may not
+    read it (403) or it is missing (404); anything else is one sentence."""
+    action = cluster.action('get' if name else 'list', KINDS[kind][1], namespace=namespace)
+    try:
+        return cluster.request('GET', path(kind, name, namespace), action=None).data or {}
+    except Exception as exc:
+        if is_status(exc, 403, 404):
+            return None
+        raise as_token_error(exc, action)
+
+
+def account_bindings(cluster, spec):
+    """The ClusterRoleBindings and RoleBindings (every namespace) that name the account or a group it
+    is in, but those it owns (its grant): ``[{kind, name, namespace, role_ref}]``, or None when the
+    connection's user may not list them."""
+    found = []
+    for kind in ('ClusterRoleBinding', 'RoleBinding'):
+        data = _readable(cluster, kind)
+        if data is None:
+            return None
+        for item in data.get('items') or []:
+            meta = item.get('metadata') or {}
+            if owner_annotation(item) == spec['owner']:
+                continue
+            if rbac_checks.subject_matches(item.get('subjects'), spec['name'], spec['namespace']):
+                found.append({'kind': kind, 'name': meta.get('name'), 'namespace': meta.get('namespace') or '',
+                              'role_ref': item.get('roleRef') or {}})
+    return found
+
+
+def rights_check(cluster, spec, rules):
+    """The function :func:`rbac_checks.verify` calls (with the account's own client) for the rights
+    the account holds beyond ``rules`` (its grant): a SelfSubjectRulesReview in its namespace, the
+    namespaces of its grant and those where a RoleBinding names it or its groups; a
+    SelfSubjectAccessReview cluster-wide for each right found, to tell rights in every namespace
+    (and on cluster-scoped resources) from those in one; the bindings (read as the connection's user,
+    when it may) that give each."""
+    known = {}
+    role_rules = {}
+
+    def scene():
+        """The bindings and the namespaces to review, read once (on the first call: nothing is read
+        when nothing is verified)."""
+        if not known:
+            bindings = account_bindings(cluster, spec)
+            namespaces = [spec['namespace']]
+            for namespace in spec['namespaces'] + [b['namespace'] for b in bindings or [] if b['namespace']]:
+                if namespace not in namespaces:
+                    namespaces.append(namespace)
+            known.update(bindings=bindings, namespaces=namespaces)
+        return known['bindings'], known['namespaces']
+
+    def rules_of(binding):
+        ref = binding['role_ref']
+        key = (ref.get('kind'), binding['namespace'] if ref.get('kind') == 'Role' else '', ref.get('name'))
+        if key not in role_rules:
+            data = _readable(cluster, key[0], key[2], key[1] or None) if key[0] in KINDS else None
+            role_rules[key] = (data or {}).get('rules') or []
+        return role_rules[key]
+
+    def granted(namespace):
+        return rules if spec['scope'] == 'cluster' or namespace in spec['namespaces'] else []
+
+    def beyond(asking):
+        bindings, namespaces = scene()
+        answers = [reviews.rules_review(asking, namespace) for namespace in namespaces]
+        extras = rbac_checks.beyond_grant(answers, granted)
+        for extra in extras:
+            if not extra['path'] and rbac_checks.EVERYWHERE not in extra['namespaces']:
+                review = reviews.access_review(asking, extra['verbs'][0], extra['resource'], group=extra['group'],
+                                               name=(extra['names'] or [None])[0])
+                if review['allowed']:
+                    extra['namespaces'] = [rbac_checks.EVERYWHERE]
+            if bindings is not None:
+                extra['sources'] = rbac_checks.sources(extra, [dict(b, role='%s %s' % (b['role_ref'].get('kind'),
+                                                                                       b['role_ref'].get('name')),
+                                                                    rules=rules_of(b)) for b in bindings])
+        return extras
+
+    return beyond
 
 
 def check_risky(spec, rules):
@@ -395,7 +574,7 @@ def ensure_present(cluster, spec, check_mode=False):
     existing = run.existing()
     wanted = wanted_objects(spec)
     steps = plan(wanted, existing, spec['owner'], adopt=spec['adopt'])
-    refused = refusal(steps, spec)
+    refused = refusal(steps, spec) or aggregation_refusal(spec, run.cluster_roles)
     if refused:
         raise K8sTokenError(refused)
 
@@ -422,6 +601,9 @@ def ensure_present(cluster, spec, check_mode=False):
                    % (wanted_by_key[key]['roleRef']['kind'], wanted_by_key[key]['roleRef']['name']),
                    existing[key], wanted_by_key[key])
 
+    for key in steps['drop_aggregation']:
+        run.drop_aggregation(existing[key])
+
     applied = []
     for obj in steps['apply']:
         key = key_of(obj)
@@ -436,9 +618,14 @@ def ensure_present(cluster, spec, check_mode=False):
             after = run.apply(obj, check_mode)
             if live is None:
                 run.change(key, 'created', 'missing', None, after)
-            elif managed_view(live) != managed_view(after):
-                run.change(key, 'updated', 'adopted' if not owner_annotation(live) else 'it differed from what is wanted',
-                           live, after)
+            elif managed_view(live) != managed_view(after) or key in steps['drop_aggregation']:
+                if check_mode and key in steps['drop_aggregation']:
+                    after = dict(after)
+                    after.pop('aggregationRule', None)
+                reason = 'adopted' if not owner_annotation(live) else 'it differed from what is wanted'
+                if key in steps['drop_aggregation']:
+                    reason += '; its aggregationRule was removed, so it grants only its own rules'
+                run.change(key, 'updated', reason, live, after)
             else:
                 run.change(key, 'unchanged', 'as wanted')
         applied.append(_clean(after))
@@ -448,7 +635,15 @@ def ensure_present(cluster, spec, check_mode=False):
         run.change(key_of(live), 'deleted', 'owned by the account and no longer wanted (access or scope changed)',
                    live, None)
 
-    return _result(run, spec, applied, steps, rules, [ref(key_of(o)) for o in steps['prune']])
+    # what the live roles grant, as the API server answered the apply (the rules of the account's role)
+    live_rules = next((o.get('rules') or [] for o in applied if o.get('kind') in ('ClusterRole', 'Role')), None)
+    result = _result(run, spec, applied, steps, rules if live_rules is None else live_rules,
+                     [ref(key_of(o)) for o in steps['prune']])
+    if run.aggregated_reference:
+        result['warnings'].append('ClusterRole %s has an aggregationRule: its rules grow with every ClusterRole that '
+                                  'carries the labels it selects, and %s gets them too.'
+                                  % (spec['cluster_role'], spec['username']))
+    return result
 
 
 def ensure_absent(cluster, spec, check_mode=False):
@@ -457,6 +652,11 @@ def ensure_absent(cluster, spec, check_mode=False):
     run = _Run(cluster, spec, check_mode)
     existing = run.existing()
     steps = plan([], existing, spec['owner'], absent=True)
+    for live in list(steps['prune']):
+        if live['kind'] == 'ServiceAccount' and key_of(live)[1] in SYSTEM_NAMESPACES:
+            steps['prune'].remove(live)
+            steps['left_alone'].append((key_of(live), 'it is in the system namespace %s, whose accounts belong to '
+                                                      'Kubernetes' % key_of(live)[1]))
     removed = []
     for live in steps['prune']:
         run.delete(live)

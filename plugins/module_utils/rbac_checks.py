@@ -27,35 +27,74 @@ RULE_KEYS = ('apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURL
 ESCALATING_VERBS = ('escalate', 'bind', 'impersonate')
 WRITE_VERBS = frozenset(('create', 'update', 'patch', 'delete', 'deletecollection', '*') + ESCALATING_VERBS)
 
-# Workload resources whose controllers create pods from a template the writer chooses.
-_WORKLOADS = (('', 'pods'), ('', 'replicationcontrollers'), ('apps', 'deployments'), ('apps', 'statefulsets'),
-              ('apps', 'daemonsets'), ('apps', 'replicasets'), ('batch', 'jobs'), ('batch', 'cronjobs'))
+RBAC = 'rbac.authorization.k8s.io'
+ADMISSION = 'admissionregistration.k8s.io'
+CERTIFICATES = 'certificates.k8s.io'
+WRITE = ('create', 'update', 'patch')
 
-# (verbs, group, resource, what it means). Checked in order; each path is named once.
-_PATHS = (
-    (('create', 'update', 'patch'), _WORKLOADS,
-     'can read any Secret and act as any ServiceAccount {where}, through a pod that mounts them'),
-    (('create',), (('', 'pods/exec'), ('', 'pods/attach')),
-     'can run commands in any pod {where}, with its ServiceAccount token and mounted Secrets'),
-    (('patch', 'update'), (('', 'pods/ephemeralcontainers'),),
-     'can add a container to any pod {where}, with its ServiceAccount token and mounted Secrets'),
-    (('get', 'list', 'watch'), (('', 'secrets'),),
-     'can read every Secret {where}, legacy ServiceAccount tokens included, and act as those accounts'),
-    (('create',), (('', 'serviceaccounts/token'),),
-     'can mint tokens for any ServiceAccount {where} and act as it'),
-    (('create', 'update', 'patch'), (('rbac.authorization.k8s.io', 'rolebindings'),
-                                     ('rbac.authorization.k8s.io', 'clusterrolebindings')),
-     'can bind roles {where} (to itself too, up to the rights it holds, or any with bind)'),
-    (('escalate',), (('rbac.authorization.k8s.io', 'roles'), ('rbac.authorization.k8s.io', 'clusterroles')),
-     'can write roles with rights it does not hold {where}, and so grant itself anything'),
-    (('bind',), (('rbac.authorization.k8s.io', 'roles'), ('rbac.authorization.k8s.io', 'clusterroles')),
-     'can bind any role {where}, cluster-admin too if it may write ClusterRoleBindings'),
-    (('impersonate',), (('', 'users'), ('', 'groups'), ('', 'serviceaccounts'), ('authentication.k8s.io', 'userextras')),
-     'can act as other users, groups or ServiceAccounts'),
-    (('get', 'create'), (('', 'nodes/proxy'),),
-     'can reach the kubelet API of every node, and run commands in any pod there'),
-    (('create', 'update', 'patch'), (('', 'persistentvolumes'),),
-     'can mount any host path of a node through a PersistentVolume'),
+# Workload resources whose controllers create pods from a template the writer chooses.
+WORKLOADS = (('', 'pods'), ('', 'replicationcontrollers'), ('apps', 'deployments'), ('apps', 'statefulsets'),
+             ('apps', 'daemonsets'), ('apps', 'replicasets'), ('batch', 'jobs'), ('batch', 'cronjobs'))
+
+# The paths to more rights of the Kubernetes "RBAC good practices" list, as data: one row per path,
+# {id, verbs, targets ((group, resource), ...), cluster (True: only a cluster-wide grant gives it,
+# the resource is cluster-scoped), means}. Checked in order; each path is named once, with the first
+# verb and target the rules allow. ``{where}`` is the scope of the grant.
+CATALOGUE = (
+    {'id': 'workloads', 'verbs': WRITE, 'targets': WORKLOADS, 'cluster': False,
+     'means': 'can read any Secret and act as any ServiceAccount {where}, through a pod that mounts them'},
+    {'id': 'exec', 'verbs': ('create', 'get'), 'targets': (('', 'pods/exec'), ('', 'pods/attach')), 'cluster': False,
+     'means': 'can run commands in any pod {where}, with its ServiceAccount token and mounted Secrets'},
+    {'id': 'ephemeral-containers', 'verbs': ('patch', 'update'), 'targets': (('', 'pods/ephemeralcontainers'),),
+     'cluster': False,
+     'means': 'can add a container to any pod {where}, with its ServiceAccount token and mounted Secrets'},
+    {'id': 'secrets', 'verbs': ('get', 'list', 'watch'), 'targets': (('', 'secrets'),), 'cluster': False,
+     'means': 'can read every Secret {where}, legacy ServiceAccount tokens included, and act as those accounts'},
+    {'id': 'tokens', 'verbs': ('create',), 'targets': (('', 'serviceaccounts/token'),), 'cluster': False,
+     'means': 'can mint tokens for any ServiceAccount {where} and act as it'},
+    {'id': 'bindings', 'verbs': WRITE, 'targets': ((RBAC, 'rolebindings'), (RBAC, 'clusterrolebindings')),
+     'cluster': False, 'means': 'can bind roles {where} (to itself too, up to the rights it holds, or any with bind)'},
+    {'id': 'escalate', 'verbs': ('escalate',), 'targets': ((RBAC, 'roles'), (RBAC, 'clusterroles')), 'cluster': False,
+     'means': 'can write roles with rights it does not hold {where}, and so grant itself anything'},
+    {'id': 'bind', 'verbs': ('bind',), 'targets': ((RBAC, 'roles'), (RBAC, 'clusterroles')), 'cluster': False,
+     'means': 'can bind any role {where}, cluster-admin too if it may write ClusterRoleBindings'},
+    {'id': 'impersonate', 'verbs': ('impersonate',),
+     'targets': (('', 'serviceaccounts'), ('', 'users'), ('', 'groups'), ('authentication.k8s.io', 'userextras'),
+                 ('authentication.k8s.io', 'uids')), 'cluster': False,
+     'means': 'can act as other users, groups or ServiceAccounts'},
+    {'id': 'nodes-proxy', 'verbs': ('get', 'create', 'update', 'patch', 'delete'), 'targets': (('', 'nodes/proxy'),),
+     'cluster': True, 'means': 'can reach the kubelet API of every node, and run commands in any pod there'},
+    {'id': 'persistent-volumes', 'verbs': ('create',), 'targets': (('', 'persistentvolumes'),), 'cluster': True,
+     'means': 'can mount any host path of a node through a PersistentVolume (hostPath), and so take over the node'},
+    {'id': 'csr-create', 'verbs': ('create',), 'targets': ((CERTIFICATES, 'certificatesigningrequests'),),
+     'cluster': True,
+     'means': 'can request client certificates for any user or group but system:masters; with an approval '
+              '(its own, or a controller\'s) it authenticates as them'},
+    {'id': 'csr-approve', 'verbs': ('update', 'patch'),
+     'targets': ((CERTIFICATES, 'certificatesigningrequests/approval'),), 'cluster': True,
+     'means': 'can approve certificate requests, and with approve on a signer get a client certificate for '
+              'system:kube-controller-manager or any node, and from there cluster-admin'},
+    {'id': 'signers', 'verbs': ('approve', 'sign'), 'targets': ((CERTIFICATES, 'signers'),), 'cluster': True,
+     'means': 'can approve or sign certificates of that signer, for any user or group it allows, and act as them'},
+    {'id': 'mutating-webhooks', 'verbs': WRITE,
+     'targets': ((ADMISSION, 'mutatingwebhookconfigurations'), (ADMISSION, 'mutatingadmissionpolicies'),
+                 (ADMISSION, 'mutatingadmissionpolicybindings')), 'cluster': True,
+     'means': 'can send every object written to the cluster (Secrets too) to a server it names and change it on '
+              'the way, pods and their ServiceAccounts included'},
+    {'id': 'validating-webhooks', 'verbs': WRITE + ('delete',),
+     'targets': ((ADMISSION, 'validatingwebhookconfigurations'), (ADMISSION, 'validatingadmissionpolicies'),
+                 (ADMISSION, 'validatingadmissionpolicybindings')), 'cluster': True,
+     'means': 'can read every object written to the cluster (Secrets too) through a webhook, and switch off the '
+              'policies that guard it'},
+    {'id': 'namespaces', 'verbs': ('patch', 'update'), 'targets': (('', 'namespaces'),), 'cluster': False,
+     'means': 'can change the pod security labels of the namespaces {where}, so that privileged pods (and with '
+              'them the nodes) are allowed there'},
+    {'id': 'apiservices', 'verbs': WRITE, 'targets': (('apiregistration.k8s.io', 'apiservices'),), 'cluster': True,
+     'means': 'can hand an API group to a server it chooses, which then receives the requests for it (and the '
+              'identities of their callers) and answers them'},
+    {'id': 'endpoints', 'verbs': WRITE, 'targets': (('', 'endpoints'), ('discovery.k8s.io', 'endpointslices')),
+     'cluster': False,
+     'means': 'can send the traffic of Services {where} to addresses it chooses, and read what their clients send'},
 )
 
 
@@ -99,8 +138,16 @@ def check_rules(rules, option='rules'):
     return checked
 
 
+def is_every_url(url):
+    """Whether a nonResourceURLs entry matches every URL: ``*``, or a prefix match (trailing ``*``) of
+    ``/`` (RBAC treats a trailing ``*`` as a prefix, so ``/*`` is as wide as ``*``)."""
+    return url in ('*', '/*') or (url.endswith('*') and url.rstrip('*') in ('', '/'))
+
+
 def risky_grants(rules):
-    """What the rules grant that needs an explicit opt-in, as short phrases (empty when nothing)."""
+    """What the rules grant that needs an explicit opt-in, as short phrases (empty when nothing).
+    ``escalate``, ``bind`` and ``impersonate`` count also when limited by resourceNames (one named
+    cluster-admin role or account is enough)."""
     found = []
     for index, rule in enumerate(rules or []):
         where = 'rules[%d]' % index
@@ -109,30 +156,54 @@ def risky_grants(rules):
         wild = [r for r in _listed(rule, 'resources') if r == '*' or r.startswith('*/')]
         if wild:
             found.append('%s grants every resource ("%s")' % (where, wild[0]))
-        if '*' in _listed(rule, 'nonResourceURLs'):
-            found.append('%s grants every non-resource URL ("*")' % where)
+        urls = [u for u in _listed(rule, 'nonResourceURLs') if is_every_url(u)]
+        if urls:
+            found.append('%s grants every non-resource URL ("%s")' % (where, urls[0]))
         for verb in ESCALATING_VERBS:
             if verb in _listed(rule, 'verbs'):
                 found.append('%s grants "%s"' % (where, verb))
     return found
 
 
-def rule_allows(rule, verb, group, resource):
-    """Whether one rule allows ``verb`` on ``resource`` (``pods`` or ``pods/log``) of ``group``
-    for every object (rules limited to resourceNames allow no such thing)."""
-    if rule.get('resourceNames') or rule.get('nonResourceURLs'):
-        return False
+EVERY = 'every'   # a grant on every object of a resource (not limited by resourceNames)
+
+
+def rule_grant(rule, verb, group, resource):
+    """What one rule allows of ``verb`` on ``resource`` (``pods`` or ``pods/log``) of ``group``:
+    None (nothing), :data:`EVERY` (every object) or the tuple of resourceNames it is limited to."""
+    if rule.get('nonResourceURLs'):
+        return None
     verbs = _listed(rule, 'verbs')
     if '*' not in verbs and verb not in verbs:
-        return False
+        return None
     groups = _listed(rule, 'apiGroups')
     if '*' not in groups and group not in groups:
-        return False
+        return None
     sub = resource.partition('/')[2]
-    for granted in _listed(rule, 'resources'):
-        if granted in ('*', resource) or (sub and granted == '*/' + sub):
-            return True
-    return False
+    if not any(granted in ('*', resource) or (sub and granted == '*/' + sub) for granted in _listed(rule, 'resources')):
+        return None
+    names = _listed(rule, 'resourceNames')
+    return tuple(names) if names else EVERY
+
+
+def rules_grant(rules, verb, group, resource):
+    """:func:`rule_grant` over several rules: EVERY when one rule allows every object, else the
+    resourceNames of all that allow some (a tuple, in order), else None."""
+    names = []
+    for rule in rules or []:
+        grant = rule_grant(rule, verb, group, resource)
+        if grant == EVERY:
+            return EVERY
+        for name in grant or ():
+            if name not in names:
+                names.append(name)
+    return tuple(names) or None
+
+
+def rule_allows(rule, verb, group, resource):
+    """Whether one rule allows ``verb`` on ``resource`` of ``group`` for every object (rules limited
+    to resourceNames allow it only for those, see :func:`rule_grant`)."""
+    return rule_grant(rule, verb, group, resource) == EVERY
 
 
 def rules_allow(rules, verb, group, resource):
@@ -146,17 +217,42 @@ def describe_scope(scope, namespaces=None):
     return 'in namespace%s %s' % ('' if len(names) == 1 else 's', ', '.join(names))
 
 
+def _shown(group, resource):
+    return ('%s/%s' % (group, resource)) if group else resource
+
+
 def escalation_paths(rules, scope='cluster', namespaces=None):
-    """What the rules allow beyond their words: ``[{grant, means}]``, one per path."""
+    """What the rules allow beyond their words: ``[{id, grant, means}]``, one per :data:`CATALOGUE`
+    path they open (``names`` too when resourceNames limit it: the path is narrowed, not closed).
+    With scope ``namespaces`` the cluster-scoped paths are left out (a RoleBinding does not give them)."""
     where = describe_scope(scope, namespaces)
     paths = []
-    for verbs, targets, means in _PATHS:
-        for group, resource in targets:
-            verb = next((v for v in verbs if rules_allow(rules, v, group, resource)), None)
-            if verb:
-                shown = ('%s/%s' % (group, resource)) if group else resource
-                paths.append({'grant': '%s %s' % (verb, shown), 'means': means.format(where=where)})
+    for entry in CATALOGUE:
+        if entry['cluster'] and scope != 'cluster':
+            continue
+        found, names = None, []
+        for group, resource in entry['targets']:
+            for verb in entry['verbs']:
+                grant = rules_grant(rules, verb, group, resource)
+                if grant == EVERY:
+                    found, names = (verb, _shown(group, resource)), None
+                    break
+                if grant:
+                    found = found or (verb, _shown(group, resource))
+                    names.extend(n for n in grant if n not in names)
+            if names is None:
                 break
+        if found is None:
+            continue
+        verb, shown = found
+        grant = EVERY if names is None else tuple(names)
+        path = {'id': entry['id'], 'grant': '%s %s' % (verb, shown), 'means': entry['means'].format(where=where)}
+        if grant != EVERY:
+            path['names'] = list(grant)
+            path['grant'] += ' (resourceNames %s)' % ', '.join(grant)
+            path['means'] += ('; limited to %s by resourceNames, which narrows the path but does not close it '
+                              '(one privileged object is enough)' % ', '.join(grant))
+        paths.append(path)
     return paths
 
 
@@ -178,24 +274,33 @@ def _split_resource(resource):
     return resource, sub
 
 
-def _check(verb, group, resource, subresource, namespace, allowed):
-    return {'verb': verb, 'group': group or '', 'resource': resource, 'subresource': subresource or '',
-            'namespace': namespace or '', 'allowed': bool(allowed)}
+def _check(verb, group, resource, subresource, namespace, allowed, name=None, path=None):
+    check = {'verb': verb, 'group': group or '', 'resource': resource, 'subresource': subresource or '',
+             'namespace': namespace or '', 'allowed': bool(allowed)}
+    if name:
+        check['name'] = name
+    if path:
+        check['path'] = path
+    return check
 
 
 def checks_from_rules(rules):
     """One positive check per verb, group and resource of the rules, wildcards as written
-    (``*`` is asked as ``*``); rules limited to resourceNames and non-resource rules are not
-    asked (a check about one object or URL says little about the rule)."""
+    (``*`` is asked as ``*``); a rule limited to resourceNames is asked for each of its names, a
+    non-resource rule for each of its URLs (as written: ``/*`` too)."""
     base = []
     for rule in rules or []:
-        if rule.get('resourceNames') or rule.get('nonResourceURLs'):
-            continue
+        for url in _listed(rule, 'nonResourceURLs'):
+            for verb in _listed(rule, 'verbs'):
+                base.append({'verb': verb, 'group': '', 'resource': '', 'subresource': '', 'path': url,
+                             'namespace': '', 'allowed': True})
         for group in _listed(rule, 'apiGroups'):
             for resource in _listed(rule, 'resources'):
                 name, sub = _split_resource(resource)
                 for verb in _listed(rule, 'verbs'):
-                    base.append({'verb': verb, 'group': group, 'resource': name, 'subresource': sub, 'allowed': True})
+                    item = {'verb': verb, 'group': group, 'resource': name, 'subresource': sub, 'allowed': True}
+                    for object_name in _listed(rule, 'resourceNames') or [None]:
+                        base.append(dict(item, name=object_name) if object_name else item)
     return base
 
 
@@ -223,7 +328,7 @@ def expand_checks(rules, scope='cluster', namespaces=None, checks=None):
     if not checks:
         base = checks_from_rules(rules)
     if scope == 'namespaces':
-        first = next((c for c in base if c['allowed'] and 'namespace' not in c), None)
+        first = next((c for c in base if c['allowed'] and 'namespace' not in c and not c.get('path')), None)
         if first is not None:
             base.append(dict(first, namespace='', allowed=False))
     out = []
@@ -234,27 +339,173 @@ def expand_checks(rules, scope='cluster', namespaces=None, checks=None):
             targets = sorted(set(namespaces or []), key=list(namespaces).index)
         for namespace in targets:
             check = _check(item['verb'], item['group'], item['resource'], item['subresource'], namespace,
-                           item['allowed'])
+                           item['allowed'], item.get('name'), item.get('path'))
             if check not in out:
                 out.append(check)
     return out
 
 
 def shown_resource(check):
+    if check.get('path'):
+        return check['path']
     text = ('%s/' % check['group']) if check.get('group') else ''
     text += check['resource']
     if check.get('subresource'):
         text += '/' + check['subresource']
+    if check.get('name'):
+        text += ' "%s"' % check['name']
     return text
+
+
+# What every ServiceAccount holds through Kubernetes' default bindings (system:basic-user,
+# system:discovery, system:public-info-viewer and, since 1.33, system:cluster-trust-bundle-discovery
+# to system:authenticated; system:service-account-issuer-discovery to system:serviceaccounts):
+# never reported as beyond a grant.
+BASELINE = (
+    {'apiGroups': ['certificates.k8s.io'], 'resources': ['clustertrustbundles'], 'verbs': ['get', 'list', 'watch']},
+    {'apiGroups': ['authorization.k8s.io'], 'resources': ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+     'verbs': ['create']},
+    {'apiGroups': ['authentication.k8s.io'], 'resources': ['selfsubjectreviews'], 'verbs': ['create']},
+    {'nonResourceURLs': ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*',
+                         '/readyz', '/version', '/version/', '/.well-known/openid-configuration',
+                         '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'],
+     'verbs': ['get']},
+)
+EVERYWHERE = ''   # the namespace of a right held in every namespace (or of a cluster-scoped resource)
+
+
+def url_matches(granted, url):
+    """Whether the nonResourceURLs entry ``granted`` covers ``url`` (RBAC: ``*``, equal, or a prefix
+    when ``granted`` ends with ``*``; a requested ``url`` ending in ``*`` is covered only by a prefix
+    at least as wide)."""
+    if granted == '*' or granted == url:
+        return True
+    if granted.endswith('*'):
+        return url.startswith(granted.rstrip('*'))
+    return False
+
+
+def _url_covered(rules, verb, url):
+    return any(('*' in _listed(rule, 'verbs') or verb in _listed(rule, 'verbs'))
+               and any(url_matches(granted, url) for granted in _listed(rule, 'nonResourceURLs'))
+               for rule in rules)
+
+
+def _covered(rules, verb, group, resource, names):
+    grant = rules_grant(rules, verb, group, resource)
+    if grant == EVERY:
+        return True
+    return bool(grant and names and set(names) <= set(grant))
+
+
+def beyond_grant(reviews, granted):
+    """The rights the API server says the account holds (``reviews``: SelfSubjectRulesReview answers,
+    ``{namespace, resource_rules, non_resource_rules}``) that neither its grant nor :data:`BASELINE`
+    gives: ``[{verbs, group, resource, names, path, namespaces}]``, one per resource (or URL) and
+    resourceNames, verbs and namespaces merged. ``granted(namespace)`` gives the PolicyRules the grant
+    holds in that namespace. Wildcards count as written: ``*`` is covered only by ``*``."""
+    found = []
+
+    def add(key, verb, namespace, **fields):
+        for item in found:
+            if item['key'] == key:
+                break
+        else:
+            item = dict(fields, key=key, verbs=[], namespaces=[])
+            found.append(item)
+        if verb not in item['verbs']:
+            item['verbs'].append(verb)
+        if namespace not in item['namespaces']:
+            item['namespaces'].append(namespace)
+
+    for review in reviews:
+        namespace = review['namespace']
+        rules = list(granted(namespace) or []) + list(BASELINE)
+        for rule in review.get('resource_rules') or []:
+            names = _listed(rule, 'resourceNames')
+            for group in _listed(rule, 'apiGroups') or ['']:
+                for resource in _listed(rule, 'resources'):
+                    for verb in _listed(rule, 'verbs'):
+                        if not _covered(rules, verb, group, resource, names):
+                            add(('r', group, resource, tuple(names)), verb, namespace, group=group, resource=resource,
+                                names=names, path='')
+        for rule in review.get('non_resource_rules') or []:
+            for url in _listed(rule, 'nonResourceURLs'):
+                for verb in _listed(rule, 'verbs'):
+                    if not _url_covered(rules, verb, url):
+                        add(('u', url), verb, EVERYWHERE, group='', resource='', names=[], path=url)
+    for item in found:
+        item.pop('key')
+    return found
+
+
+def subject_matches(subjects, name, namespace):
+    """Whether a binding's ``subjects`` name the ServiceAccount, its user name, or a group every
+    ServiceAccount of the namespace is in (system:serviceaccounts[:NAMESPACE], system:authenticated)."""
+    groups = ('system:serviceaccounts', 'system:serviceaccounts:%s' % namespace, 'system:authenticated')
+    for subject in subjects or []:
+        kind = subject.get('kind')
+        if kind == 'ServiceAccount' and subject.get('name') == name and subject.get('namespace') == namespace:
+            return True
+        if kind == 'User' and subject.get('name') == 'system:serviceaccount:%s:%s' % (namespace, name):
+            return True
+        if kind == 'Group' and subject.get('name') in groups:
+            return True
+    return False
+
+
+def sources(extra, bindings):
+    """The bindings (``[{kind, name, namespace, role, rules}]``, already those naming the account or
+    its groups) whose role gives the right ``extra`` (from :func:`beyond_grant`), as ``Kind
+    [namespace/]name (role)`` phrases."""
+    found = []
+    for binding in bindings:
+        namespaced = binding['kind'] == 'RoleBinding'
+        if namespaced and binding['namespace'] not in extra['namespaces']:
+            continue
+        verb = extra['verbs'][0]
+        if extra['path']:
+            gives = not namespaced and _url_covered(binding['rules'], verb, extra['path'])
+        else:
+            gives = _covered(binding['rules'], verb, extra['group'], extra['resource'], extra['names'])
+        if gives:
+            found.append('%s %s%s (%s)' % (binding['kind'], binding['namespace'] + '/' if namespaced else '',
+                                           binding['name'], binding['role']))
+    return found
+
+
+def describe_right(extra):
+    """``create, update configmaps in every namespace`` and the like, with the bindings when known."""
+    if extra['path']:
+        text = '%s %s' % (', '.join(extra['verbs']), extra['path'])
+    else:
+        text = '%s %s' % (', '.join(extra['verbs']), _shown(extra['group'], extra['resource']))
+        if extra['names']:
+            text += ' (resourceNames %s)' % ', '.join(extra['names'])
+        if EVERYWHERE in extra['namespaces']:
+            text += ' in every namespace'
+        else:
+            text += ' ' + describe_scope('namespaces', extra['namespaces'])
+    if extra.get('sources'):
+        text += ', through ' + _join_and(extra['sources'])
+    elif extra.get('sources') is not None:
+        text += ', through no binding found naming it or its groups'
+    return text
+
+
+def _join_and(items):
+    return items[0] if len(items) == 1 else ', '.join(items[:-1]) + ' and ' + items[-1]
 
 
 _ROW = '%-6s  %-16s  %-40s  %-20s  %-9s  %s'
 
 
-def compare(checks, answers, escalations=None):
+def compare(checks, answers, escalations=None, beyond=None):
     """The checks with the API server's answers (``allowed`` booleans, None for no answer):
-    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line]}``; the
-    ``escalations`` (from :func:`escalation_paths`) end the table, one ``ALLOWS`` line each."""
+    ``{checks: [check + expected, actual, ok], mismatches: [line], table: [line], beyond_grant: [...],
+    summary: sentence part naming what differs (empty when nothing)}``;
+    the ``escalations`` (from :func:`escalation_paths`) end the table, one ``ALLOWS`` line each;
+    the rights ``beyond`` the grant (from :func:`beyond_grant`) are mismatches, one ``BEYOND`` line each."""
     rows = [(_ROW % ('RESULT', 'VERB', 'RESOURCE', 'NAMESPACE', 'EXPECTED', 'ACTUAL')).strip()]
     out = []
     mismatches = []
@@ -270,21 +521,34 @@ def compare(checks, answers, escalations=None):
         rows.append((_ROW % ('ok' if ok else 'DIFFER', check['verb'], shown_resource(check), namespace,
                              expected_word, actual_word)).strip())
         out.append(dict(check, expected=check['allowed'], actual=actual, ok=ok))
+    parts = []
+    if mismatches:
+        parts.append('%d of %d checks differ from the expected answer: %s' % (len(mismatches), len(out),
+                                                                              '; '.join(mismatches)))
+    rights = [describe_right(extra) for extra in beyond or []]
+    if rights:
+        parts.append('the account holds rights beyond its grant (remove the bindings, or the account\'s groups\' '
+                     'bindings, that give them): it may %s' % '; it may '.join(rights))
+    for right in rights:
+        mismatches.append('beyond the grant it may %s' % right)
+        rows.append('BEYOND  %s' % right)
     for path in escalations or []:
         rows.append('ALLOWS  %s => %s' % (path['grant'], path['means']))
-    return {'checks': out, 'mismatches': mismatches, 'table': rows}
+    return {'checks': out, 'mismatches': mismatches, 'table': rows, 'beyond_grant': list(beyond or []),
+            'summary': '; '.join(parts)}
 
 
-def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None):
-    """Ask the API server, as the caller of ``cluster`` (the account's own token), each check;
-    ask again up to ``retries`` times ``delay`` seconds apart while answers differ (RBAC
-    changes take moments to reach the authorizer). Returns :func:`compare`'s result."""
+def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None, beyond=None):
+    """Ask the API server, as the caller of ``cluster`` (the account's own token), each check, and
+    with ``beyond`` (a function of ``cluster`` giving :func:`beyond_grant`'s list) what it holds
+    beyond its grant; ask again up to ``retries`` times ``delay`` seconds apart while answers differ
+    (RBAC changes take moments to reach the authorizer). Returns :func:`compare`'s result."""
     result = None
     for attempt in range(max(0, int(retries)) + 1):
         if attempt:
             sleep(delay)
         answers = [review['allowed'] for review in reviews.access_reviews(cluster, checks)]
-        result = compare(checks, answers, escalations)
+        result = compare(checks, answers, escalations, beyond(cluster) if beyond else None)
         if not result['mismatches']:
             break
     return result

@@ -24,17 +24,32 @@ description:
   - Never touches what it did not make. Objects of the same names without the annotation fail the task,
     before anything is changed, with one sentence naming each, unless O(adopt=true). Objects another
     account owns are always refused. Built-in roles (C(system:*), C(cluster-admin), C(admin), C(edit),
-    C(view), anything labelled C(kubernetes.io/bootstrapping)) are refused outright.
+    C(view), anything labelled C(kubernetes.io/bootstrapping)) are refused outright, and so are accounts in
+    the system namespaces C(kube-system), C(kube-public) and C(kube-node-lease) (their accounts belong to
+    Kubernetes and hold rights through built-in bindings; O(state=absent) leaves them in place).
+  - Refuses O(labels) that the C(aggregationRule) of an existing ClusterRole selects (such as
+    C(rbac.authorization.k8s.io/aggregate-to-view), which would copy the account's rules into C(view), C(edit)
+    and C(admin) for everyone bound to them), naming the ClusterRoles they would widen, unless
+    O(allow_aggregation=true). A ClusterRole of the account's name that has an C(aggregationRule) (taken over
+    with O(adopt=true), or changed by someone) loses it, so that it grants only the account's rules.
   - Refuses rules that grant C(*) verbs, resources or URLs, or the C(escalate), C(bind) or
     C(impersonate) verbs (also through O(cluster_role)) unless O(allow_wildcards_and_escalation=true).
-    Warns when the account may write in every namespace, and returns in RV(escalations) what the grant
-    allows beyond its words (who may create pods may read any Secret of those namespaces, for example).
+    C(nonResourceURLs) ending in C(*) are prefixes, so C(/*) counts as C(*). Warns when the account may write in
+    every namespace, and returns in RV(escalations) what the grant allows beyond its words (who may create
+    pods may read any Secret of those namespaces, for example), from a catalogue of the Kubernetes RBAC good
+    practices; a path limited by C(resourceNames) is reported with those names (narrowed, not closed).
   - With O(verify_token) or O(verify_token_file) (a token the API server rejects is reported in
     RV(verify_skipped), unless O(verify_only=true) or O(verify_mint=true)), with O(verify_mint=true), or with
     O(verify_only=true), asks the API server through
     SelfSubjectAccessReviews, made as the account, whether it may do what it should and may not do what
     it should not (O(checks), by default one check per verb and resource of the rules, wildcards as
-    written), and fails with a table of expected against actual answers when they differ.
+    written; rules limited by C(resourceNames) are asked for each name, non-resource rules for each URL), and
+    fails with a table of expected against actual answers when they differ.
+  - The same check asks what the account can do in the cluster, not only through its grant, with a
+    SelfSubjectRulesReview as the account in its namespace, the namespaces of its grant and those where a
+    RoleBinding names it or its groups, and a SelfSubjectAccessReview cluster-wide for each right found.
+    Every right beyond the grant (and beyond what Kubernetes gives every ServiceAccount) fails the check and is
+    listed in RV(beyond_grant) with the bindings that give it (when the connection's user may list bindings).
   - O(state=absent) deletes the bindings, roles and ServiceAccount that carry the account's annotation
     (in every namespace), the namespace when O(delete_namespace=true) and it was created for the account,
     and reports in RV(left_alone) what it did not delete and why.
@@ -124,11 +139,18 @@ options:
         never taken over.
     type: bool
     default: false
+  allow_aggregation:
+    description:
+      - Allow O(labels) that the C(aggregationRule) of an existing ClusterRole selects, so that the account's
+        rules are copied into that ClusterRole (and those that aggregate it in turn) and granted to everyone
+        bound to them.
+    type: bool
+    default: false
   allow_wildcards_and_escalation:
     description:
-      - Allow rules (or a O(cluster_role)) that grant C(*) verbs, resources or non-resource URLs, or the
-        C(escalate), C(bind) or C(impersonate) verbs. Each of those lets the account give itself any
-        right in its scope.
+      - Allow rules (or a O(cluster_role)) that grant C(*) verbs, resources or non-resource URLs (C(/*) too), or
+        the C(escalate), C(bind) or C(impersonate) verbs (also limited by C(resourceNames)). Each of those lets the
+        account give itself any right in its scope.
     type: bool
     default: false
   verify_token:
@@ -166,7 +188,8 @@ options:
         O(scope=cluster) and in each namespace of O(namespaces) with O(scope=namespaces); with
         O(scope=namespaces) the first allowed check is also asked cluster-wide, expecting a denial.
       - Empty means one check per verb, API group and resource of the rules (or of O(cluster_role)),
-        expecting each allowed; wildcards are asked as written.
+        expecting each allowed; wildcards are asked as written, C(resourceNames) one name at a time, and
+        C(nonResourceURLs) one URL at a time.
     type: list
     elements: dict
     default: []
@@ -331,15 +354,27 @@ left_alone:
   sample: [{kind: ClusterRole, namespace: "", name: ci-deployer,
             reason: "it was not made by mcp.k8s for ci/ci-deployer (no mcp.k8s/service-account annotation)"}]
 escalations:
-  description: What the rights allow beyond their words, C(grant) and what it C(means).
+  description: What the rights (those of the role as applied) allow beyond their words, one entry per path of the
+    catalogue, C(id), C(grant) and what it C(means); C(names) when C(resourceNames) limit it.
   returned: always
   type: list
   elements: dict
-  sample: [{grant: create pods, means: "can read any Secret and act as any ServiceAccount in namespaces team-a,
-            team-b, through a pod that mounts them"}]
+  sample: [{id: workloads, grant: create pods, means: "can read any Secret and act as any ServiceAccount in namespaces
+            team-a, team-b, through a pod that mounts them"}]
+beyond_grant:
+  description: The rights the API server says the account holds beyond its grant and beyond what every
+    ServiceAccount holds, C(verbs), C(group), C(resource), C(names) (resourceNames), C(path) (a non-resource URL),
+    C(namespaces) (V('') for every namespace or a cluster-scoped resource) and C(sources), the bindings that give
+    it (absent when the connection's user may not list bindings). Any entry fails the check.
+  returned: when the rights were checked with O(rules) or O(cluster_role)
+  type: list
+  elements: dict
+  sample: [{verbs: [create, update], group: "", resource: configmaps, names: [], path: "", namespaces: [""],
+            sources: ["ClusterRoleBinding app-cm-writer (ClusterRole cm-writer)"]}]
 checks:
   description: The checks of the verification (C(verb), C(group), C(resource), C(subresource), C(namespace) with
-    V('') for cluster-wide, C(allowed) the expected answer).
+    V('') for cluster-wide, C(allowed) the expected answer; C(name) for a rule limited by C(resourceNames),
+    C(path) for a non-resource URL).
   returned: with O(state=present)
   type: list
   elements: dict
@@ -363,15 +398,24 @@ verification:
       type: list
       elements: dict
       returned: always
+    beyond_grant:
+      description: RV(beyond_grant).
+      type: list
+      elements: dict
+      returned: always
+    summary:
+      description: What differs, in words (the middle of the failure message); empty when nothing does.
+      type: str
+      returned: always
     mismatches:
-      description: One line per check whose answer differs.
+      description: One line per check whose answer differs, and per right beyond the grant.
       type: list
       elements: str
       returned: always
       sample: ["get secrets in (all): expected denied, got allowed"]
     table:
-      description: The lines of a table of every check, expected against actual, then one C(ALLOWS) line per
-        escalation path (RV(escalations)).
+      description: The lines of a table of every check, expected against actual, then one C(BEYOND) line per right
+        beyond the grant and one C(ALLOWS) line per escalation path (RV(escalations)).
       type: list
       elements: str
       returned: always
@@ -397,6 +441,7 @@ def argument_spec():
         delete_namespace=dict(type='bool', default=False),
         adopt=dict(type='bool', default=False),
         allow_wildcards_and_escalation=dict(type='bool', default=False),
+        allow_aggregation=dict(type='bool', default=False),
         verify_token=dict(type='str', no_log=True),
         verify_token_file=dict(type='path'),
         verify_mint=dict(type='bool', default=False),
@@ -415,10 +460,8 @@ def argument_spec():
 
 
 def _verification_failure(spec, verification):
-    mismatches = verification['mismatches']
-    return ('RBAC verification failed for %s (scope %s): %d of %d checks differ from the expected answer: %s; '
-            'the verification table lists every check.'
-            % (spec['username'], spec['scope'], len(mismatches), len(verification['checks']), '; '.join(mismatches)))
+    return ('RBAC verification failed for %s (scope %s): %s; the verification table lists every check.'
+            % (spec['username'], spec['scope'], verification['summary']))
 
 
 def _stored_token(path, username):
@@ -437,10 +480,14 @@ def _stored_token(path, username):
 VERIFY_TOKEN_SECONDS = 600
 
 
-def _ask(params, asking, result):
-    """The verification table of ``result['checks']``, asked as the caller of ``asking``."""
-    return rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'], delay=params['verify_delay'],
-                              escalations=result['escalations'])
+def _ask(params, asking, result, beyond):
+    """The verification table of ``result['checks']`` and of the rights beyond the grant, asked as the
+    caller of ``asking``; the latter also as ``result['beyond_grant']``."""
+    verification = rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'],
+                                      delay=params['verify_delay'], escalations=result['escalations'], beyond=beyond)
+    if beyond is not None:
+        result['beyond_grant'] = verification['beyond_grant']
+    return verification
 
 
 def run(module):
@@ -448,6 +495,11 @@ def run(module):
     if params['verify_token']:
         register_secret(params['verify_token'])
     spec = access.access_spec(params)
+    verifying = params['verify_only'] or params['verify_token'] or params['verify_token_file'] or params['verify_mint']
+    if (verifying and spec['state'] == 'present' and not spec['cluster_role']
+            and not rbac_checks.expand_checks(spec['rules'], spec['scope'], spec['namespaces'], params['checks'])):
+        # decided before any change
+        raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
     cluster = module.cluster()
     if spec['state'] == 'absent':
         result = access.ensure_absent(cluster, spec, check_mode=module.check_mode)
@@ -462,6 +514,8 @@ def run(module):
         result = access.ensure_present(cluster, spec, check_mode=module.check_mode)
         rules = result.pop('rules')
     result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
+    # what the account holds beyond its grant (unknown without rules or cluster_role)
+    beyond = access.rights_check(cluster, spec, rules) if (spec['rules'] or spec['cluster_role']) else None
     token = params['verify_token'] or _stored_token(params['verify_token_file'], spec['username'])
     if params['verify_token_file'] and not token and not params['verify_mint']:
         reason = ('%s holds no token of %s (no file, another shape or another account\'s token)'
@@ -477,7 +531,7 @@ def run(module):
             raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
         if token:
             try:
-                result['verification'] = _ask(params, cluster.with_token(token), result)
+                result['verification'] = _ask(params, cluster.with_token(token), result, beyond)
                 return result
             except K8sTokenError as exc:
                 if exc.status != 401 or (params['verify_only'] and not params['verify_mint']):
@@ -490,7 +544,7 @@ def run(module):
             spec_for_checks = tokens.TokenSpec(spec['name'], spec['namespace'], duration=VERIFY_TOKEN_SECONDS)
             minted = tokens.mint(cluster, spec_for_checks)['token']
             result['verify_token_minted'] = True
-            result['verification'] = _ask(params, cluster.with_token(minted), result)
+            result['verification'] = _ask(params, cluster.with_token(minted), result, beyond)
         else:   # verify_only without a token: as the connection's own user (the account's kubeconfig)
             caller = reviews.whoami(cluster)
             if caller and caller['username'] != spec['username']:
@@ -498,7 +552,7 @@ def run(module):
                                     'rights of %s; connect with the account\'s kubeconfig, or give verify_token, '
                                     'verify_token_file or verify_mint=true.'
                                     % (caller['username'], spec['username'], caller['username']))
-            result['verification'] = _ask(params, cluster, result)
+            result['verification'] = _ask(params, cluster, result, beyond)
     return result
 
 

@@ -42,6 +42,14 @@ ANSWER = ('The API server answered the TokenRequest for ServiceAccount "mcp/%s" 
           'sends; check that {url} is the Kubernetes API server and that no proxy or webhook in between changes its '
           'answers.')
 
+AGGREGATE = 'rbac.authorization.k8s.io/aggregate-to-%s'
+AGGREGATION = ('The labels of the ClusterRole %s (rbac.authorization.k8s.io/aggregate-to-%s) are selected by the '
+               'aggregationRule of %s, so its rules would be copied into %s and granted to everyone bound to %s; remove '
+               'those labels, or set %s to true if that is really meant.')
+SYSTEM_NAMESPACE = ('"%s" is a system namespace: its ServiceAccounts belong to Kubernetes and its controllers and hold '
+                    'rights through built-in bindings, so mcp.k8s never creates, adopts or changes an account there; '
+                    'choose another namespace.')
+
 # case id -> (surface, input, expected sentence: exact, or (start, end) fragments)
 # Placeholders in inputs: {files.NAME} a path of BadFiles, {url} the double, {token} a real token.
 CASES = {
@@ -283,6 +291,39 @@ CASES = {
                               '{url} (no CA recorded); check the kubeconfig and context this run uses, or set '
                               'move_cluster to true to point the files at {url} (the account and its rights stay on '
                               'https://west.example:6443 until a deprovision there).'),
+    # what the cluster grants beyond the rules (issue 21): aggregation, system accounts, wildcards
+    'role-aggregate-to-view-label': ('role', {'mcp_k8s_server_labels': {'app': 'mcp', AGGREGATE % 'view': 'true'}},
+                                     AGGREGATION % ('mcp-k8s-server', 'view', 'ClusterRole admin, ClusterRole edit and '
+                                                    'ClusterRole view', 'them', 'them', 'mcp_k8s_server_allow_aggregation')),
+    'role-system-namespace': ('role', {'mcp_k8s_server_namespace': 'kube-system', 'mcp_k8s_server_adopt': True},
+                              SYSTEM_NAMESPACE % 'kube-system'),
+    'role-custom-url-prefix': ('role', {'mcp_k8s_server_access': 'custom', 'mcp_k8s_server_rules': [
+        {'nonResourceURLs': ['/*'], 'verbs': ['get']}]},
+        'Refusing to grant system:serviceaccount:default:mcp-k8s-server what the rules allow: rules[0] grants every '
+        'non-resource URL ("/*"), which lets it take over the cluster; narrow the rules, or set '
+        'mcp_k8s_server_allow_wildcards_and_escalation to true if that is really meant.'),
+    'access-aggregate-to-edit-label': ('access', {'labels': {AGGREGATE % 'edit': 'true'}},
+                                       AGGREGATION % ('app', 'edit', 'ClusterRole admin and ClusterRole edit', 'them',
+                                                      'them', 'allow_aggregation')),
+    'access-system-namespace': ('access', {'name': 'root-ca-cert-publisher', 'namespace': 'kube-node-lease',
+                                           'adopt': True}, SYSTEM_NAMESPACE % 'kube-node-lease'),
+    'access-impersonate-named-user': ('access', {'rules': [{'apiGroups': [''], 'resources': ['users'],
+                                                            'resourceNames': ['admin'], 'verbs': ['impersonate']}]},
+                                      'Refusing to grant system:serviceaccount:mcp:app what the rules allow: rules[0] '
+                                      'grants "impersonate", which lets it take over the cluster; narrow the rules, or set '
+                                      'allow_wildcards_and_escalation to true if that is really meant.'),
+    'access-bind-cluster-admin-by-name': ('access', {'rules': [
+        {'apiGroups': ['rbac.authorization.k8s.io'], 'resources': ['clusterroles'], 'resourceNames': ['cluster-admin'],
+         'verbs': ['bind']}]},
+        'Refusing to grant system:serviceaccount:mcp:app what the rules allow: rules[0] grants "bind", which lets it '
+        'take over the cluster; narrow the rules, or set allow_wildcards_and_escalation to true if that is really '
+        'meant.'),
+    'access-rights-beyond-the-grant': ('access', {'name': 'extra', 'verify_mint': True},
+                                       'RBAC verification failed for system:serviceaccount:mcp:extra (scope cluster): the '
+                                       'account holds rights beyond its grant (remove the bindings, or the account\'s '
+                                       'groups\' bindings, that give them): it may create configmaps in every namespace, '
+                                       'through ClusterRoleBinding extra-configmaps (ClusterRole extra-configmaps); the '
+                                       'verification table lists every check.'),
 }
 
 SURFACE_TASKS = {
@@ -303,6 +344,12 @@ SURFACE_TASKS = {
         'name': 'server', 'namespace': 'mcp', 'token': 'sekrit-files-token', 'expiration_timestamp': '2030-01-01T00:00:00Z',
         **{option: '{{ case.%s | default(omit) }}' % option for option in (
             'cluster', 'kubeconfig_path', 'credential_path', 'config_path')}}},
+    'access': {'name': 'Case', 'mcp.k8s.sa_access': {
+        'name': "{{ case.name | default('app') }}",
+        'namespace': "{{ case.namespace | default('mcp') }}",
+        'rules': "{{ case.rules | default([{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]) }}",
+        **{option: '{{ case.%s | default(omit) }}' % option for option in (
+            'labels', 'adopt', 'allow_aggregation', 'verify_mint', 'scope', 'namespaces')}}},
 }
 
 
@@ -325,6 +372,9 @@ def corpus(collections_path, tmp_path_factory):
     kube = KubeDouble(str(tmp_path / 'double')).start()
     try:
         kube.create_service_account('server', 'mcp')
+        # an account (made by its sa_access case) that holds a right through a binding of its own beyond
+        # what sa_access grants it
+        kube.grant('system:serviceaccount:mcp:extra', ['create'], ['configmaps'], name='extra-configmaps')
         files = BadFiles(kube, tmp_path / 'files')
         token = kube.mint_token('server', 'mcp')
         for name, rewrite in answer_rewrites(kube, token).items():
@@ -394,12 +444,14 @@ def test_no_secret_in_any_output(corpus):
 def test_only_cases_that_need_the_server_reach_it(corpus):
     """Options and credentials are checked before any request: only the missing objects, the
     rejected credentials and the malformed answers reach the TokenRequest endpoint, and no token
-    is minted except those the malformed answers replace."""
+    is minted except those the malformed answers replace and the one verify_mint checks the rights
+    beyond the grant with."""
     asked = sorted((entry['path'], entry['status']) for entry in corpus['kube'].requests
                    if entry['method'] == 'POST' and re.search(TOKEN_PATH, entry['path']))
     answers = [('/api/v1/namespaces/mcp/serviceaccounts/%s/token' % name, 201)
                for name in answer_rewrites(corpus['kube'], corpus['token'])]
-    assert asked == sorted([('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
+    assert asked == sorted([('/api/v1/namespaces/mcp/serviceaccounts/extra/token', 201),   # verify_mint's
+                            ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
                             ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
                             ('/api/v1/namespaces/mcp/serviceaccounts/server/token', 401),
                             ('/api/v1/namespaces/mcp/serviceaccounts/server/token', 401),

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 
-from harness import BIN
+from harness import BIN, displayed
 
 pytestmark = [pytest.mark.slow]
 
@@ -375,6 +375,10 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
     assert run.rc != 0
     assert 'RBAC verification failed for %s (access read-only, scope cluster): 1 of 6 checks differ' % USER in run.stdout
     assert 'get secrets in (all): expected denied, got allowed' in run.stdout
+    # and the API server's own account of its rights names the binding that gives them (issue 21)
+    assert ('the account holds rights beyond its grant (remove the bindings, or the account\'s groups\' bindings, '
+            'that give them): it may get secrets in every namespace, through ClusterRoleBinding %s (ClusterRole %s)'
+            % (extra, extra)) in displayed(run.stdout), run.stdout
     table = [line.strip().strip('",') for line in run.stdout.splitlines() if re.search(r'"(ok|DIFFER|RESULT) ', line)]
     assert table[0].split() == ['RESULT', 'VERB', 'RESOURCE', 'NAMESPACE', 'EXPECTED', 'ACTUAL']
     assert ['DIFFER', 'get', 'secrets', '(all)', 'denied', 'allowed'] in [row.split() for row in table]
