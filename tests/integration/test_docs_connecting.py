@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from harness import ansible_command
+from interpreters import discovered_first, python_without_requirements
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOT = 'system:serviceaccount:ci:deploy-bot'
@@ -41,9 +42,13 @@ def clusters(kube, kube_double_factory, tmp_path):
 
 
 def run_console(command, ansible_env, cwd, home):
+    """As a user runs it: no ANSIBLE_PYTHON_INTERPRETER, and the first Python that interpreter
+    discovery finds on PATH is one without the kubernetes client, as on most controllers."""
     argv = shlex.split(command.strip())
     assert argv[0] == 'ansible-playbook'
     env = dict(ansible_env, HOME=home, K8S_AUTH_KUBECONFIG='')
+    del env['ANSIBLE_PYTHON_INTERPRETER']
+    env['PATH'] = discovered_first(cwd, python_without_requirements(cwd)) + os.pathsep + env['PATH']
     proc = subprocess.run([ansible_command('ansible-playbook')] + argv[1:], capture_output=True, text=True, env=env,
                           cwd=str(cwd), timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
