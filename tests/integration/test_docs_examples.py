@@ -152,14 +152,23 @@ def test_make_demo_as_written(tmp_path):
     playbook, the account's kubeconfig that may list pods but not read secrets. The block's second
     line, `make test`, is the command that runs this test: it is not run from here."""
     checkout = tracked_copy(tmp_path / 'checkout')
-    os.symlink(os.path.dirname(os.path.dirname(PYTHON)), str(checkout / '.venv'))
+    venv = os.path.dirname(os.path.dirname(PYTHON))
+    os.symlink(venv, str(checkout / '.venv'))
+    # a checkout whose virtual environment was built after it was checked out: make keeps it
+    built = os.stat(os.path.join(venv, '.installed')).st_mtime - 60
+    for folder, _dirs, files in os.walk(str(checkout)):
+        for name in files:
+            if not os.path.islink(os.path.join(folder, name)):
+                os.utime(os.path.join(folder, name), (built, built))
     argvs = commands(block('README.md', 'console', 'make demo'))
     assert argvs == [['make', 'demo'], ['make', 'test']], argvs
     proc = run_command(argvs[0], user_env(tmp_path / 'home'), checkout, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    assert 'Account: system:serviceaccount:default:mcp-k8s-server' in out, out[-6000:]
-    assert 'Verified:' in out and 'Forbidden' in out, out[-6000:]
+    assert re.search(r'Account:\s+system:serviceaccount:default:mcp-k8s-server', out), out[-6000:]
+    assert re.search(r'Verified:\s+\d+ access checks passed', out), out[-6000:]
+    # the account's own kubeconfig: pods listed, secrets refused by the API server
+    assert 'Error from server (Forbidden): secrets is forbidden: User "system:serviceaccount:default:mcp-k8s-server"' in out, out[-6000:]
     kubeconfig = checkout / '.demo' / 'mcp-k8s-server.kubeconfig'
     assert oct(kubeconfig.stat().st_mode & 0o777) == '0o600'
 
@@ -182,7 +191,9 @@ def test_finding_where_a_token_was_used_as_written(kube, collections_path, tmp_p
     proc = run_command([ansible_command('ansible-playbook'), 'play.yml'], env, tmp_path)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     uses = [yaml.safe_load(line) for line in yaml.safe_load((tmp_path / 'uses.json').read_text())]
-    assert [use[1:] for use in uses] == [['list', '/api/v1/namespaces/ci/configmaps', 403]], uses
+    # kubernetes.core's discovery (/version, /apis, ...) and its list, all made with the token
+    assert ['list', '/api/v1/namespaces/ci/configmaps', 403] in [use[1:] for use in uses], uses
+    assert all(len(use) == 4 for use in uses), uses
 
 
 def test_the_server_guide_as_written(kube, collections_path, tmp_path):

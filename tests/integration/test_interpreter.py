@@ -46,7 +46,7 @@ def test_every_module_names_the_library_and_the_interpreter(interpreter, collect
         'ansible_connection': 'local', 'ansible_python_interpreter': interpreter}}}}))
     results = tmp_path / 'results.json'
     tasks = [{'name': name, 'mcp.k8s.%s' % name: options, 'register': name, 'ignore_errors': True}
-             for name, options, _ in MODULES]
+             for name, options, _libraries in MODULES]
     tasks.append({'name': 'Record', 'delegate_to': 'localhost', 'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
                   'ansible.builtin.copy': {'content': '{{ {%s} | to_json }}' % ', '.join("'%s': %s.msg" % (m[0], m[0]) for m in MODULES),
                                            'dest': str(results), 'mode': '0600'}})
@@ -58,7 +58,7 @@ def test_every_module_names_the_library_and_the_interpreter(interpreter, collect
     assert 'Module result deserialization failed' not in proc.stdout + proc.stderr, proc.stdout
     assert re.search(r'east\s+: ok=%d .* failed=0 .* ignored=%d' % (len(MODULES) + 1, len(MODULES)), proc.stdout), proc.stdout + proc.stderr
     messages = json.loads(results.read_text())
-    for name, _, libraries in MODULES:
+    for name, _options, libraries in MODULES:
         library = first_missing(interpreter, libraries)
         expected = "Failed to import the required Python library (%s) on %s's Python %s." % (library, os.uname().nodename, interpreter)
         assert messages[name].startswith(expected), (name, messages[name])
