@@ -8,20 +8,12 @@ import subprocess
 
 import pytest
 
+from docs_blocks import block as page_block
 from harness import ansible_command
+from interpreters import discovered_first, python_without_requirements
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOT = 'system:serviceaccount:ci:deploy-bot'
-
-
-def code_blocks(doc):
-    with open(os.path.join(ROOT, 'docs', doc), encoding='utf-8') as handle:
-        return re.findall(r'^```(\w+)\n(.*?)^```', handle.read(), re.M | re.S)
-
-
-def block(doc, language, starts):
-    [text] = [text for lang, text in code_blocks(doc) if lang == language and text.startswith(starts)]
-    return text
 
 
 @pytest.fixture
@@ -41,9 +33,13 @@ def clusters(kube, kube_double_factory, tmp_path):
 
 
 def run_console(command, ansible_env, cwd, home):
+    """As a user runs it: no ANSIBLE_PYTHON_INTERPRETER, and the first Python that interpreter
+    discovery finds on PATH is one without the kubernetes client, as on most controllers."""
     argv = shlex.split(command.strip())
     assert argv[0] == 'ansible-playbook'
     env = dict(ansible_env, HOME=home, K8S_AUTH_KUBECONFIG='')
+    del env['ANSIBLE_PYTHON_INTERPRETER']
+    env['PATH'] = discovered_first(cwd, python_without_requirements(cwd)) + os.pathsep + env['PATH']
     proc = subprocess.run([ansible_command('ansible-playbook')] + argv[1:], capture_output=True, text=True, env=env,
                           cwd=str(cwd), timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
@@ -51,18 +47,18 @@ def run_console(command, ansible_env, cwd, home):
 
 
 def test_the_connecting_and_playbooks_pages_as_written(clusters, ansible_env, tmp_path):
-    (tmp_path / 'clusters.yml').write_text(block('connecting.md', 'yaml', '# clusters.yml'))
-    (tmp_path / 'fleet.yml').write_text(block('connecting.md', 'yaml', '# fleet.yml'))
+    (tmp_path / 'clusters.yml').write_text(page_block('docs/connecting.md', 'yaml', '# clusters.yml'))
+    (tmp_path / 'fleet.yml').write_text(page_block('docs/connecting.md', 'yaml', '# fleet.yml'))
     servers = (clusters['east'], clusters['west'])
 
-    run_console(block('connecting.md', 'console', 'ansible-playbook -i clusters.yml mcp.k8s.provision'),
+    run_console(page_block('docs/connecting.md', 'console', 'ansible-playbook -i clusters.yml mcp.k8s.provision'),
                 ansible_env, tmp_path, clusters['home'])
     for server in servers:
         assert server.objects.find('serviceaccounts', 'mcp-k8s-server', 'default') is not None
 
     for server in servers:
         server.clear_requests()
-    out = run_console(block('connecting.md', 'console', 'ansible-playbook -i clusters.yml fleet.yml'),
+    out = run_console(page_block('docs/connecting.md', 'console', 'ansible-playbook -i clusters.yml fleet.yml'),
                       ansible_env, tmp_path, clusters['home'])
     assert re.search(r'east\s+: ok=2 ', out) and re.search(r'west\s+: ok=2 ', out), out
     for server in servers:
@@ -70,11 +66,11 @@ def test_the_connecting_and_playbooks_pages_as_written(clusters, ansible_env, tm
         reads = [r for r in server.requests if r['method'] == 'GET' and r['path'] == '/api/v1/namespaces/ci/configmaps']
         assert reads and {r['user'] for r in reads} == {BOT}, server.requests
 
-    out = run_console(block('playbooks.md', 'console', 'ansible-playbook -i clusters.yml mcp.k8s.token'),
+    out = run_console(page_block('docs/playbooks.md', 'console', 'ansible-playbook -i clusters.yml mcp.k8s.token'),
                       ansible_env, tmp_path, clusters['home'])
     assert out.count('"sub": "%s"' % BOT) == 2, out
 
-    out = run_console(block('playbooks.md', 'console', 'ansible-playbook -i clusters.yml mcp.k8s.deprovision'),
+    out = run_console(page_block('docs/playbooks.md', 'console', 'ansible-playbook -i clusters.yml mcp.k8s.deprovision'),
                       ansible_env, tmp_path, clusters['home'])
     for server in servers:
         assert server.objects.find('serviceaccounts', 'mcp-k8s-server', 'default') is None
@@ -96,9 +92,7 @@ def test_the_readme_example_as_written(kube, ansible_env, tmp_path):
     kube.create_service_account('deploy-bot', 'ci')
     kube.grant(BOT, ['get', 'list'], ['configmaps'], namespace='ci')
     kube.clear_requests()
-    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as handle:
-        blocks = re.findall(r'^```yaml\n(.*?)^```', handle.read(), re.M | re.S)
-    [play] = [text for text in blocks if text.startswith('- hosts: localhost\n  module_defaults:\n    group/mcp.k8s.k8s:')]
+    play = page_block('README.md', 'yaml', '- hosts: localhost\n  module_defaults:\n    group/mcp.k8s.k8s:')
     (tmp_path / 'readme.yml').write_text(play)
     out = run_console('ansible-playbook readme.yml', ansible_env, tmp_path, str(home))
     warnings = [line for line in out.splitlines() if line.startswith('[WARNING]') and 'localhost' not in line]
