@@ -1,0 +1,183 @@
+"""`make mutation`: cosmic-ray over the security-critical module_utils, one file at a time.
+
+Each file is mutated in a copy of the tracked tree (build/mutation/tree, refreshed on every
+run) so that a crash never leaves a mutant in the working tree; the copy's own tests/conftest.py
+links *the copy* as ``ansible_collections.mcp.k8s``, so the mutated file is the one pytest
+imports. Every mutant runs only the unit tests that exercise its file (``-x``, no bytecode
+written: a mutant and the original can have the same size and mtime second, and a stale .pyc
+would hide the mutant), with a per-mutant timeout.
+
+Usage: python tests/mutation/run.py [FILE_KEY ...]   (keys: see FILES; default all)
+Prints killed/total per file and the survivors (operator, line, the mutated line).
+"""
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WORK = os.path.join(ROOT, 'build', 'mutation')
+TREE = os.path.join(WORK, 'tree')
+CR_BIN = os.path.join(ROOT, '.venv-mutation', 'bin')
+PYTHON = os.path.join(ROOT, '.venv', 'bin', 'python')
+
+MU = 'tests/unit/plugins/module_utils/'
+PU = 'tests/unit/plugins/plugin_utils/'
+INVARIANTS = 'tests/unit/plugins/test_security_invariants.py'
+
+# file key -> (module path, the unit tests that exercise it)
+FILES = {
+    'access': ('plugins/module_utils/access.py', [INVARIANTS, MU + 'test_access.py']),
+    'object_names': ('plugins/module_utils/object_names.py', [INVARIANTS, MU + 'test_properties.py', MU + 'test_access.py']),
+    'rbac_checks': ('plugins/module_utils/rbac_checks.py', [INVARIANTS, MU + 'test_rbac_checks.py', MU + 'test_access.py']),
+    'tokens': ('plugins/module_utils/tokens.py', [INVARIANTS, MU + 'test_tokens.py', MU + 'test_token_info.py']),
+    'jwks': ('plugins/module_utils/jwks.py', [INVARIANTS, MU + 'test_jwks.py']),
+    'errors': ('plugins/module_utils/errors.py', [INVARIANTS, MU + 'test_errors.py', MU + 'test_connection.py']),
+    'server_files': ('plugins/module_utils/server_files.py', [INVARIANTS, MU + 'test_server_files.py']),
+    'token_cache': ('plugins/plugin_utils/token_cache.py', [INVARIANTS, PU + 'test_token_cache.py']),
+}
+
+# Operators left out, each for a reason (docs/testing.md):
+# - binary operators: nearly every one here is '%' of a message format or '+' of two strings; a
+#   replacement raises TypeError on the first run, so they only add minutes;
+# - '==' <-> 'is' / 'is not': equal to '==' on interned strings and small ints (equivalent);
+# - VariableReplacer / VariableInserter: cosmic-ray's newest operators, most of their mutants are
+#   syntax-level noise (a name swapped for a constant);
+# - RemoveDecorator: the decorators here are @property / @staticmethod / pytest-free.
+EXCLUDED_OPERATORS = [
+    r'core/ReplaceBinaryOperator_.*',
+    r'core/ReplaceComparisonOperator_(Eq|NotEq|Is|IsNot)_(Is|IsNot)',
+    r'core/ReplaceComparisonOperator_(Is|IsNot)_(Eq|NotEq)',
+    r'core/VariableReplacer',
+    r'core/VariableInserter',
+    r'core/RemoveDecorator',
+]
+
+TIMEOUT = float(os.environ.get('MUTATION_TIMEOUT', '60'))
+
+
+def copy_tree():
+    """The tracked (and untracked, not ignored) files of the working tree, copied to TREE."""
+    if os.path.isdir(TREE):
+        shutil.rmtree(TREE)
+    os.makedirs(TREE)
+    files = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT,
+                           check=True, capture_output=True).stdout.decode().split('\0')
+    for name in filter(None, files):
+        source = os.path.join(ROOT, name)
+        if not os.path.isfile(source):
+            continue  # deleted but not yet committed
+        target = os.path.join(TREE, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def toml_list(values):
+    return '[' + ', '.join(json.dumps(v) for v in values) + ']'
+
+
+def write_config(key):
+    module, tests = FILES[key]
+    tests = [name for name in tests if os.path.exists(os.path.join(TREE, name))]
+    command = 'env PYTHONDONTWRITEBYTECODE=1 %s -m pytest -x -q -p no:randomly -p no:xdist --no-header -o addopts="" %s' % (
+        PYTHON, ' '.join(tests))
+    path = os.path.join(WORK, key + '.toml')
+    with open(path, 'w') as handle:
+        handle.write('[cosmic-ray]\n')
+        handle.write('module-path = %s\n' % json.dumps(module))
+        handle.write('timeout = %s\n' % TIMEOUT)
+        handle.write('excluded-modules = []\n')
+        handle.write('test-command = %s\n' % json.dumps(command))
+        handle.write('[cosmic-ray.distributor]\nname = "local"\n')
+        handle.write('[cosmic-ray.filters.operators-filter]\nexclude-operators = %s\n' % toml_list(EXCLUDED_OPERATORS))
+    return path, command
+
+
+def cr(*args):
+    return subprocess.run([os.path.join(CR_BIN, args[0])] + list(args[1:]), cwd=TREE, check=True, capture_output=True, text=True)
+
+
+def run(key, count_only=False):
+    config, command = write_config(key)
+    session = os.path.join(WORK, key + '.sqlite')
+    if os.path.exists(session):
+        os.remove(session)
+    started = time.time()
+    if count_only:
+        cr('cosmic-ray', 'init', config, session)
+        cr('cr-filter-operators', session, config)
+        cr('cr-filter-pragma', session)
+        pending = sum(1 for line in cr('cosmic-ray', 'dump', session).stdout.splitlines() if json.loads(line)[1] is None)
+        print('%-14s %4d mutants' % (key, pending), flush=True)
+        return 0, pending
+    # the baseline: the chosen tests pass on the unmutated copy
+    baseline = subprocess.run(shlex.split(command), cwd=TREE, capture_output=True, text=True)
+    if baseline.returncode:
+        print('%s: the unit tests fail on the unmutated file; fix them first:\n%s' % (key, baseline.stdout + baseline.stderr))
+        return None
+    cr('cosmic-ray', 'init', config, session)
+    cr('cr-filter-operators', session, config)
+    cr('cr-filter-pragma', session)
+    cr('cosmic-ray', 'exec', config, session)
+    dump = cr('cosmic-ray', 'dump', session).stdout
+    return summarize(key, dump, time.time() - started)
+
+
+def summarize(key, dump, seconds):
+    module = FILES[key][0]
+    with open(os.path.join(TREE, module)) as handle:
+        lines = handle.read().splitlines()
+    killed = total = 0
+    survivors = []
+    broken = []
+    for line in dump.splitlines():
+        item, result = json.loads(line)
+        if not result or result.get('worker_outcome') == 'skipped':
+            continue
+        total += 1
+        if result.get('test_outcome') == 'killed':
+            killed += 1
+        elif result.get('test_outcome') != 'survived':   # incompetent: the run itself failed
+            broken.append('%s: %s' % (result.get('test_outcome'), (result.get('output') or '')[-300:]))
+        else:
+            mutation = item['mutations'][0]
+            row = mutation['start_pos'][0]
+            survivors.append('  %s:%d %s (occurrence %d): %s' % (
+                module, row, mutation['operator_name'], mutation['occurrence'], lines[row - 1].strip()[:110]))
+    score = 100.0 * killed / total if total else 100.0
+    print('%-14s %4d/%-4d killed  %5.1f%%  (%d s)' % (key, killed, total, score, seconds), flush=True)
+    for survivor in survivors:
+        print(survivor, flush=True)
+    for line in broken[:3]:
+        print('  NOT RUN ' + line, flush=True)
+    return killed, total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('keys', nargs='*', metavar='FILE_KEY', help='any of: ' + ', '.join(sorted(FILES)))
+    parser.add_argument('--count', action='store_true', help='only count the mutants of each file')
+    args = parser.parse_args()
+    unknown = sorted(set(args.keys) - set(FILES))
+    if unknown:
+        parser.error('unknown file key %s; use any of: %s' % (', '.join(unknown), ', '.join(sorted(FILES))))
+    os.makedirs(WORK, exist_ok=True)
+    copy_tree()
+    for name in ('.venv', '.venv-old'):  # the copy's tests find the environments where the tree has them
+        link = os.path.join(TREE, name)
+        if os.path.exists(os.path.join(ROOT, name)) and not os.path.lexists(link):
+            os.symlink(os.path.realpath(os.path.join(ROOT, name)), link)
+    status = 0
+    for key in args.keys or sorted(FILES):
+        outcome = run(key, count_only=args.count)
+        if outcome is None:
+            status = 1
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
