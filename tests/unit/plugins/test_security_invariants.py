@@ -121,12 +121,13 @@ def confirmed_tokens_are_per_cluster(env):
     # kills: token_batch._confirmed() handing over tokens confirmed on another cluster in the same task
     # (dropping "if identity == cluster.identity"): the token of cluster A is then reused on cluster B
     # without reading B's ServiceAccount.
+    here_cluster = env.cluster     # first: the kube fixture starts a new task (forgets what was confirmed)
     other = env.factory()
     other.create_service_account('server', 'mcp')
     other_cluster = connection.get_cluster({'kubeconfig': other.kubeconfig_path})
     first = token_batch.tokens_for(other_cluster, [token_spec()], use_cache=False)[0]
     env.kube.clear_requests()
-    here = token_batch.tokens_for(env.cluster, [token_spec()], use_cache=False, token=first['token'])[0]
+    here = token_batch.tokens_for(here_cluster, [token_spec()], use_cache=False, token=first['token'])[0]
     assert here['reused'] is False and here['token'] != first['token']
     assert env.kube.count('GET', r'/serviceaccounts/server$') == 1 and env.kube.count('POST', TOKEN_PATH) == 1
 
@@ -170,8 +171,9 @@ def verify_only_refuses_another_account_connection(env):
 # ------------------------------------------------------------------------------ redaction
 
 def exec_plugin_token_is_redacted(env):
-    # kills: the bare token of an exec plugin not registered as a secret (transport: dropping
-    # register_secret(credential.partition(' ')[2]); kubeconfig._strip_bearer: dropping register_secret(token))
+    # kills: the bare token of an exec plugin not registered as a secret: transport dropping
+    # register_secret(credential.partition(' ')[2]) together with kubeconfig._strip_bearer dropping
+    # register_secret(token) (either alone is covered by the other: two registrations, on purpose)
     token = env.kube.mint_token('server', 'mcp')       # minted by the double: nothing registered it yet
     credential = env.tmp_path / 'exec-credential.json'
     credential.write_text(server_files.credential_text(token, '2100-01-01T00:00:00Z'))
