@@ -176,3 +176,51 @@ def test_the_python_client_reruns_the_plugin_once_the_credential_expires(kube_do
     assert _whoami(api_client) == 'system:serviceaccount:mcp:first'
     server_files.write_atomic(credential, server_files.credential_text(kube_double.mint_token('second', 'mcp'), expires))
     assert _whoami(api_client) == 'system:serviceaccount:mcp:%s' % ('second' if rotates else 'first')
+
+
+# Mutants of server_files.py that the tests above let live (make mutation, docs/testing.md).
+
+def test_token_mode_needs_no_expiration_timestamp(tmp_path):
+    # only the exec credential carries an expiry (mode == 'exec' -> mode != 'exec')
+    changed, changes, _written = run(tmp_path, kubeconfig_credential='token', expiration_timestamp=None, config_path=None)
+    assert changed and 'secret-token-1' in (tmp_path / 'kubeconfig').read_text()
+
+
+@pytest.mark.parametrize('text', [
+    yaml.safe_dump({'kind': 'Secret', 'users': [{'name': USER, 'user': {'token': 'sekrit-token-x'}}]}),   # > 'Config'
+    yaml.safe_dump({'kind': 'Bogus', 'users': [{'name': USER, 'user': {'token': 'sekrit-token-x'}}]}),    # < 'Config'
+    'users: [oops\n',                                                                                      # not YAML
+])
+def test_a_file_that_is_not_a_kubeconfig_is_neither_ours_nor_read(tmp_path, text):
+    # kind must be Config, exactly (!= -> < or <=), and YAML that does not parse is not ours (return False -> True)
+    path = tmp_path / 'kubeconfig'
+    path.write_text(text)
+    assert server_files.stored_token(str(path)) is None
+    run(tmp_path, state='absent', config_path=None)
+    assert path.read_text() == text
+    with pytest.raises(K8sTokenError, match='was not written by mcp.k8s'):
+        run(tmp_path, config_path=None)
+
+
+def test_an_exec_plugin_without_arguments_holds_no_token(tmp_path):
+    # the credential file is the plugin's one argument (len(args) == 1 -> <= 1 would read args[0] of [])
+    config = server_files.exec_kubeconfig(server_files.token_kubeconfig(CLUSTER, '', 'mcp', USER), 'x', '/bin/cat')
+    config['users'][0]['user']['exec']['args'] = []
+    (tmp_path / 'kubeconfig').write_text(yaml.safe_dump(config))
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig')) is None
+
+
+@pytest.mark.parametrize('text', ['{"kind": "ExecCredential"}', '{"kind": "ExecCredential", "status": "no token"}'])
+def test_redact_takes_an_exec_credential_without_a_status(text):
+    # isinstance(status, dict) and 'token' in status (and -> or would index a missing or text status)
+    assert json.loads(server_files.redact(text)) == json.loads(text)
+
+
+def test_a_failed_write_is_one_sentence_and_leaves_no_temporary_file(tmp_path):
+    # os.replace over a folder fails: "Cannot write PATH: Is a directory." (except OSError, strerror or exc)
+    changes, _written = server_files.plan(params(tmp_path, config_path=None), CLUSTER, USER)
+    (tmp_path / 'kubeconfig').mkdir()       # appears between the plan and the write
+    with pytest.raises(K8sTokenError) as info:
+        server_files.ensure(changes)
+    assert info.value.message == 'Cannot write %s: Is a directory.' % (tmp_path / 'kubeconfig')
+    assert sorted(os.listdir(str(tmp_path))) == ['kubeconfig']
