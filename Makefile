@@ -154,8 +154,8 @@ bench: $(VENV)/.installed
 # Mutation testing (docs/testing.md): the hand-written mutants of the security invariants, then
 # cosmic-ray over each security-critical file against its unit tests, in a copy of the tree under
 # build/mutation. Not part of `make test`: about 5 s per mutant, some 1,600 mutants (2 h and more
-# on a shared 2-core machine); MUTATION_FILES=tokens (or several keys) runs only those files.
-MUTATION_FILES ?=
+# on a shared 2-core machine); MUTATION_ARGS=tokens (or several keys) runs only those files, MUTATION_ARGS="--survivors tokens" only what survived its last run.
+MUTATION_ARGS ?=
 $(MUTATION_VENV)/.installed: tests/requirements-mutation.txt
 	rm -rf $(MUTATION_VENV) && $(PYTHON) -m venv $(MUTATION_VENV)
 	$(MUTATION_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-mutation.txt
@@ -163,7 +163,7 @@ $(MUTATION_VENV)/.installed: tests/requirements-mutation.txt
 
 mutation: $(VENV)/.installed $(MUTATION_VENV)/.installed
 	$(MUTATION_VENV)/bin/python tests/mutation/hand_mutants.py
-	$(MUTATION_VENV)/bin/python tests/mutation/run.py $(MUTATION_FILES)
+	$(MUTATION_VENV)/bin/python tests/mutation/run.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(BUILD) tests/output .demo

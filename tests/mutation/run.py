@@ -7,14 +7,17 @@ imports. Every mutant runs only the unit tests that exercise its file (``-x``, n
 written: a mutant and the original can have the same size and mtime second, and a stale .pyc
 would hide the mutant), with a per-mutant timeout.
 
-Usage: python tests/mutation/run.py [FILE_KEY ...]   (keys: see FILES; default all)
+Usage: python tests/mutation/run.py [--survivors] [FILE_KEY ...]   (keys: see FILES; default all)
+--survivors runs again only what survived the previous run of each file, after tests were added.
 Prints killed/total per file and the survivors (operator, line, the mutated line).
 """
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -105,10 +108,18 @@ def cr(*args):
     return subprocess.run([os.path.join(CR_BIN, args[0])] + list(args[1:]), cwd=TREE, check=True, capture_output=True, text=True)
 
 
-def run(key, count_only=False):
+def forget_survivors(session):
+    """Make the survivors (and mutants whose run failed) of an earlier run pending again."""
+    with contextlib.closing(sqlite3.connect(session)) as db:
+        with db:
+            db.execute("DELETE FROM work_results WHERE test_outcome IN ('SURVIVED', 'INCOMPETENT')")
+
+
+def run(key, count_only=False, survivors=False):
     config, command = write_config(key)
     session = os.path.join(WORK, key + '.sqlite')
-    if os.path.exists(session):
+    resume = survivors and os.path.exists(session)
+    if os.path.exists(session) and not resume:
         os.remove(session)
     started = time.time()
     if count_only:
@@ -123,9 +134,12 @@ def run(key, count_only=False):
     if baseline.returncode:
         print('%s: the unit tests fail on the unmutated file; fix them first:\n%s' % (key, baseline.stdout + baseline.stderr))
         return None
-    cr('cosmic-ray', 'init', config, session)
-    cr('cr-filter-operators', session, config)
-    cr('cr-filter-pragma', session)
+    if resume:
+        forget_survivors(session)
+    else:
+        cr('cosmic-ray', 'init', config, session)
+        cr('cr-filter-operators', session, config)
+        cr('cr-filter-pragma', session)
     cr('cosmic-ray', 'exec', config, session)
     dump = cr('cosmic-ray', 'dump', session).stdout
     return summarize(key, dump, time.time() - started)
@@ -165,6 +179,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('keys', nargs='*', metavar='FILE_KEY', help='any of: ' + ', '.join(sorted(FILES)))
     parser.add_argument('--count', action='store_true', help='only count the mutants of each file')
+    parser.add_argument('--survivors', action='store_true',
+                        help='run again only the survivors of the last run of each file (after adding tests)')
     args = parser.parse_args()
     unknown = sorted(set(args.keys) - set(FILES))
     if unknown:
@@ -172,7 +188,7 @@ def main():
     prepare()
     status = 0
     for key in args.keys or sorted(FILES):
-        outcome = run(key, count_only=args.count)
+        outcome = run(key, count_only=args.count, survivors=args.survivors)
         if outcome is None:
             status = 1
     return status
