@@ -108,11 +108,24 @@ def cr(*args):
     return subprocess.run([os.path.join(CR_BIN, args[0])] + list(args[1:]), cwd=TREE, check=True, capture_output=True, text=True)
 
 
+HELD = 'held back by --survivors'
+
+
 def forget_survivors(session):
-    """Make the survivors (and mutants whose run failed) of an earlier run pending again."""
+    """Make the survivors (and mutants whose run failed) of an earlier run pending again; mutants
+    never run (an interrupted run) are held back meanwhile (see release_held)."""
     with contextlib.closing(sqlite3.connect(session)) as db:
         with db:
             db.execute("DELETE FROM work_results WHERE test_outcome IN ('SURVIVED', 'INCOMPETENT')")
+            db.execute("INSERT INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
+                       "SELECT 'SKIPPED', ?, NULL, NULL, job_id FROM work_items "
+                       "WHERE job_id NOT IN (SELECT job_id FROM work_results)", (HELD,))
+
+
+def release_held(session):
+    with contextlib.closing(sqlite3.connect(session)) as db:
+        with db:
+            db.execute("DELETE FROM work_results WHERE output = ?", (HELD,))
 
 
 def run(key, count_only=False, survivors=False):
@@ -142,6 +155,8 @@ def run(key, count_only=False, survivors=False):
         cr('cr-filter-pragma', session)
     cr('cosmic-ray', 'exec', config, session)
     dump = cr('cosmic-ray', 'dump', session).stdout
+    if resume:
+        release_held(session)
     return summarize(key, dump, time.time() - started)
 
 
@@ -149,12 +164,16 @@ def summarize(key, dump, seconds):
     module = FILES[key][0]
     with open(os.path.join(TREE, module)) as handle:
         lines = handle.read().splitlines()
-    killed = total = 0
+    killed = total = pending = 0
     survivors = []
     broken = []
     for line in dump.splitlines():
         item, result = json.loads(line)
-        if not result or result.get('worker_outcome') == 'skipped':
+        if not result:
+            pending += 1
+            continue
+        if result.get('worker_outcome') == 'skipped':
+            pending += result.get('output') == HELD
             continue
         total += 1
         if result.get('test_outcome') == 'killed':
@@ -167,7 +186,8 @@ def summarize(key, dump, seconds):
             survivors.append('  %s:%d %s (occurrence %d): %s' % (
                 module, row, mutation['operator_name'], mutation['occurrence'], lines[row - 1].strip()[:110]))
     score = 100.0 * killed / total if total else 100.0
-    print('%-14s %4d/%-4d killed  %5.1f%%  (%d s)' % (key, killed, total, score, seconds), flush=True)
+    print('%-14s %4d/%-4d killed  %5.1f%%  (%d s)%s' % (key, killed, total, score, seconds,
+                                                       '; %d mutants not run yet' % pending if pending else ''), flush=True)
     for survivor in survivors:
         print(survivor, flush=True)
     for line in broken[:3]:

@@ -224,3 +224,22 @@ def test_a_failed_write_is_one_sentence_and_leaves_no_temporary_file(tmp_path):
         server_files.ensure(changes)
     assert info.value.message == 'Cannot write %s: Is a directory.' % (tmp_path / 'kubeconfig')
     assert sorted(os.listdir(str(tmp_path))) == ['kubeconfig']
+
+
+def test_redact_keeps_the_credential_layout_and_hides_what_is_not_yaml():
+    # the redacted ExecCredential is the file as written, token hidden (indent=2); text that is not
+    # YAML is hidden whole (except yaml.YAMLError)
+    written = server_files.credential_text('sekrit-token-y', '2030-01-01T00:00:00Z')
+    assert server_files.redact(written) == server_files.credential_text(server_files.HIDDEN, '2030-01-01T00:00:00Z')
+    assert server_files.redact('users: [oops\n') == '(content hidden: not YAML)\n'
+
+
+def test_a_folder_that_cannot_be_made_is_one_sentence(tmp_path):
+    # makedirs over a file: "Cannot write ...; create the folder ..." (except OSError around makedirs and mkstemp)
+    path = tmp_path / 'sub' / 'kubeconfig'
+    changes, _written = server_files.plan(params(tmp_path, kubeconfig_path=str(path), config_path=None), CLUSTER, USER)
+    (tmp_path / 'sub').write_text('a file where the folder should be')
+    with pytest.raises(K8sTokenError) as info:
+        server_files.ensure(changes)
+    assert info.value.message == ('Cannot write %s: File exists; create the folder %s or choose another path.'
+                                  % (path, tmp_path / 'sub'))
