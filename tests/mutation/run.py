@@ -24,7 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WORK = os.path.join(ROOT, 'build', 'mutation')
-TREE = os.path.join(WORK, 'tree')
+TREE = os.environ.get('MUTATION_TREE') or os.path.join(WORK, 'tree')   # another one beside a run in progress
 CR_BIN = os.path.join(ROOT, '.venv-mutation', 'bin')
 PYTHON = os.path.join(ROOT, '.venv', 'bin', 'python')
 

@@ -243,3 +243,35 @@ def test_a_folder_that_cannot_be_made_is_one_sentence(tmp_path):
         server_files.ensure(changes)
     assert info.value.message == ('Cannot write %s: File exists; create the folder %s or choose another path.'
                                   % (path, tmp_path / 'sub'))
+
+
+def test_exec_mode_needs_the_expiration_timestamp(tmp_path):
+    # mode == 'exec' -> mode < 'exec': a token without its expiry would be written as an ExecCredential
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, expiration_timestamp=None)
+    assert info.value.message == 'kubeconfig_credential=exec needs token and expiration_timestamp (from mcp.k8s.sa_token).'
+
+
+def test_files_keep_their_key_order_and_report_their_state(tmp_path):
+    # kubeconfig and config as a person reads them (sort_keys=False), and each change's state
+    changes = run(tmp_path, config_path=str(tmp_path / 'config.yaml'))[1]
+    kubeconfig = yaml.safe_load((tmp_path / 'kubeconfig').read_text())
+    assert list(kubeconfig) == ['apiVersion', 'kind', 'clusters', 'users', 'contexts', 'current-context', 'preferences']
+    assert list(yaml.safe_load((tmp_path / 'config.yaml').read_text())) == ['server', 'kubernetes']
+    assert [c.report()['state'] for c in changes] == ['present', 'present', 'present']
+    gone = run(tmp_path, state='absent', config_path=str(tmp_path / 'config.yaml'))[1]
+    assert [c.report()['state'] for c in gone] == ['absent', 'absent', 'absent']
+
+
+@pytest.mark.parametrize('token', ['   ', server_files.HIDDEN])
+def test_a_blank_or_hidden_token_is_no_token(tmp_path, token):
+    # not token.strip() or token == HIDDEN (or -> and)
+    path = tmp_path / 'credential.json'
+    path.write_text(server_files.credential_text(token, '2030-01-01T00:00:00Z'))
+    assert server_files.stored_token(str(path)) is None
+
+
+def test_redact_takes_a_kubeconfig_with_odd_users():
+    # isinstance(user, dict) and isinstance(user.get('user'), dict) (and -> or would call .get on a string)
+    text = yaml.safe_dump({'kind': 'Config', 'users': ['oops', {'name': 'u', 'user': {'token': 'sekrit-z'}}]})
+    assert 'sekrit-z' not in server_files.redact(text) and 'oops' in server_files.redact(text)
