@@ -116,10 +116,10 @@ def forget_survivors(session):
     never run (an interrupted run) are held back meanwhile (see release_held)."""
     with contextlib.closing(sqlite3.connect(session)) as db:
         with db:
-            db.execute("DELETE FROM work_results WHERE test_outcome IN ('SURVIVED', 'INCOMPETENT')")
             db.execute("INSERT INTO work_results (worker_outcome, output, test_outcome, diff, job_id) "
                        "SELECT 'SKIPPED', ?, NULL, NULL, job_id FROM work_items "
                        "WHERE job_id NOT IN (SELECT job_id FROM work_results)", (HELD,))
+            db.execute("DELETE FROM work_results WHERE test_outcome IN ('SURVIVED', 'INCOMPETENT')")
 
 
 def release_held(session):
