@@ -7,7 +7,7 @@ imports. Every mutant runs only the unit tests that exercise its file (``-x``, n
 written: a mutant and the original can have the same size and mtime second, and a stale .pyc
 would hide the mutant), with a per-mutant timeout.
 
-Usage: python tests/mutation/run.py [--survivors] [FILE_KEY ...]   (keys: see FILES; default all)
+Usage: python tests/mutation/run.py [--survivors | --resume | --report | --count] [FILE_KEY ...]   (keys: see FILES; default all)
 --survivors runs again only what survived the previous run of each file, after tests were added.
 Prints killed/total per file and the survivors (operator, line, the mutated line).
 """
@@ -128,10 +128,23 @@ def release_held(session):
             db.execute("DELETE FROM work_results WHERE output = ?", (HELD,))
 
 
-def run(key, count_only=False, survivors=False):
+def forget_results(session):
+    """Make the survivors of an earlier run pending again, beside the mutants it did not reach."""
+    with contextlib.closing(sqlite3.connect(session)) as db:
+        with db:
+            db.execute("DELETE FROM work_results WHERE test_outcome IN ('SURVIVED', 'INCOMPETENT') OR output = ?", (HELD,))
+
+
+def report(key):
+    session = os.path.join(WORK, key + '.sqlite')
+    if os.path.exists(session):
+        summarize(key, cr('cosmic-ray', 'dump', session).stdout, 0)
+
+
+def run(key, count_only=False, survivors=False, resume_all=False):
     config, command = write_config(key)
     session = os.path.join(WORK, key + '.sqlite')
-    resume = survivors and os.path.exists(session)
+    resume = (survivors or resume_all) and os.path.exists(session)
     if os.path.exists(session) and not resume:
         os.remove(session)
     started = time.time()
@@ -147,7 +160,9 @@ def run(key, count_only=False, survivors=False):
     if baseline.returncode:
         print('%s: the unit tests fail on the unmutated file; fix them first:\n%s' % (key, baseline.stdout + baseline.stderr))
         return None
-    if resume:
+    if resume and resume_all:
+        forget_results(session)
+    elif resume:
         forget_survivors(session)
     else:
         cr('cosmic-ray', 'init', config, session)
@@ -155,14 +170,14 @@ def run(key, count_only=False, survivors=False):
         cr('cr-filter-pragma', session)
     cr('cosmic-ray', 'exec', config, session)
     dump = cr('cosmic-ray', 'dump', session).stdout
-    if resume:
+    if resume and not resume_all:
         release_held(session)
     return summarize(key, dump, time.time() - started)
 
 
 def summarize(key, dump, seconds):
     module = FILES[key][0]
-    with open(os.path.join(TREE, module)) as handle:
+    with open(os.path.join(ROOT, module)) as handle:
         lines = handle.read().splitlines()
     killed = total = pending = 0
     survivors = []
@@ -201,14 +216,21 @@ def main():
     parser.add_argument('--count', action='store_true', help='only count the mutants of each file')
     parser.add_argument('--survivors', action='store_true',
                         help='run again only the survivors of the last run of each file (after adding tests)')
+    parser.add_argument('--resume', action='store_true',
+                        help='run the mutants an interrupted run did not reach, and its survivors again')
+    parser.add_argument('--report', action='store_true', help='print the scores of the last runs; run nothing')
     args = parser.parse_args()
     unknown = sorted(set(args.keys) - set(FILES))
     if unknown:
         parser.error('unknown file key %s; use any of: %s' % (', '.join(unknown), ', '.join(sorted(FILES))))
+    if args.report:
+        for key in args.keys or sorted(FILES):
+            report(key)
+        return 0
     prepare()
     status = 0
     for key in args.keys or sorted(FILES):
-        outcome = run(key, count_only=args.count, survivors=args.survivors)
+        outcome = run(key, count_only=args.count, survivors=args.survivors, resume_all=args.resume)
         if outcome is None:
             status = 1
     return status
