@@ -222,6 +222,16 @@ def test_unusable_keys_before_the_right_one_are_skipped(rsa_key, cluster_keys):
     assert jwks.verify_signature(token, keys)['key_id'] == kid
 
 
+def test_a_token_pyjwt_cannot_read_is_one_sentence(rsa_key, cluster_keys):
+    # an unencoded payload ("b64": false) needs a detached payload: PyJWT's DecodeError becomes one
+    # sentence (except jwt.PyJWTError)
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': kid, 'b64': False})
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.verify_signature(token, keys)
+    assert raised.value.message == 'The given token is not a well-formed signed JWT, so its signature cannot be checked.'
+
+
 def test_the_refused_algorithm_is_named():
     # the sentence names the algorithm ((algorithm or 'none') -> (algorithm and 'none'))
     token = jwt.encode(CLAIMS, 'a-shared-secret-that-is-long-enough-for-hs256', algorithm='HS256')
