@@ -275,3 +275,19 @@ def test_redact_takes_a_kubeconfig_with_odd_users():
     # isinstance(user, dict) and isinstance(user.get('user'), dict) (and -> or would call .get on a string)
     text = yaml.safe_dump({'kind': 'Config', 'users': ['oops', {'name': 'u', 'user': {'token': 'sekrit-z'}}]})
     assert 'sekrit-z' not in server_files.redact(text) and 'oops' in server_files.redact(text)
+
+
+def test_a_file_of_ours_with_another_mode_is_rewritten_0600(tmp_path):
+    # every permission bit counts (st_mode & 0o7777, not & 0o7776): 0601 is not 0600
+    run(tmp_path, config_path=None)
+    os.chmod(str(tmp_path / 'kubeconfig'), 0o601)
+    changed, _changes, _written = run(tmp_path, config_path=None)
+    assert changed and stat.S_IMODE(os.stat(str(tmp_path / 'kubeconfig')).st_mode) == 0o600
+
+
+def test_a_path_that_cannot_be_read_is_one_sentence(tmp_path):
+    # "Cannot read PATH: Is a directory." (strerror or exc)
+    (tmp_path / 'kubeconfig').mkdir()
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, config_path=None)
+    assert info.value.message == 'Cannot read %s: Is a directory.' % (tmp_path / 'kubeconfig')
