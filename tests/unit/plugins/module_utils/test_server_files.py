@@ -291,3 +291,22 @@ def test_a_path_that_cannot_be_read_is_one_sentence(tmp_path):
     with pytest.raises(K8sTokenError) as info:
         run(tmp_path, config_path=None)
     assert info.value.message == 'Cannot read %s: Is a directory.' % (tmp_path / 'kubeconfig')
+
+
+def test_stored_token_size_limit_and_plugin_api_version(tmp_path):
+    # up to MAX_STORED_SIZE bytes is read (> not ==), one byte more is not; an exec plugin of another
+    # apiVersion is not followed (== not >=); the context keeps the namespace (or 'default', not and)
+    text = server_files.credential_text('sekrit-token-w', '2030-01-01T00:00:00Z')
+    path = tmp_path / 'credential.json'
+    path.write_text(text + ' ' * (server_files.MAX_STORED_SIZE - len(text)))
+    assert server_files.stored_token(str(path)) == 'sekrit-token-w'
+    path.write_text(text + ' ' * (server_files.MAX_STORED_SIZE + 1 - len(text)))
+    assert server_files.stored_token(str(path)) is None
+    path.write_text(text)
+    config = server_files.exec_kubeconfig(server_files.token_kubeconfig(CLUSTER, '', 'mcp', USER), str(path), '/bin/cat')
+    config['users'][0]['user']['exec']['apiVersion'] = 'client.authentication.k8s.io/v1beta1'
+    (tmp_path / 'kubeconfig').write_text(yaml.safe_dump(config))
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig')) is None
+    (tmp_path / 'kubeconfig').unlink()
+    run(tmp_path, config_path=None)
+    assert yaml.safe_load((tmp_path / 'kubeconfig').read_text())['contexts'][0]['context']['namespace'] == 'mcp'

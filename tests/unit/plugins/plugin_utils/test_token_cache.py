@@ -177,3 +177,13 @@ def test_a_stale_file_is_dropped_but_the_held_lock_is_kept(tmp_path):
     with TokenCache(str(directory), watch=False).open() as entries:
         assert entries.get(KEY, 0) is None
         assert not (directory / FILE_NAME).exists() and (directory / (FILE_NAME + '.lock')).exists()
+
+
+def test_an_owner_without_start_time_is_gone_and_the_lock_is_private(tmp_path):
+    # an owner without "started" is never alive (or, not and); the lock file is 0600
+    owner = {'pid': 2 ** 22 + 1}        # above pid_max: no such process
+    with TokenCache(str(tmp_path), owner=owner, watch=False).open() as entries:
+        entries.put(KEY, result())
+    assert stat.S_IMODE(os.stat(str(tmp_path / (FILE_NAME + '.lock'))).st_mode) == 0o600
+    with TokenCache(str(tmp_path), owner=owner, watch=False).open() as entries:
+        assert entries.get(KEY, 0) is None
