@@ -187,3 +187,71 @@ def test_discovery_forbidden(kube_double):
     with pytest.raises(K8sTokenError) as raised:
         jwks.discover(connection.get_cluster({'kubeconfig': path}))
     assert '403' in raised.value.message and 'system:service-account-issuer-discovery' in raised.value.message
+
+
+# Mutants of jwks.py that the tests above let live (make mutation, docs/testing.md).
+
+def test_a_kid_that_no_key_has_is_not_verified_by_another_key(rsa_key, cluster_keys):
+    # a published key that would check the signature does not count when its kid is another one
+    # (c[0] == kid -> c[0] >= kid)
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': '0-before-every-kid'})
+    with pytest.raises(K8sTokenError, match='has the token\'s key id "0-before-every-kid"'):
+        jwks.verify_signature(token, keys)
+
+
+@pytest.mark.parametrize('key_alg, token_alg', [('RS384', 'RS256'), ('RS256', 'RS384')])
+def test_a_key_is_used_only_for_its_own_alg(rsa_key, key_alg, token_alg):
+    # the same RSA key published for another algorithm does not check this one
+    # (data.get('alg') != algorithm -> < or >)
+    keys = {'keys': [_jwk(rsa_key.public_key(), key_alg, 'k')]}
+    token = jwt.encode(CLAIMS, rsa_key, algorithm=token_alg, headers={'kid': 'k'})
+    with pytest.raises(K8sTokenError, match='has the token\'s key id "k" for %s' % token_alg):
+        jwks.verify_signature(token, keys)
+    # and a key that names its alg checks tokens of that alg ("and" -> "or" would skip every such key)
+    fitting = {'keys': [_jwk(rsa_key.public_key(), token_alg, 'k')]}
+    assert jwks.verify_signature(token, fitting)['verified'] is True
+
+
+def test_unusable_keys_before_the_right_one_are_skipped(rsa_key, cluster_keys):
+    # every kind of unusable key is passed over, not the end of the search (continue -> break)
+    kid, keys = cluster_keys
+    keys = {'keys': ['garbage', dict(keys['keys'][0], use='enc'), dict(keys['keys'][0], kty='EC'),
+                     {'kty': 'RSA', 'kid': kid, 'use': 'sig'}, keys['keys'][0]]}
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': kid})
+    assert jwks.verify_signature(token, keys)['key_id'] == kid
+
+
+def test_a_token_pyjwt_cannot_read_is_one_sentence(rsa_key, cluster_keys):
+    # an unencoded payload ("b64": false) needs a detached payload: PyJWT's DecodeError becomes one
+    # sentence (except jwt.PyJWTError)
+    kid, keys = cluster_keys
+    token = jwt.encode(CLAIMS, rsa_key, algorithm='RS256', headers={'kid': kid, 'b64': False})
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.verify_signature(token, keys)
+    assert raised.value.message == 'The given token is not a well-formed signed JWT, so its signature cannot be checked.'
+
+
+def test_the_refused_algorithm_is_named():
+    # the sentence names the algorithm ((algorithm or 'none') -> (algorithm and 'none'))
+    token = jwt.encode(CLAIMS, 'a-shared-secret-that-is-long-enough-for-hs256', algorithm='HS256')
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.verify_signature(token, {'keys': []})
+    assert raised.value.message.startswith('The token is signed with algorithm "HS256", which no Kubernetes')
+
+
+def test_a_key_set_without_a_keys_list_is_one_sentence(kube_double):
+    # a JWKS answer that is a JSON object without a "keys" list (or -> and in discover)
+    kube_double.inject_fault(r'^/openid/v1/jwks$', rewrite=lambda body: {'keys': 'not a list'})
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.discover(_cluster(kube_double))
+    assert raised.value.message == ('The API server answered /openid/v1/jwks without a "keys" list; it does not '
+                                    'publish a JSON Web Key Set there.')
+
+
+def test_jwks_forbidden_names_its_url(kube_double):
+    # 403 on the key set itself gets the hint for that URL (the 403 of the hints dict -> 402/404)
+    kube_double.inject_fault(r'^/openid/v1/jwks$', status=403, count=1)
+    with pytest.raises(K8sTokenError) as raised:
+        jwks.discover(_cluster(kube_double))
+    assert 'grant it "get" on the non-resource URL "/openid/v1/jwks"' in raised.value.message

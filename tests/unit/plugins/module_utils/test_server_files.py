@@ -179,3 +179,137 @@ def test_the_python_client_reruns_the_plugin_once_the_credential_expires(kube_do
     assert _whoami(api_client) == 'system:serviceaccount:mcp:first'
     server_files.write_atomic(credential, server_files.credential_text(kube_double.mint_token('second', 'mcp'), expires))
     assert _whoami(api_client) == 'system:serviceaccount:mcp:%s' % ('second' if rotates else 'first')
+
+
+# Mutants of server_files.py that the tests above let live (make mutation, docs/testing.md).
+
+def test_token_mode_needs_no_expiration_timestamp(tmp_path):
+    # only the exec credential carries an expiry (mode == 'exec' -> mode != 'exec')
+    changed, changes, _written = run(tmp_path, kubeconfig_credential='token', expiration_timestamp=None, config_path=None)
+    assert changed and 'secret-token-1' in (tmp_path / 'kubeconfig').read_text()
+
+
+@pytest.mark.parametrize('text', [
+    yaml.safe_dump({'kind': 'Secret', 'users': [{'name': USER, 'user': {'token': 'sekrit-token-x'}}]}),   # > 'Config'
+    yaml.safe_dump({'kind': 'Bogus', 'users': [{'name': USER, 'user': {'token': 'sekrit-token-x'}}]}),    # < 'Config'
+    'users: [oops\n',                                                                                      # not YAML
+])
+def test_a_file_that_is_not_a_kubeconfig_is_neither_ours_nor_read(tmp_path, text):
+    # kind must be Config, exactly (!= -> < or <=), and YAML that does not parse is not ours (return False -> True)
+    path = tmp_path / 'kubeconfig'
+    path.write_text(text)
+    assert server_files.stored_token(str(path)) is None
+    run(tmp_path, state='absent', config_path=None)
+    assert path.read_text() == text
+    with pytest.raises(K8sTokenError, match='was not written by mcp.k8s'):
+        run(tmp_path, config_path=None)
+
+
+def test_an_exec_plugin_without_arguments_holds_no_token(tmp_path):
+    # the credential file is the plugin's one argument (len(args) == 1 -> <= 1 would read args[0] of [])
+    config = server_files.exec_kubeconfig(server_files.token_kubeconfig(CLUSTER, '', 'mcp', USER), 'x', '/bin/cat')
+    config['users'][0]['user']['exec']['args'] = []
+    (tmp_path / 'kubeconfig').write_text(yaml.safe_dump(config))
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig')) is None
+
+
+@pytest.mark.parametrize('text', ['{"kind": "ExecCredential"}', '{"kind": "ExecCredential", "status": "no token"}'])
+def test_redact_takes_an_exec_credential_without_a_status(text):
+    # isinstance(status, dict) and 'token' in status (and -> or would index a missing or text status)
+    assert json.loads(server_files.redact(text)) == json.loads(text)
+
+
+def test_a_failed_write_is_one_sentence_and_leaves_no_temporary_file(tmp_path):
+    # os.replace over a folder fails: "Cannot write PATH: Is a directory." (except OSError, strerror or exc)
+    changes, _written = server_files.plan(params(tmp_path, config_path=None), CLUSTER, USER)
+    (tmp_path / 'kubeconfig').mkdir()       # appears between the plan and the write
+    with pytest.raises(K8sTokenError) as info:
+        server_files.ensure(changes)
+    assert info.value.message == 'Cannot write %s: Is a directory.' % (tmp_path / 'kubeconfig')
+    assert sorted(os.listdir(str(tmp_path))) == ['kubeconfig']
+
+
+def test_redact_keeps_the_credential_layout_and_hides_what_is_not_yaml():
+    # the redacted ExecCredential is the file as written, token hidden (indent=2); text that is not
+    # YAML is hidden whole (except yaml.YAMLError)
+    written = server_files.credential_text('sekrit-token-y', '2030-01-01T00:00:00Z')
+    assert server_files.redact(written) == server_files.credential_text(server_files.HIDDEN, '2030-01-01T00:00:00Z')
+    assert server_files.redact('users: [oops\n') == '(content hidden: not YAML)\n'
+
+
+def test_a_folder_that_cannot_be_made_is_one_sentence(tmp_path):
+    # makedirs over a file: "Cannot write ...; create the folder ..." (except OSError around makedirs and mkstemp)
+    path = tmp_path / 'sub' / 'kubeconfig'
+    changes, _written = server_files.plan(params(tmp_path, kubeconfig_path=str(path), config_path=None), CLUSTER, USER)
+    (tmp_path / 'sub').write_text('a file where the folder should be')
+    with pytest.raises(K8sTokenError) as info:
+        server_files.ensure(changes)
+    assert info.value.message == ('Cannot write %s: File exists; create the folder %s or choose another path.'
+                                  % (path, tmp_path / 'sub'))
+
+
+def test_exec_mode_needs_the_expiration_timestamp(tmp_path):
+    # mode == 'exec' -> mode < 'exec': a token without its expiry would be written as an ExecCredential
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, expiration_timestamp=None)
+    assert info.value.message == 'kubeconfig_credential=exec needs token and expiration_timestamp (from mcp.k8s.sa_token).'
+
+
+def test_files_keep_their_key_order_and_report_their_state(tmp_path):
+    # kubeconfig and config as a person reads them (sort_keys=False), and each change's state
+    changes = run(tmp_path, config_path=str(tmp_path / 'config.yaml'))[1]
+    kubeconfig = yaml.safe_load((tmp_path / 'kubeconfig').read_text())
+    assert list(kubeconfig) == ['apiVersion', 'kind', 'clusters', 'users', 'contexts', 'current-context', 'preferences']
+    assert list(yaml.safe_load((tmp_path / 'config.yaml').read_text())) == ['server', 'kubernetes']
+    assert [c.report()['state'] for c in changes] == ['present', 'present', 'present']
+    gone = run(tmp_path, state='absent', config_path=str(tmp_path / 'config.yaml'))[1]
+    assert [c.report()['state'] for c in gone] == ['absent', 'absent', 'absent']
+
+
+@pytest.mark.parametrize('token', ['   ', server_files.HIDDEN])
+def test_a_blank_or_hidden_token_is_no_token(tmp_path, token):
+    # not token.strip() or token == HIDDEN (or -> and)
+    path = tmp_path / 'credential.json'
+    path.write_text(server_files.credential_text(token, '2030-01-01T00:00:00Z'))
+    assert server_files.stored_token(str(path)) is None
+
+
+def test_redact_takes_a_kubeconfig_with_odd_users():
+    # isinstance(user, dict) and isinstance(user.get('user'), dict) (and -> or would call .get on a string)
+    text = yaml.safe_dump({'kind': 'Config', 'users': ['oops', {'name': 'u', 'user': {'token': 'sekrit-z'}}]})
+    assert 'sekrit-z' not in server_files.redact(text) and 'oops' in server_files.redact(text)
+
+
+def test_a_file_of_ours_with_another_mode_is_rewritten_0600(tmp_path):
+    # every permission bit counts (st_mode & 0o7777, not & 0o7776): 0601 is not 0600
+    run(tmp_path, config_path=None)
+    os.chmod(str(tmp_path / 'kubeconfig'), 0o601)
+    changed, _changes, _written = run(tmp_path, config_path=None)
+    assert changed and stat.S_IMODE(os.stat(str(tmp_path / 'kubeconfig')).st_mode) == 0o600
+
+
+def test_a_path_that_cannot_be_read_is_one_sentence(tmp_path):
+    # "Cannot read PATH: Is a directory." (strerror or exc)
+    (tmp_path / 'kubeconfig').mkdir()
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, config_path=None)
+    assert info.value.message == 'Cannot read %s: Is a directory.' % (tmp_path / 'kubeconfig')
+
+
+def test_stored_token_size_limit_and_plugin_api_version(tmp_path):
+    # up to MAX_STORED_SIZE bytes is read (> not ==), one byte more is not; an exec plugin of another
+    # apiVersion is not followed (== not >=); the context keeps the namespace (or 'default', not and)
+    text = server_files.credential_text('sekrit-token-w', '2030-01-01T00:00:00Z')
+    path = tmp_path / 'credential.json'
+    path.write_text(text + ' ' * (server_files.MAX_STORED_SIZE - len(text)))
+    assert server_files.stored_token(str(path)) == 'sekrit-token-w'
+    path.write_text(text + ' ' * (server_files.MAX_STORED_SIZE + 1 - len(text)))
+    assert server_files.stored_token(str(path)) is None
+    path.write_text(text)
+    config = server_files.exec_kubeconfig(server_files.token_kubeconfig(CLUSTER, '', 'mcp', USER), str(path), '/bin/cat')
+    config['users'][0]['user']['exec']['apiVersion'] = 'client.authentication.k8s.io/v1beta1'
+    (tmp_path / 'kubeconfig').write_text(yaml.safe_dump(config))
+    assert server_files.stored_token(str(tmp_path / 'kubeconfig')) is None
+    (tmp_path / 'kubeconfig').unlink()
+    run(tmp_path, config_path=None)
+    assert yaml.safe_load((tmp_path / 'kubeconfig').read_text())['contexts'][0]['context']['namespace'] == 'mcp'

@@ -156,3 +156,34 @@ def test_a_file_of_another_process_with_the_same_pid_is_not_read(tmp_path):
     (directory / FILE_NAME).write_text(json.dumps(data))
     with TokenCache(str(directory), watch=False).open() as entries:
         assert entries.get(KEY, 0) is None
+
+
+# Mutants of token_cache.py that the tests above let live (make mutation, docs/testing.md).
+
+def test_process_start_is_the_start_time_from_proc():
+    # the 22nd field of /proc/PID/stat, after the command in parentheses (rsplit(')', 1)[1].split()[19]);
+    # '-' (only "the process exists") would let a later process with the same pid read the file
+    from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import process_start
+    with open('/proc/self/stat') as handle:
+        expected = handle.read().rsplit(')', 1)[1].split()[19]
+    assert process_start(os.getpid()) == expected and expected.isdigit()
+
+
+def test_a_stale_file_is_dropped_but_the_held_lock_is_kept(tmp_path):
+    # removing a stale file keeps the lock file this process holds (keep_lock=True): deleting it would
+    # let another process lock a new file and both mint at once
+    directory = _run_dir(tmp_path, os.getpid())
+    (directory / FILE_NAME).write_text(json.dumps({'format': 2, 'owner': {'pid': 1, 'started': 'gone'}, 'entries': {}}))
+    with TokenCache(str(directory), watch=False).open() as entries:
+        assert entries.get(KEY, 0) is None
+        assert not (directory / FILE_NAME).exists() and (directory / (FILE_NAME + '.lock')).exists()
+
+
+def test_an_owner_without_start_time_is_gone_and_the_lock_is_private(tmp_path):
+    # an owner without "started" is never alive (or, not and); the lock file is 0600
+    owner = {'pid': 2 ** 22 + 1}        # above pid_max: no such process
+    with TokenCache(str(tmp_path), owner=owner, watch=False).open() as entries:
+        entries.put(KEY, result())
+    assert stat.S_IMODE(os.stat(str(tmp_path / (FILE_NAME + '.lock'))).st_mode) == 0o600
+    with TokenCache(str(tmp_path), owner=owner, watch=False).open() as entries:
+        assert entries.get(KEY, 0) is None
