@@ -126,6 +126,13 @@ def _go_env(version=None):
     return env
 
 
+def _tidy_note(modfile):
+    """What ``go mod tidy`` said when the module was generated past errors (see generate_module)."""
+    with open(modfile, encoding='utf-8') as handle:
+        match = re.search(r'^// go mod tidy needed -e: (.*)$', handle.read(), re.M)
+    return ' (when the module was generated, %s)' % match.group(1) if match else ''
+
+
 def generate_module(version, dest):
     """Write ``dest``/go.mod and go.sum for ``version``: k8s.io/kubernetes at ``version``, each
     of its staging modules (its go.mod's ``=> ./staging/...`` replaces) at the published
@@ -257,8 +264,9 @@ def _build(version, target, parent, out):
                                   cwd=GO_MODULE, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
-                raise BuildError('go build of %s (k8s.io/kubernetes %s) failed: %s'
-                                 % (package, version, ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode))
+                raise BuildError('go build of %s (k8s.io/kubernetes %s) failed: %s%s'
+                                 % (package, version, ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode,
+                                    _tidy_note(modfile)))
             out.write('[kube_real] built %s in %.0f s\n' % (name, time.monotonic() - step))
         with open(os.path.join(staging, '.complete'), 'w', encoding='utf-8') as handle:
             handle.write('%s built in %.0f s, recipe %s\n' % (version, time.monotonic() - started, RECIPE))
