@@ -68,15 +68,20 @@ def run_targets(version, log_path):
         proc = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'run_targets.py'), '--continue-on-error'],
                               cwd=ROOT, env=_env(version), stdout=log, stderr=subprocess.STDOUT, check=False)
     with open(log_path, encoding='utf-8', errors='replace') as handle:
-        text = handle.read()
+        passed, failed = targets_outcome(handle.read(), proc.returncode, log_path)
+    return passed, failed, round(time.monotonic() - started)
+
+
+def targets_outcome(text, returncode, log_path):
+    """(passed, failed names) from ansible-test's output with --continue-on-error."""
     ran = re.findall(r'^Running (\S+) integration test role', text, re.M)
     failed = []
-    listed = re.search(r'integration test\(s\) listed below \(out of \d+\) failed.*?\n((?:\s*\S+\n?)+)', text)
+    listed = re.search(r'integration test\(s\) listed below \(out of \d+\) failed[^\n]*\n((?:[^\n]+\n?)+)', text)
     if listed:
         failed = [name.strip() for name in listed.group(1).split('\n') if name.strip() in ran]
-    if proc.returncode != 0 and not failed:
-        failed = ['(ansible-test exited %d before a target failed; see %s)' % (proc.returncode, log_path)]
-    return len([name for name in ran if name not in failed]), failed, round(time.monotonic() - started)
+    if returncode != 0 and not failed:
+        failed = ['(ansible-test exited %d before a target failed; see %s)' % (returncode, log_path)]
+    return len([name for name in ran if name not in failed]), failed
 
 
 def run_role_tests(version, junit, log_path):
