@@ -254,6 +254,15 @@ def _build(version, target, parent, out):
     flags = ldflags(version)
     extra = [] if os.path.dirname(modfile) == GO_MODULE else ['-modfile', modfile]
     try:
+        # Every package the three need, resolved before anything is compiled: a module the proxy
+        # does not serve fails here in seconds, not after two binaries were built.
+        proc = subprocess.run([go, 'list'] + extra + ['-deps', '-f', '{{if .Error}}{{.Error}}{{end}}']
+                              + list(PACKAGES.values()), cwd=GO_MODULE, env=env, capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+            raise BuildError('go list of the packages of k8s.io/kubernetes %s failed: %s%s'
+                             % (version, ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode, _tidy_note(modfile)))
         for number, (name, package) in enumerate(sorted(PACKAGES.items()), 1):
             out.write('[kube_real] building %s %s (%d/%d; the first build takes several minutes)...\n'
                       % (name, version, number, len(PACKAGES)))
