@@ -12,6 +12,7 @@ with the module, the version and the error ``go`` printed.
 """
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import re
@@ -192,6 +193,24 @@ def write_table(rows):
         handle.write('\n'.join(lines))
 
 
+def save(row):
+    """Replace ``row``'s minor in build/matrix/results.json (read again now: another run may have
+    written other minors meanwhile) and write the table from all of them."""
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS + '.lock', 'w', encoding='utf-8') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(RESULTS, encoding='utf-8') as handle:
+                rows = json.load(handle)
+        except (OSError, ValueError):
+            rows = {}
+        rows[row['minor']] = row
+        with open(RESULTS + '.tmp', 'w', encoding='utf-8') as handle:
+            json.dump(rows, handle, indent=1, sort_keys=True)
+        os.replace(RESULTS + '.tmp', RESULTS)
+        write_table(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--minors', help='comma-separated minors (default: every supported one, %s)'
@@ -203,19 +222,10 @@ def main(argv=None):
     unknown = [m for m in minors if m not in versions.RELEASES]
     if unknown:
         parser.error('no release known for %s; known: %s' % (', '.join(unknown), ', '.join(versions.RELEASES)))
-    try:
-        with open(RESULTS, encoding='utf-8') as handle:
-            rows = json.load(handle)
-    except (OSError, ValueError):
-        rows = {}
     bad = 0
     for minor in minors:
         row = run_minor(minor, args)
-        rows[minor] = row
-        os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-        with open(RESULTS, 'w', encoding='utf-8') as handle:
-            json.dump(rows, handle, indent=1, sort_keys=True)
-        write_table(rows)
+        save(row)
         bad += bool(row.get('error') or (row.get('targets') or {}).get('failed')
                     or (row.get('role') or {}).get('failed')) and row['supported']
     print('Wrote %s' % os.path.relpath(TABLE, ROOT))
