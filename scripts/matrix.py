@@ -183,7 +183,15 @@ def write_table(rows):
         '| tested on | notes |',
         '|---|---|---|---|---|---|---|---|',
     ]
+    rows = dict(rows)
+    for minor in versions.SUPPORTED:
+        rows.setdefault(minor, {'minor': minor, 'version': versions.RELEASES[minor], 'supported': True, 'date': '-',
+                                'pending': True})
     for row in sorted(rows.values(), key=lambda r: versions.parse(r['minor']), reverse=True):
+        if row.get('pending'):
+            lines.append('| %s | %s | yes | not built yet | not run | not run | - | `make matrix MINORS=%s` has not '
+                         'run on this machine yet |' % (row['minor'], row['version'], row['minor']))
+            continue
         built = 'not built' if row.get('error') and row.get('reported') is None else _minutes(row.get('build_seconds'))
         lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
             row['minor'], row.get('reported') or row['version'], 'yes' if row['supported'] else 'no', built,

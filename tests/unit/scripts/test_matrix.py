@@ -49,3 +49,12 @@ def test_the_table_says_what_could_not_be_built(matrix, tmp_path, monkeypatch):
            'k8s.io/kubernetes/cmd/kube-controller-manager failed: a / b |' in lines
     assert lines.index([line for line in lines if line.startswith('| 1.37')][0]) < \
         lines.index([line for line in lines if line.startswith('| 1.32')][0])
+
+
+def test_a_supported_minor_not_run_yet_is_a_row_that_says_so(matrix, tmp_path, monkeypatch):
+    monkeypatch.setattr(matrix, 'TABLE', str(tmp_path / 'versions.md'))
+    matrix.write_table({})
+    text = (tmp_path / 'versions.md').read_text()
+    for minor in matrix.versions.SUPPORTED:
+        assert '| %s | %s | yes | not built yet | not run | not run | - | `make matrix MINORS=%s` has not run on this ' \
+               'machine yet |' % (minor, matrix.versions.RELEASES[minor], minor) in text
