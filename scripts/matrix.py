@@ -8,7 +8,7 @@ docs/kubernetes-versions.md. Results are kept per minor in build/matrix/results.
 running some minors again replaces only their rows. A minor that cannot be built gets a row
 with the module, the version and the error ``go`` printed.
 
-    python scripts/matrix.py [--minors 1.33,1.34] [--no-role] [--no-targets]
+    python scripts/matrix.py [--minors 1.33,1.34] [--no-role] [--no-targets] [--table-only]
 """
 import argparse
 import datetime
@@ -225,7 +225,13 @@ def main(argv=None):
                                          % ', '.join(versions.SUPPORTED))
     parser.add_argument('--no-targets', action='store_true', help='leave out the ansible-test targets')
     parser.add_argument('--no-role', action='store_true', help="leave out the role's real-tier tests")
+    parser.add_argument('--table-only', action='store_true',
+                        help='only write the table again from the results recorded in build/matrix/results.json')
     args = parser.parse_args(argv)
+    if args.table_only:
+        with open(RESULTS, encoding='utf-8') as handle:
+            write_table(json.load(handle))
+        return 0
     minors = [versions.minor_of(m) for m in args.minors.split(',')] if args.minors else list(versions.SUPPORTED)
     unknown = [m for m in minors if m not in versions.RELEASES]
     if unknown:
