@@ -21,7 +21,7 @@ ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 # PATH; pyenv's interpreters (present on our machine image) are added when they exist.
 EXTRA_PYTHONS := $(subst $(eval) ,,$(foreach d,$(wildcard $(HOME)/.pyenv/versions/3.*/bin),$(d):))
 
-.PHONY: help venv demo test sanity units integration lint changelog-lint galaxy bench clean cluster kube-binaries targets mcp-servers mutation
+.PHONY: help venv demo test sanity units integration lint changelog-lint galaxy bench clean cluster kube-binaries targets targets-oldest matrix mcp-servers mutation
 
 help:
 	@echo "make demo   start the API server double and provision mcp-k8s-server against it"
@@ -31,6 +31,7 @@ help:
 	@echo "make galaxy build the collection tarball and run Galaxy's importer and the docs linter on it"
 	@echo "make bench  benchmarks, written to docs/benchmarks.md"
 	@echo "make mutation  mutation testing of the security-critical module_utils (slow; docs/testing.md)"
+	@echo "make matrix every supported Kubernetes minor: build, targets, role tests; docs/kubernetes-versions.md"
 
 $(VENV)/.installed: tests/requirements-dev.txt requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,14 +52,19 @@ demo: $(VENV)/.installed
 
 # The real control plane: kube-apiserver, kube-controller-manager and etcd built from Go
 # modules (tests/kube_real/go), cached per machine under ~/.cache/mcp-k8s/kube-<version>/bin.
+# KUBE_VERSION=v1.34.4 (or a minor, 1.34) builds and runs another release (its Go module:
+# tests/kube_real/versions/<minor>/); the default is the pinned one. Every target that starts
+# a control plane (cluster, targets, integration) takes it from $(KUBE_ENV).
+KUBE_VERSION ?=
+KUBE_ENV := $(if $(strip $(KUBE_VERSION)),MCP_K8S_KUBE_VERSION=$(strip $(KUBE_VERSION)))
 kube-binaries: $(VENV)/.installed
-	cd tests && ../$(VENV)/bin/python -m kube_real build
+	cd tests && $(KUBE_ENV) ../$(VENV)/bin/python -m kube_real build
 
 cluster: kube-binaries
-	cd tests && ../$(VENV)/bin/python -m kube_real
+	cd tests && $(KUBE_ENV) ../$(VENV)/bin/python -m kube_real
 
 # Each stage's wall time is printed at the end (scripts/stages.py), also when one fails.
-TEST_STAGES := changelog-lint lint galaxy kube-binaries units integration targets sanity
+TEST_STAGES := changelog-lint lint galaxy kube-binaries units integration targets targets-oldest sanity
 test: venv
 	MAKE="$(MAKE)" $(PYTHON) scripts/stages.py $(TEST_STAGES)
 
@@ -147,7 +153,19 @@ sanity: $(VENV)/.installed
 
 # ansible-test integration targets (tests/integration/targets) against a real control plane.
 targets: kube-binaries
-	$(VENV)/bin/python scripts/run_targets.py
+	$(KUBE_ENV) $(VENV)/bin/python scripts/run_targets.py
+
+# The targets on the oldest Kubernetes minor the collection supports (CI; the newest runs the
+# whole real tier in `integration`).
+targets-oldest: $(VENV)/.installed
+	$(MAKE) --no-print-directory targets \
+	  KUBE_VERSION=$$(cd tests && ../$(VENV)/bin/python -c 'from kube_real.versions import SUPPORTED; print(SUPPORTED[0])')
+
+# Every supported minor, one after the other: build (cached), targets, the role's real-tier
+# tests; writes docs/kubernetes-versions.md. MINORS=1.33,1.34 runs some (their rows replaced).
+MINORS ?=
+matrix: $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python scripts/matrix.py $(if $(strip $(MINORS)),--minors $(MINORS))
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-bench.txt

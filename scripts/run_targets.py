@@ -15,7 +15,10 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COPY = os.path.join(ROOT, 'build', 'targets', 'ansible_collections', 'mcp', 'k8s')
+# One copy per Kubernetes release asked for, so that `make matrix` runs of two releases never share one.
+COPY = os.path.join(ROOT, 'build', 'targets' + ('-' + os.environ['MCP_K8S_KUBE_VERSION'].strip()
+                                                if os.environ.get('MCP_K8S_KUBE_VERSION', '').strip() else ''),
+                    'ansible_collections', 'mcp', 'k8s')
 BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 

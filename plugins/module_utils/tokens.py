@@ -37,6 +37,13 @@ LEGACY_CLAIM = 'kubernetes.io/serviceaccount/'
 
 # Kinds a token can be bound to: Kind -> (resource, namespaced).
 BOUND_KINDS = {'Pod': ('pods', True), 'Secret': ('secrets', True), 'Node': ('nodes', False)}
+# What a 400 answer to a TokenRequest means, by bound object kind: Node binding is off on servers
+# older than 1.31 (feature ServiceAccountTokenNodeBinding: alpha 1.29, beta and on 1.31, GA 1.33).
+BAD_BINDING_HINTS = {
+    'Node': 'tokens bound to a Node need Kubernetes 1.31 or newer (GA in 1.33); bind to a Pod or Secret instead',
+    'Pod': 'check bound_object (a Pod must run as this ServiceAccount)',
+    None: 'check bound_object',
+}
 
 # Result keys, all present in every result (None when not known).
 RESULT_KEYS = ('token', 'expiration_timestamp', 'expires_in', 'duration', 'audiences', 'issued_at',
@@ -236,7 +243,7 @@ def mint(cluster, spec, now=None):
     path = '/api/v1/namespaces/%s/serviceaccounts/%s/token' % (spec.namespace, spec.name)
     action = _account_action(cluster, spec, 'create', 'serviceaccounts/token', hints={
         409: 'the bound object was replaced; omit bound_object.uid to bind to its current uid',
-        400: 'check bound_object (a Pod must run as this ServiceAccount)',
+        400: BAD_BINDING_HINTS.get((bound or {}).get('kind'), BAD_BINDING_HINTS[None]),
     })
     try:
         response = cluster.post(path, body, action=action)

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from harness import PYTHON, ansible_command, playbook_env
+from kube_real.build import BuildError, selected_version
 from kube_real.pytest_plugin import real_tier_enabled
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,7 +57,11 @@ def pytest_generate_tests(metafunc):
 def pytest_report_header(config):  # pylint: disable=unused-argument
     if not real_tier_enabled():
         return 'mcp.k8s: the real control plane tier is OFF (MCP_K8S_REAL_CLUSTER=0): double only'
-    return 'mcp.k8s: tests run against the API server double and a real kube-apiserver'
+    try:
+        version = selected_version()
+    except BuildError as exc:
+        version = '(%s)' % exc
+    return 'mcp.k8s: tests run against the API server double and a real kube-apiserver %s' % version
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ import yaml
 from kube_double.core import grant_objects
 from kube_double.pki import Pki
 
-from .build import BuildError, ensure_binaries
+from . import versions
+from .build import BuildError, ensure_binaries, selected_version
 from .rest import Rest, RestStore, resource_path
 
 DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local'
@@ -95,7 +96,13 @@ class ControlPlane:
     """etcd + kube-apiserver + kube-controller-manager, started and stopped together."""
 
     def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
-                 extend_token_expiration=True, port=0, bin_dir=None):
+                 extend_token_expiration=True, port=0, bin_dir=None, version=None):
+        """``version``: the Kubernetes release (default ``$MCP_K8S_KUBE_VERSION``, else the pinned
+        one), built once into its cache folder unless ``bin_dir`` holds its binaries already."""
+        try:
+            self.version = versions.release(version) if version else selected_version()
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
         self.state_dir = os.path.abspath(str(state_dir))
         os.makedirs(self.state_dir, exist_ok=True)
         self.issuers = [issuer] if isinstance(issuer, str) else list(issuer or [DEFAULT_ISSUER])
@@ -162,7 +169,7 @@ class ControlPlane:
     def start(self, timeout=120):
         started = time.monotonic()
         if self._bin_dir is None:
-            self._bin_dir = ensure_binaries()
+            self._bin_dir = ensure_binaries(version=self.version)
         if self._port and port_in_use(self._port):
             raise BuildError('Port %d is already in use on 127.0.0.1: stop what listens there or choose another '
                              'port.' % self._port)
@@ -218,6 +225,7 @@ class ControlPlane:
             '--enable-bootstrap-token-auth=true',
             '--enable-priority-and-fairness=false', '--profiling=false', '--v', '1',
         ]
+        args = _versioned(args, self.version, 'kube-apiserver')
         for extra in self.issuers[1:]:
             args += ['--service-account-issuer', extra]
         if self.max_token_expiration:
@@ -229,7 +237,7 @@ class ControlPlane:
         kubeconfig = self._kubeconfig_dict({'client-certificate-data': _b64(cert), 'client-key-data': _b64(key)},
                                            'system:kube-controller-manager')
         kcm_config = _write(os.path.join(self.state_dir, 'controller-manager.kubeconfig'), yaml.safe_dump(kubeconfig))
-        self._spawn('kube-controller-manager', [
+        self._spawn('kube-controller-manager', _versioned([
             '--kubeconfig', kcm_config, '--leader-elect=false', '--secure-port', '0',
             # Every controller production runs (the default set), and the two that kubeadm
             # clusters add (bootstrap tokens). Those that need nodes or a cloud provider (node
@@ -241,7 +249,8 @@ class ControlPlane:
             '--cluster-signing-cert-file', self.ca_path,
             '--cluster-signing-key-file', os.path.join(self.state_dir, 'ca.key'),
             '--service-account-private-key-file', os.path.join(self.state_dir, 'sa.key'),
-            '--use-service-account-credentials=true', '--concurrent-namespace-syncs', '5', '--v', '1'])
+            '--use-service-account-credentials=true', '--concurrent-namespace-syncs', '5', '--v', '1'],
+            self.version, 'kube-controller-manager'))
 
     def _wait_for(self, predicate, deadline, what):
         while True:
@@ -472,6 +481,30 @@ class ControlPlane:
         """What a test may want to know about the server's options."""
         return copy.deepcopy({'issuers': self.issuers, 'api_audiences': self.api_audiences,
                               'max_token_expiration': self.max_token_expiration})
+
+
+def _versioned(args, version, component):
+    """``args`` with the flags that differ by release (versions.FLAGS) set for ``version``:
+    replaced where present (a value of None removes the flag), appended where not."""
+    changes = versions.flags(version, component)
+    result = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name = arg.split('=', 1)[0]
+        takes_value = '=' not in arg and index + 1 < len(args) and not args[index + 1].startswith('--')
+        step = 2 if takes_value else 1
+        if name in changes:
+            value = changes.pop(name)
+            if value is not None:
+                result += [name, value]
+        else:
+            result += args[index:index + step]
+        index += step
+    for name, value in changes.items():
+        if value is not None:
+            result += [name, value]
+    return result
 
 
 def _epoch(stamp):

@@ -23,6 +23,12 @@ class Rest:
         if cert_path:
             self.context.load_cert_chain(cert_path, key_path)
         self.token = token
+        # One opener with no proxies (the server is on loopback): urlopen() would read the proxy
+        # variables from os.environ on every request, and a reset thread reading os.environ
+        # while pytest sets PYTEST_CURRENT_TEST in it fails with "dictionary changed size" or
+        # KeyError (seen in `make matrix`).
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                   urllib.request.HTTPSHandler(context=self.context))
 
     def request(self, method, path, body=None, query=None, content_type='application/json', timeout=30, headers=None):
         """Return ``(status, decoded body, headers)``; HTTP errors are answers, not exceptions.
@@ -42,7 +48,7 @@ class Rest:
         for key, value in (headers or {}).items():
             req.add_header(key, value)
         try:
-            with urllib.request.urlopen(req, context=self.context, timeout=timeout) as resp:  # nosec - test helper
+            with self._opener.open(req, timeout=timeout) as resp:  # nosec - test helper
                 raw, status, headers = resp.read(), resp.status, resp.headers
         except urllib.error.HTTPError as exc:
             raw, status, headers = exc.read(), exc.code, exc.headers
