@@ -4,8 +4,8 @@ Each row states one rule the collection promises (ownership, token reuse, redact
 writes, the lookup's cache) and checks it through the public functions of module_utils (and the
 sa_access module's ``run`` for verify_only, which decides there), so the rows survive refactors
 of the code behind them. The comment of each row names the one-line bug (mutant) it kills; every
-such mutant was applied by hand once and seen to fail the row. Rows marked xfail(strict) state a
-rule the code does not keep yet (fixed on another branch): they flip to failing XPASS when it lands.
+such mutant was applied by hand once and seen to fail the row. The rows marked "(fixed)" failed on
+the code before the server_files ownership fix (issue 21 section 5) and pass after it.
 
 The second table is docs/bad-input.md where the decision is made in module_utils: the exact
 sentence for each input, before any request.
@@ -264,7 +264,7 @@ def missing_folder_is_created_private(env):
 
 
 def absent_leaves_another_tools_exec_credential(env):
-    # section 5: state absent deletes an ExecCredential file that another tool wrote (nothing of ours points at it)
+    # section 5 (fixed): state absent deleted an ExecCredential file that another tool wrote (nothing of ours points at it)
     path = env.tmp_path / 'kubeconfig.credential.json'
     path.write_text(json.dumps(server_files.exec_credential('another-tools-token', '2100-01-01T00:00:00Z')))
     apply_files(env.tmp_path, state='absent')
@@ -272,31 +272,33 @@ def absent_leaves_another_tools_exec_credential(env):
 
 
 def absent_leaves_a_config_written_for_another_account(env):
-    # section 5: state absent deletes the server config written for another ServiceAccount
+    # section 5 (fixed): state absent deleted the server config written for another ServiceAccount
     path = env.tmp_path / 'config.yaml'
-    path.write_text(server_files.config_text({'server': {'port': 1}}, 'team/other'))
+    path.write_text(server_files.config_text({'server': {'port': 1}}, server_files.cluster_record(
+        CLUSTER, 'system:serviceaccount:team:other')))
     apply_files(env.tmp_path, state='absent', config_path=str(path))
     assert path.exists()
 
 
 def present_refuses_a_config_written_for_another_account(env):
-    # section 5: state present overwrites, without force, the config written for another ServiceAccount
+    # section 5 (fixed): state present overwrote, without force, the config written for another ServiceAccount
     path = env.tmp_path / 'config.yaml'
-    path.write_text(server_files.config_text({'server': {'port': 1}}, 'team/other'))
+    path.write_text(server_files.config_text({'server': {'port': 1}}, server_files.cluster_record(
+        CLUSTER, 'system:serviceaccount:team:other')))
     with pytest.raises(K8sTokenError):
         apply_files(env.tmp_path, config_path=str(path))
     assert 'team/other' in path.read_text()
 
 
 def credential_path_equal_to_kubeconfig_path_is_refused(env):
-    # section 5: credential_path equal to kubeconfig_path is accepted and overwrites the kubeconfig
+    # section 5 (fixed): credential_path equal to kubeconfig_path was accepted and overwrites the kubeconfig
     path = str(env.tmp_path / 'kubeconfig')
     with pytest.raises(K8sTokenError):
         server_files.plan(files_params(env.tmp_path, credential_path=path), CLUSTER, USER)
 
 
 def config_path_equal_to_kubeconfig_path_is_refused(env):
-    # section 5: config_path equal to kubeconfig_path is accepted and overwrites the kubeconfig
+    # section 5 (fixed): config_path equal to kubeconfig_path was accepted and overwrites the kubeconfig
     path = str(env.tmp_path / 'kubeconfig')
     with pytest.raises(K8sTokenError):
         server_files.plan(files_params(env.tmp_path, config_path=path), CLUSTER, USER)
@@ -359,8 +361,6 @@ def cache_of_a_finished_run_is_not_read(env):
         assert entries.get(('k',), 0) is None
 
 
-FIXED_ON_BRANCH = pytest.mark.xfail(strict=True, reason='fixed on branch files/trust/rbac')
-
 RULES_TABLE = [
     reuse_needs_the_same_audiences,
     reuse_needs_the_same_bound_uid,
@@ -375,11 +375,11 @@ RULES_TABLE = [
     exec_credential_of_another_api_version_is_not_ours,
     token_mode_diff_shows_no_token,
     missing_folder_is_created_private,
-    pytest.param(absent_leaves_another_tools_exec_credential, marks=FIXED_ON_BRANCH),
-    pytest.param(absent_leaves_a_config_written_for_another_account, marks=FIXED_ON_BRANCH),
-    pytest.param(present_refuses_a_config_written_for_another_account, marks=FIXED_ON_BRANCH),
-    pytest.param(credential_path_equal_to_kubeconfig_path_is_refused, marks=FIXED_ON_BRANCH),
-    pytest.param(config_path_equal_to_kubeconfig_path_is_refused, marks=FIXED_ON_BRANCH),
+    absent_leaves_another_tools_exec_credential,
+    absent_leaves_a_config_written_for_another_account,
+    present_refuses_a_config_written_for_another_account,
+    credential_path_equal_to_kubeconfig_path_is_refused,
+    config_path_equal_to_kubeconfig_path_is_refused,
     delete_namespace_only_for_its_own_account,
     prunes_carry_the_uid_precondition,
     adopt_still_refuses_another_accounts_objects,
