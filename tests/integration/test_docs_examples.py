@@ -49,7 +49,7 @@ RUN = {
         "'ansible-playbook -i clusters.yml mcp.k8s.token'"),
     ('docs/mcp-k8s-server.md', 'console', 'ansible-galaxy collection build'): (
         HERE + '::test_installing_from_a_tarball_as_written', "'docs/mcp-k8s-server.md'"),
-    ('docs/mcp-k8s-server.md', 'yaml', 'mcp_k8s_server_'): (HERE + '::test_the_server_guide_as_written', "'mcp_k8s_server_namespace'"),
+    ('docs/mcp-k8s-server.md', 'yaml', '# the cluster:'): (HERE + '::test_the_server_guide_as_written', "'mcp_k8s_server_namespace'"),
     ('docs/mcp-k8s-server.md', 'console', 'ansible-playbook mcp.k8s.provision'): (
         HERE + '::test_the_server_guide_as_written', "'mcp.k8s.provision'"),
     ('docs/mcp-k8s-server.md', 'console', 'ansible-playbook mcp.k8s.deprovision'): (
@@ -203,11 +203,24 @@ def test_the_server_guide_as_written(kube, collections_path, tmp_path):
     run it with (tests/integration/test_mcp_servers.py starts it from the same config)."""
     home = tmp_path / 'home'
     (home / '.kube').mkdir(parents=True)
-    shutil.copy(kube.kubeconfig_path, str(home / '.kube' / 'config'))
     env = user_env(home, ANSIBLE_COLLECTIONS_PATH=str(collections_path))
     page = 'docs/mcp-k8s-server.md'
     [settings_text] = [b.text for b in blocks(page) if b.lang == 'yaml' and 'mcp_k8s_server_namespace' in b.text]
+    # The page's admin kubeconfig lives in /home/ops: the test user's home stands in for it. Its
+    # context is the one the settings name, and the current context is another cluster (an
+    # address nothing listens on): the run must go where the settings say, not where
+    # `kubectl config use-context` last pointed.
+    settings_text = settings_text.replace('/home/ops/', str(home) + '/')
     settings = yaml.safe_load(settings_text)
+    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+        admin = yaml.safe_load(handle)
+    context = next(c for c in admin['contexts'] if c['name'] == admin['current-context'])
+    context['name'] = settings['mcp_k8s_context']
+    admin['clusters'].append({'name': 'west', 'cluster': {'server': 'https://127.0.0.1:9'}})
+    admin['contexts'].append({'name': 'west', 'context': {'cluster': 'west', 'user': context['context']['user']}})
+    admin['current-context'] = 'west'
+    with open(settings['mcp_k8s_kubeconfig'], 'w', encoding='utf-8') as handle:
+        yaml.safe_dump(admin, handle)
     [provision] = [b.text for b in blocks(page) if b.lang == 'console' and 'mcp.k8s.provision' in b.text]
     [deprovision] = [b.text for b in blocks(page) if b.lang == 'console' and 'mcp.k8s.deprovision' in b.text]
     argvs = commands(provision)
