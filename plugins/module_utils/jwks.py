@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 from urllib.parse import urlsplit
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
@@ -204,15 +205,21 @@ class KeyStore:
 
 
 PROCESS_KEYS = KeyStore()
+_READING = threading.Lock()   # threads of one lookup checking one token: one read
 
 
 def published(cluster, store, again=False):
     """The store's entry for ``cluster``, read from it when missing (or ``again``): ``{issuer, path,
     keys, again}`` or ``{unavailable: sentence}`` when the discovery document or the key set cannot be
     read (403 for the caller, an API server that does not publish them, no connection)."""
-    entry = store.get(cluster.identity)
-    if entry is not None and not again:
-        return entry
+    with _READING:
+        entry = store.get(cluster.identity)
+        if entry is not None and (not again or entry.get('again')):
+            return entry
+        return _read(cluster, store, again)
+
+
+def _read(cluster, store, again):
     try:
         discovery, path, keys = discover(cluster)
         entry = {'issuer': discovery.get('issuer'), 'path': path, 'keys': keys, 'again': bool(again)}

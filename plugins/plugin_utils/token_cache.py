@@ -41,6 +41,8 @@ import time
 
 FILE_NAME = 'mcp_k8s_sa_token_cache.json'
 FORMAT = 2
+# How long a run keeps what it read of a cluster (its published keys): read again after that.
+KEEP_SECONDS = 3600
 
 # Deletes the cache file (argv[3:]) once the process argv[1] with start time argv[2] has ended.
 WATCHER = r"""
@@ -278,6 +280,15 @@ class Entries:
         result = dict(entry[1])
         result.update(reused=True, expires_in=int(remaining), api_warnings=[])
         return result
+
+    def recall(self, name):
+        """What :meth:`keep` kept under ``name`` (not a token: public data such as a cluster's keys), or None."""
+        entry = self.data.get(digest(('kept', name)))
+        return entry[1] if entry is not None and entry[0] > time.time() else None
+
+    def keep(self, name, value, seconds=KEEP_SECONDS):
+        self.data[digest(('kept', name))] = [time.time() + seconds, value]
+        self.changed = True
 
     def put(self, key, result):
         if result.get('expires_in'):
