@@ -122,14 +122,14 @@ def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH, issuer=None):
         raise NotSignedByCluster('The token is signed with algorithm "%s", which no Kubernetes cluster uses; it was not '
                                  'issued by this cluster.' % (algorithm or 'none'))
     candidates = _usable_keys(jwk_set, algorithm)
-    published = [data.get('kid') for data in jwk_set.get('keys') or () if isinstance(data, dict)]
+    published_ids = [data.get('kid') for data in jwk_set.get('keys') or () if isinstance(data, dict)]
     if kid:
         candidates = [c for c in candidates if c[0] == kid]
         if not candidates:
             unknown = NotSignedByCluster('No key the cluster publishes at %s has the token\'s key id "%s" for %s '
                                          '(published: %s); the token was not signed by this cluster, or its signing key '
                                          'was retired.' % (source, kid, algorithm,
-                                                           ', '.join('"%s"' % p for p in published) or 'none'))
+                                                           ', '.join('"%s"' % p for p in published_ids) or 'none'))
             unknown.unknown_key = True
             raise unknown
     elif not candidates:

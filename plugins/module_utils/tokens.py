@@ -183,8 +183,9 @@ def _reuse(cluster, spec, token, previous, renew, validate, now, confirmed, outs
     else:
         result = token_result(cluster, token, spec.namespace, reused=True, now=now)
     if validate:
-        result['review'] = review if review and not review.get('self') else reviews.review_token(cluster, token,
-                                                                                                  spec.audiences)
+        if not review or review.get('self'):
+            review = reviews.review_token(cluster, token, spec.audiences)
+        result['review'] = review
         if not result['review']['authenticated']:
             return None
     return result

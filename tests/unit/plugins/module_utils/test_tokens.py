@@ -439,7 +439,7 @@ def test_without_the_keys_a_token_review_decides(cluster, kube):
     assert kube.count('GET', r'openid-configuration$') == 1      # the refusal is remembered too
 
 
-def test_without_keys_or_review_only_the_token_itself_can_say(cluster, kube):
+def test_without_keys_or_review_only_the_token_itself_can_say(kube):
     kube.grant('minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
     minter = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='minter')})
     forged = forgery.forge(kube, 'alg none', 'server', 'mcp', _uid(kube))
