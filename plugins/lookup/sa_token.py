@@ -72,6 +72,9 @@ options:
         longer than O(renew_before) and was issued by this cluster for the ServiceAccount as it exists now
         (one read of the ServiceAccount, never a TokenRequest), it is returned as it is; otherwise a new
         token is minted (or taken from the run's cache).
+      - Before that, it must be signed by one of the keys the cluster publishes, with its issuer (read once per
+        run and cluster, kept in the run's cache; where they cannot be read, a TokenReview or a SelfSubjectReview
+        made with the token decides, as for the module). A token that fails is replaced with a warning.
       - With several terms, it is returned for the term it fits; the other terms get other tokens.
       - An empty string or a string that is not a JWT counts as no token, so a value read from a file
         that does not exist yet can be passed as it is.

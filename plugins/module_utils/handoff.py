@@ -97,28 +97,71 @@ def is_client_temp_file(path):
 
 def ca_directory():
     """Where CA files are kept: ``$XDG_CACHE_HOME/mcp.k8s/ca`` (``~/.cache/mcp.k8s/ca``)."""
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-    return os.path.join(base, 'mcp.k8s', 'ca')
+    return os.path.join(_cache_home(), *CA_FOLDERS)
+
+
+def _cache_home():
+    return os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+
+
+# The folders this collection creates under the cache home, outermost first.
+CA_FOLDERS = ('mcp.k8s', 'ca')
+
+
+def untrusted_folder(path, uid=None):
+    """Why the folder ``path`` cannot hold files to be trusted (a phrase), or None: it must be a real
+    directory (not a symbolic link) owned by ``uid`` (this user) that neither group nor others may write to."""
+    uid = os.geteuid() if uid is None else uid
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return 'cannot be read (%s)' % (exc.strerror or exc)
+    if stat.S_ISLNK(info.st_mode):
+        return 'is a symbolic link'
+    if not stat.S_ISDIR(info.st_mode):
+        return 'is not a directory'
+    if info.st_uid != uid:
+        return 'belongs to another user (uid %d)' % info.st_uid
+    if info.st_mode & 0o022:
+        return 'may be written to by %s' % ('others' if info.st_mode & 0o002 else 'its group')
+    return None
+
+
+def ca_folder(advice):
+    """:func:`ca_directory`, each folder the collection creates (``mcp.k8s``, then ``ca``) made 0700
+    when missing and checked with :func:`untrusted_folder`: whoever may replace one of them could swap
+    the CA. Raises one sentence naming the first folder that fails."""
+    directory = _cache_home()
+    try:
+        os.makedirs(directory, mode=CA_DIR_MODE, exist_ok=True)
+    except OSError as exc:
+        raise K8sTokenError('connection.ca_cert is missing: cannot create %s (%s); %s.'
+                            % (directory, exc.strerror or exc, advice))
+    for name in CA_FOLDERS:
+        directory = os.path.join(directory, name)
+        try:
+            os.mkdir(directory, CA_DIR_MODE)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise K8sTokenError('connection.ca_cert is missing: cannot create %s (%s); %s.'
+                                % (directory, exc.strerror or exc, advice))
+        problem = untrusted_folder(directory)
+        if problem:
+            raise K8sTokenError('connection.ca_cert is missing: %s %s, so a CA kept under it cannot be trusted; %s.'
+                                % (directory, problem, advice))
+    return directory
 
 
 def write_ca(data):
     """The path of a 0644 file holding the PEM ``data``, named after its SHA-256, in a 0700
-    directory of this user (created when missing; refused when another user owns it, others may
-    write to it or it is a symbolic link, since a CA planted there would be trusted)."""
+    directory of this user (created when missing; refused when it or its ``mcp.k8s`` parent belongs
+    to another user, may be written by group or others, or is a symbolic link, since a CA planted
+    there would be trusted)."""
     if not data:
         raise K8sTokenError('The connection has no CA certificate to write; give ca_cert.')
-    directory = ca_directory()
     advice = 'set XDG_CACHE_HOME to a directory of your own, or give ca_cert as a file'
-    try:
-        os.makedirs(directory, mode=CA_DIR_MODE, exist_ok=True)
-        info = os.lstat(directory)
-    except OSError as exc:
-        raise K8sTokenError('connection.ca_cert is missing: cannot create %s (%s); %s.'
-                            % (directory, exc.strerror or exc, advice))
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() \
-            or info.st_mode & 0o022:
-        raise K8sTokenError('connection.ca_cert is missing: %s is not a directory of this user that only it may '
-                            'write to, so a CA there cannot be trusted; %s.' % (directory, advice))
+    directory = ca_folder(advice)
     path = os.path.join(directory, hashlib.sha256(data).hexdigest()[:32] + '.crt')
     try:
         if not os.path.islink(path) and os.path.isfile(path):

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 from urllib.parse import urlsplit
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
@@ -99,15 +100,20 @@ def _usable_keys(jwk_set, algorithm):
 
 
 class NotSignedByCluster(K8sTokenError):
-    """The token's signature is not one of the cluster's keys: an answer, not a failure to ask."""
+    """The token's signature is not one of the cluster's keys: an answer, not a failure to ask.
+    ``unknown_key`` is True when the token names a key id the set does not hold (the set may be
+    older than a key rotation: read it again once)."""
+
+    unknown_key = False
 
 
-def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH):
-    """Check the signature of ``token`` with the keys of ``jwk_set`` (a JWKS dict).
+def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH, issuer=None):
+    """Check the signature of ``token`` with the keys of ``jwk_set`` (a JWKS dict), and with
+    ``issuer`` that its ``iss`` claim is that issuer (PyJWT checks both; no other claim is checked).
 
     Returns ``{verified: True, key_id, algorithm}``; raises :class:`NotSignedByCluster` with
-    one sentence when the token is unsigned, no key fits it, or the signature is bad, and
-    :class:`errors.K8sTokenError` when the token is not a well-formed signed JWT.
+    one sentence when the token is unsigned, no key fits it, the signature is bad or the issuer
+    another, and :class:`errors.K8sTokenError` when the token is not a well-formed signed JWT.
     """
     header = token_header(token)
     algorithm = header.get('alg')
@@ -116,21 +122,30 @@ def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH):
         raise NotSignedByCluster('The token is signed with algorithm "%s", which no Kubernetes cluster uses; it was not '
                                  'issued by this cluster.' % (algorithm or 'none'))
     candidates = _usable_keys(jwk_set, algorithm)
-    published = [data.get('kid') for data in jwk_set.get('keys') or () if isinstance(data, dict)]
+    published_ids = [data.get('kid') for data in jwk_set.get('keys') or () if isinstance(data, dict)]
     if kid:
         candidates = [c for c in candidates if c[0] == kid]
         if not candidates:
-            raise NotSignedByCluster('No key the cluster publishes at %s has the token\'s key id "%s" for %s (published: '
-                                     '%s); the token was not signed by this cluster, or its signing key was retired.'
-                                     % (source, kid, algorithm, ', '.join('"%s"' % p for p in published) or 'none'))
+            unknown = NotSignedByCluster('No key the cluster publishes at %s has the token\'s key id "%s" for %s '
+                                         '(published: %s); the token was not signed by this cluster, or its signing key '
+                                         'was retired.' % (source, kid, algorithm,
+                                                           ', '.join('"%s"' % p for p in published_ids) or 'none'))
+            unknown.unknown_key = True
+            raise unknown
     elif not candidates:
         raise NotSignedByCluster('No key the cluster publishes at %s can check a %s signature; the token was not signed '
                                  'by this cluster.' % (source, algorithm))
     for key_id, alg, key in candidates:
         try:
-            jwt.PyJWS().decode(token, key=key.key, algorithms=[alg])
+            if issuer is None:
+                jwt.PyJWS().decode(token, key=key.key, algorithms=[alg])
+            else:
+                jwt.decode(token, key=key.key, algorithms=[alg], issuer=issuer, options=_ISSUER_ONLY)
         except jwt.InvalidSignatureError:
             continue
+        except (jwt.InvalidIssuerError, jwt.MissingRequiredClaimError):
+            raise NotSignedByCluster('The token\'s issuer "%s" is not the cluster\'s ("%s", from %s); it was not issued '
+                                     'by this cluster.' % (_claimed_issuer(token), issuer, DISCOVERY_PATH))
         except jwt.PyJWTError:
             raise K8sTokenError('The given token is not a well-formed signed JWT, so its signature cannot be checked.')
         return {'verified': True, 'key_id': key_id, 'algorithm': alg}
@@ -139,6 +154,20 @@ def verify_signature(token, jwk_set, source=DEFAULT_JWKS_PATH):
                                  'or was not signed by this cluster.' % kid)
     raise NotSignedByCluster('The token\'s signature matches none of the %d keys the cluster publishes at %s; the token '
                              'was altered or was not signed by this cluster.' % (len(candidates), source))
+
+
+# With an issuer: PyJWT checks the signature and ``iss`` (required), nothing else (the API server
+# judges expiry and audiences; the caller has checked those offline).
+_ISSUER_ONLY = {'verify_signature': True, 'verify_exp': False, 'verify_nbf': False, 'verify_iat': False,
+                'verify_aud': False, 'verify_iss': True, 'require': ['iss']}
+
+
+def _claimed_issuer(token):
+    try:
+        claims = jwt.decode(token, options={'verify_signature': False})
+    except jwt.PyJWTError:
+        return None
+    return claims.get('iss') if isinstance(claims, dict) else None
 
 
 def verify_with_cluster(cluster, token):
@@ -155,3 +184,65 @@ def verify_with_cluster(cluster, token):
     result['issuer'] = discovery.get('issuer')
     result['jwks_uri'] = discovery.get('jwks_uri')
     return result
+
+
+# ---------------------------------------------------------------- reuse: the keys read once per run and cluster
+
+
+class KeyStore:
+    """What each cluster publishes (by ``transport.Cluster.identity``), kept between checks: a dict
+    for one process (the modules: :data:`PROCESS_KEYS`), or the lookup's run cache (any object with
+    ``get(identity)`` and ``put(identity, entry)``). Entries are plain JSON data."""
+
+    def __init__(self):
+        self.data = {}
+
+    def get(self, identity):
+        return self.data.get(identity)
+
+    def put(self, identity, entry):
+        self.data[identity] = entry
+
+
+PROCESS_KEYS = KeyStore()
+_READING = threading.Lock()   # threads of one lookup checking one token: one read
+
+
+def published(cluster, store, again=False):
+    """The store's entry for ``cluster``, read from it when missing (or ``again``): ``{issuer, path,
+    keys, again}`` or ``{unavailable: sentence}`` when the discovery document or the key set cannot be
+    read (403 for the caller, an API server that does not publish them, no connection)."""
+    with _READING:
+        entry = store.get(cluster.identity)
+        if entry is not None and (not again or entry.get('again')):
+            return entry
+        return _read(cluster, store, again)
+
+
+def _read(cluster, store, again):
+    try:
+        discovery, path, keys = discover(cluster)
+        entry = {'issuer': discovery.get('issuer'), 'path': path, 'keys': keys, 'again': bool(again)}
+    except K8sTokenError as exc:
+        entry = {'unavailable': exc.message}
+    store.put(cluster.identity, entry)
+    return entry
+
+
+def signed_by(cluster, token, store):
+    """Whether ``cluster`` issued ``token``, judged by the keys and issuer it publishes, read at most
+    once per ``store`` (and once more for a key id they lack): ``(True, None)``; ``(False, sentence)``
+    for a token it did not sign (unsigned, another key, a bad signature, another issuer); ``(None,
+    sentence)`` when what it publishes cannot be read."""
+    entry = published(cluster, store)
+    while 'unavailable' not in entry:
+        try:
+            verify_signature(token, entry['keys'], source=entry['path'], issuer=entry['issuer'] or None)
+            return True, None
+        except NotSignedByCluster as exc:
+            if not exc.unknown_key or entry.get('again'):
+                return False, exc.message
+        except K8sTokenError as exc:
+            return False, exc.message
+        entry = published(cluster, store, again=True)
+    return None, entry['unavailable']

@@ -16,7 +16,7 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, object_names, reviews
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, jwks, object_names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     HttpError, K8sTokenError, as_token_error, register_secret,
 )
@@ -123,7 +123,7 @@ def token_spec(options):
 
 
 def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, check_mode=False, now=None,
-                 previous=None, confirmed=()):
+                 previous=None, confirmed=(), source=None, keys=None, warn=None):
     """The result dict for ``spec``: ``token``, else the token of ``previous`` (an earlier result
     such as a cache keeps), reused when it still fits, else a new token.
 
@@ -133,6 +133,12 @@ def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, c
     ``confirmed``: tokens the caller saw pass it (or minted) so recently that nothing can have
     replaced the account since. With ``validate`` the API server confirms the token through
     TokenReview; a token it rejects is replaced, never returned.
+
+    ``token`` comes from outside (``source`` says where: an option, a file), so before anything else
+    the API server must be shown to accept it (:func:`trust_problem`: the cluster's signature and
+    issuer, with the keys kept in ``keys``, a :class:`jwks.KeyStore`; else a TokenReview). A token that
+    fails is replaced, and ``warn`` (a callable) is given one sentence naming ``source`` (such as
+    ``read from /path``), never the token.
     In check mode nothing is minted: the result's token is None and ``reused`` False when a
     token would be minted.
     """
@@ -141,7 +147,10 @@ def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, c
     if previous and previous.get('token'):
         candidates.append((previous['token'], previous))
     for candidate, earlier in candidates:
-        result = _reuse(cluster, spec, candidate, earlier, renew, validate, now, candidate in confirmed)
+        outside = None if earlier is not None or candidate in confirmed else {
+            'source': source or 'given', 'keys': keys if keys is not None else jwks.PROCESS_KEYS,
+            'warn': warn or (lambda text: None)}
+        result = _reuse(cluster, spec, candidate, earlier, renew, validate, now, candidate in confirmed, outside)
         if result is not None:
             return result
     if check_mode:
@@ -157,11 +166,23 @@ def ensure_token(cluster, spec, token=None, renew_before=None, validate=False, c
     return result
 
 
-def _reuse(cluster, spec, token, previous, renew, validate, now, confirmed):
-    """The result dict reusing ``token`` (whose earlier result ``previous`` may be), or None when it does not fit."""
+def _reuse(cluster, spec, token, previous, renew, validate, now, confirmed, outside=None):
+    """The result dict reusing ``token`` (whose earlier result ``previous`` may be), or None when it does
+    not fit. ``outside`` (``{source, keys, warn}``) for a token from outside: checked first by
+    :func:`trust_problem`."""
     register_secret(token)
     fits, _reason = reusable(token, spec, renew, now=now)
-    if not fits or (not confirmed and current_problem(cluster, spec, token) is not None):
+    if not fits:
+        return None
+    review = None
+    if outside is not None:
+        problem, review = trust_problem(cluster, spec, token, outside['keys'], validate)
+        if problem:
+            outside['warn']('The token %s was not reused because %s; a new token replaces it.'
+                            % (outside['source'], problem))
+            return None
+    if not confirmed and current_problem(cluster, spec, token, (review or {}).get('self') and review['user']['uid']) \
+            is not None:
         return None
     if previous:
         result = dict(previous)
@@ -169,13 +190,69 @@ def _reuse(cluster, spec, token, previous, renew, validate, now, confirmed):
     else:
         result = token_result(cluster, token, spec.namespace, reused=True, now=now)
     if validate:
-        result['review'] = reviews.review_token(cluster, token, spec.audiences)
+        if not review or review.get('self'):
+            review = reviews.review_token(cluster, token, spec.audiences)
+        result['review'] = review
         if not result['review']['authenticated']:
             return None
     return result
 
 
-def current_problem(cluster, spec, token):
+def trust_problem(cluster, spec, token, keys, validate=False):
+    """Why the API server would not accept ``token``, a token from outside (a phrase), or None; and the
+    TokenReview made to find out, if any: ``(problem, review)``.
+
+    With ``validate`` the API server says so through TokenReview (for ``spec``'s audiences). Else the
+    token must be signed by one of the keys the cluster publishes, with its issuer
+    (:func:`jwks.signed_by`: read once per ``keys`` store and cluster). Where those cannot be read, a
+    TokenReview (for the token's own audiences) decides; where that is refused too, the token is not
+    trusted: a new one costs less than a wrong answer.
+    """
+    if validate:    # asked for: a TokenReview that is refused fails the task, as for a new token
+        review = reviews.review_token(cluster, token, spec.audiences)
+    else:
+        signed, reason = jwks.signed_by(cluster, token, keys)
+        if signed:
+            return None, None
+        if signed is False:
+            return _phrase(reason), None
+        review = _review_unless_refused(cluster, token, keys)
+        if review is None:   # the token itself asks who it is: only one the API server accepts can
+            whoami = _uid_by_token(cluster, token, spec)
+            if whoami is None:
+                return ('the cluster\'s signing keys could not be read (%s), a TokenReview is not allowed and the '
+                        'API server does not authenticate the token as %s' % (_phrase(reason), spec.username)), None
+            return None, {'authenticated': True, 'user': {'username': spec.username, 'uid': whoami}, 'audiences': [],
+                          'error': None, 'self': True}
+    if not review['authenticated']:
+        return ('the API server does not authenticate it (TokenReview: %s)'
+                % _phrase(review.get('error') or 'no reason given'), review)
+    return None, review
+
+
+def _review_unless_refused(cluster, token, keys):
+    """A TokenReview of ``token`` for its own audiences, or None when the caller may not create one
+    (remembered in ``keys``, so it is asked once per store and cluster)."""
+    refused = keys.get(cluster.identity + '#review')
+    if refused:
+        return None
+    try:
+        return reviews.review_token(cluster, token, inspect_token(token)['audiences'])
+    except K8sTokenError as exc:
+        if exc.status not in (401, 403, 404):
+            raise
+        keys.put(cluster.identity + '#review', {'refused': exc.status})
+        return None
+
+
+def _phrase(sentence):
+    """A sentence as a phrase inside another: no capital first letter, no final full stop."""
+    text = (sentence or '').strip().rstrip('.')
+    first = text.split(' ', 1)[0]
+    return text[:1].lower() + text[1:] if first in ('The', 'No', 'A', 'An', 'It', 'This') else text
+
+
+def current_problem(cluster, spec, token, token_uid=None):
     """Why ``token`` (which already fits ``spec`` offline) is not one this cluster issued for the
     ServiceAccount as it exists now, or None when it is.
 
@@ -198,7 +275,7 @@ def current_problem(cluster, spec, token):
             return 'the ServiceAccount does not exist'
         if exc.status not in (401, 403):
             raise as_token_error(exc, _account_action(cluster, spec, 'get', 'serviceaccounts'))
-        uid = _uid_by_token(cluster, token, spec)
+        uid = token_uid or _uid_by_token(cluster, token, spec)
     if uid != claimed:
         return 'the token is for another cluster or an earlier ServiceAccount of that name'
     if spec.bound_object and not spec.bound_object['uid']:

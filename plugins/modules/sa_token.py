@@ -58,6 +58,13 @@ options:
         without C(get) on C(serviceaccounts), a C(SelfSubjectReview) made with the token asks the API
         server instead), never a TokenRequest. A token of another cluster, or of a ServiceAccount deleted
         and recreated since, is replaced.
+      - Before that, the API server must be shown to accept the token, since what it claims (account, uid,
+        expiry) is not secret and anyone can write an unsigned token that claims it. Its signature must be one
+        of the keys the cluster publishes (C(/openid/v1/jwks), found through
+        C(/.well-known/openid-configuration), read once per task and cluster, and once more for a key id they
+        lack) and its C(iss) the issuer named there. Where the connection may not read those, a C(TokenReview)
+        decides, else a C(SelfSubjectReview) made with the token itself. A token that fails is replaced by a new
+        one with a warning that says where it came from (never the token).
       - With O(validate=true) it is also confirmed through TokenReview, and replaced when the API
         server no longer accepts it.
     type: str
@@ -65,8 +72,8 @@ options:
     description:
       - A file on the managed node that M(mcp.k8s.server_files) (or the role C(mcp.k8s.mcp_k8s_server)) wrote,
         a kubeconfig (with the token inside, or with the exec plugin whose credential file holds it) or an exec
-        credential file. Its token is offered for reuse as O(token) is, when O(token) is not given. A missing
-        file, or one of another shape, offers none.
+        credential file. Its token is offered for reuse as O(token) is (and checked as it is), when O(token) is
+        not given. A missing file, or one of another shape, offers none.
     type: path
   renew_before:
     description:
@@ -409,9 +416,12 @@ def ensure(module):
     module.warn([warning for warning in [durations.renewal_warning(params['duration'], params['renew_before'],
                                                                    tokens.DEFAULT_RENEW_BEFORE)] if warning])
     cluster = module.cluster()
-    offered = params['token'] or server_files.stored_token(params['token_file'])
+    offered, source = params['token'], 'given in the option token'
+    if not offered:
+        offered, source = server_files.stored_token(params['token_file']), 'read from %s' % params['token_file']
     result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
-                                 validate=params['validate'], check_mode=module.check_mode)
+                                 validate=params['validate'], check_mode=module.check_mode, source=source,
+                                 warn=module.ansible.warn)
     handoff.complete(cluster, spec, result)
     return result
 

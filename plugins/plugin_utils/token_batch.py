@@ -9,7 +9,8 @@ module only orchestrates; the decision whether a token may be reused is ``tokens
 
 - identical terms are one request; each distinct one is offered the token of the option
   ``token`` and the run's cached result (``token_cache.py``), else minted, at most ``workers`` at
-  a time over one client;
+  a time over one client; the option's token is checked against the cluster's keys, which the
+  run's cache keeps (:class:`RunKeys`: read once per run and cluster);
 - the run's cache is held locked from reading to writing, so forks asking for the same token
   mint it once;
 - a token minted or confirmed (its ServiceAccount read) in this process is not read again in this
@@ -32,7 +33,7 @@ import threading
 from ansible.errors import AnsibleLookupError
 from ansible.utils.display import Display
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, handoff, kubeconfig, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, handoff, jwks, kubeconfig, tokens
 from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import TokenCache
 
 display = Display()
@@ -185,10 +186,12 @@ def _resolve(cluster, specs, validate, renew, workers, entries, token):
         if key not in wanted:
             wanted[key] = (spec, entries.get(key, renew) if entries is not None else None)
     confirmed = _confirmed(cluster)
+    key_store = RunKeys(entries) if entries is not None else jwks.PROCESS_KEYS
 
     def ensure(spec, previous):
         return tokens.ensure_token(cluster, spec, token=token, previous=previous, renew_before=renew,
-                                   validate=validate, confirmed=confirmed)
+                                   validate=validate, confirmed=confirmed, source='given in the option token',
+                                   keys=key_store, warn=display.warning)
 
     results = _run_all(ensure, wanted, workers, keys, cluster)
     for key, result in results.items():
@@ -198,6 +201,20 @@ def _resolve(cluster, specs, validate, renew, workers, entries, token):
         for warning in result.get('api_warnings') or ():
             display.warning('%s: %s' % (wanted[key][0].describe(), warning))
     return [results[key] for key in keys]
+
+
+class RunKeys:
+    """What a cluster publishes (its keys, issuer), kept in the run's cache (``Entries``): read once
+    per run and cluster, whichever task worker reads it first (a :class:`jwks.KeyStore`)."""
+
+    def __init__(self, entries):
+        self.entries = entries
+
+    def get(self, identity):
+        return self.entries.recall(('cluster', identity))
+
+    def put(self, identity, entry):
+        self.entries.keep(('cluster', identity), entry)
 
 
 def _run_all(ensure, wanted, workers, order, cluster=None):

@@ -34,12 +34,15 @@ import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
 
 FILE_NAME = 'mcp_k8s_sa_token_cache.json'
 FORMAT = 2
+# How long a run keeps what it read of a cluster (its published keys): read again after that.
+KEEP_SECONDS = 3600
 
 # Deletes the cache file (argv[3:]) once the process argv[1] with start time argv[2] has ended.
 WATCHER = r"""
@@ -143,11 +146,13 @@ class TokenCache:
         _remove(self.path)
 
     def _load(self):
-        try:
-            with open(self.path) as handle:
-                data = json.load(handle)
-        except (OSError, ValueError):
+        raw = read_regular(self.path)
+        if raw is None:
             return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
         if not isinstance(data, dict) or data.get('format') != FORMAT or \
                 (self.owner is not None and (data.get('owner') != self.owner or not _alive(data.get('owner')))):
             _remove(self.path, keep_lock=True)   # stale: another run's, or its run is gone
@@ -183,20 +188,69 @@ def start_watcher(owner, paths):
 
 
 def sweep(parent, keep=None):
-    """Delete the cache files of runs that are gone from the ``ansible-local-*`` directories in ``parent``."""
+    """Delete the cache files of runs that are gone from the ``ansible-local-*`` directories in ``parent``.
+
+    ``parent`` may be shared with other users and tools, so only regular files of this user are
+    considered, opened without blocking and without following links (:func:`read_regular`): a FIFO
+    named like a cache file would otherwise block the sweep, and the cache lock with it, forever.
+    The file of a run whose controller is gone (its pid, from the directory name) is deleted
+    unread; that of a live pid is read for its owner's start time (the pid may be another process now).
+    """
     for path in glob.glob(os.path.join(glob.escape(parent), 'ansible-local-*', FILE_NAME)):
         if path == keep:
             continue
         try:
-            with open(path) as handle:
-                owner = json.load(handle).get('owner')
-        except (OSError, ValueError, AttributeError):
-            owner = None
-        if not _alive(owner):
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            continue    # not a file this collection wrote: leave it
+        run = run_owner(os.path.dirname(path))
+        if run is None:
+            continue
+        if run['started'] is not None:
             try:
-                _remove(path)
-            except OSError:   # not ours to delete after all: leave it
-                pass
+                owner = json.loads(read_regular(path) or b'null').get('owner')
+            except (ValueError, AttributeError):
+                owner = None
+            if _alive(owner):
+                continue
+        try:
+            _remove(path)
+        except OSError:   # not ours to delete after all: leave it
+            pass
+
+
+MAX_FILE_SIZE = 16 * 1024 * 1024
+
+
+def read_regular(path, limit=MAX_FILE_SIZE):
+    """The bytes of ``path`` when it is a regular file (not a link, FIFO or device) of at most
+    ``limit`` bytes, else None; never blocks."""
+    try:
+        before = os.lstat(path)
+        if not stat.S_ISREG(before.st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != (before.st_dev, before.st_ino) \
+                or info.st_size > limit:
+            return None
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+        return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _remove(path, keep_lock=False):
@@ -226,6 +280,15 @@ class Entries:
         result = dict(entry[1])
         result.update(reused=True, expires_in=int(remaining), api_warnings=[])
         return result
+
+    def recall(self, name):
+        """What :meth:`keep` kept under ``name`` (not a token: public data such as a cluster's keys), or None."""
+        entry = self.data.get(digest(('kept', name)))
+        return entry[1] if entry is not None and entry[0] > time.time() else None
+
+    def keep(self, name, value, seconds=KEEP_SECONDS):
+        self.data[digest(('kept', name))] = [time.time() + seconds, value]
+        self.changed = True
 
     def put(self, key, result):
         if result.get('expires_in'):

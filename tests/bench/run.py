@@ -187,6 +187,31 @@ class Bench:
         self.playbook(play)
         return self.token_requests() - before
 
+    def reuse_check(self, tasks):
+        """A given, good token reused ``tasks`` times by the lookup (one task each) and by the module:
+        task times and the requests each made (the cluster's keys: once per run for the lookup, once
+        per module process), and the signature check alone in process."""
+        given = self.kube.mint_token('sa-2', NAMESPACE)
+        lookups = ''.join('''
+    - name: lookup %d
+      ansible.builtin.set_fact:
+        kept: "{{ lookup('mcp.k8s.sa_token', 'sa-2', namespace='%s', token=given) }}"
+      no_log: true''' % (index, NAMESPACE) for index in range(tasks))
+        modules = ''.join('''
+    - name: module %d
+      mcp.k8s.sa_token: {name: sa-2, namespace: %s, token: "{{ given }}"}
+      no_log: true''' % (index, NAMESPACE) for index in range(tasks))
+        out = {'tasks': tasks}
+        for name, body in (('lookup', lookups), ('module', modules)):
+            before = dict((what, self.kube.count(method=method, path_re=path)) for what, method, path in REUSE_REQUESTS)
+            timings = self.playbook('- hosts: localhost\n  gather_facts: false\n  tasks:' + body + '\n',
+                                    {'given': given})[1]
+            out[name] = {'task': summary([t['seconds'] for t in timings if t['task'].startswith(name + ' ')]),
+                         'requests': dict((what, self.kube.count(method=method, path_re=path) - before[what])
+                                          for what, method, path in REUSE_REQUESTS)}
+        out['verify'], out['keys_read'] = (summary(values) for values in verify_seconds(self.kube, given, self.collections))
+        return out
+
     def role_runs(self):
         kubeconfig = os.path.join(self.workdir, 'mcp.kubeconfig')
         extra = {'mcp_k8s_server_kubeconfig_path': kubeconfig}
@@ -255,6 +280,90 @@ REFERENCE_CLEANUP = '''
 '''
 
 
+REUSE_REQUESTS = (('discovery', 'GET', r'^/\.well-known/openid-configuration$'), ('jwks', 'GET', r'^/openid/v1/jwks$'),
+                  ('account', 'GET', r'/serviceaccounts/sa-2$'), ('token_requests', 'POST', TOKEN_PATH))
+
+
+def verify_seconds(kube, token, collections, reps=200, reads=20):
+    """Seconds per signature and issuer check of ``token`` against the cluster's keys, and seconds per
+    read of those keys (discovery document and JWKS: the two GETs), in process (the installed
+    collection's code)."""
+    if collections not in sys.path:
+        sys.path.insert(0, collections)
+    from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks
+    cluster = connection.get_cluster({'kubeconfig': kube.kubeconfig_path})
+    read_times = []
+    for dummy in range(reads):
+        store = jwks.KeyStore()
+        started = time.perf_counter()
+        jwks.published(cluster, store)
+        read_times.append(time.perf_counter() - started)
+    times = []
+    for dummy in range(reps):
+        started = time.perf_counter()
+        assert jwks.signed_by(cluster, token, store) == (True, None)
+        times.append(time.perf_counter() - started)
+    return times, read_times
+
+
+def reuse_section(results):
+    """Section 7 of docs/benchmarks.md: what checking a reused token costs."""
+    lines = ['## 7. Reusing a given token: the signature check (issue 21)', '',
+             'A good token given %d times (one task each); requests counted by the server.' % results['double']['tasks'],
+             '', '| server | how | task time | discovery GETs | JWKS GETs | ServiceAccount GETs | TokenRequests |',
+             '|---|---|---|---|---|---|---|']
+    for tier in ('double', 'real'):
+        if tier not in results:
+            continue
+        for how, label in (('lookup', "`lookup(..., token=given)`"), ('module', '`mcp.k8s.sa_token` with `token`')):
+            entry = results[tier][how]
+            counts = entry['requests']
+            lines.append('| %s | %s | %s | %d | %d | %d | %d |' % (
+                tier, label, spread(entry['task']), counts['discovery'], counts['jwks'], counts['account'],
+                counts['token_requests']))
+    for tier in ('double', 'real'):
+        if tier in results:
+            lines += ['', '%s: reading the keys (the discovery document and the JWKS, two GETs, once per run for the lookup '
+                      'and once per module process) %s; the signature and issuer check of one token, in process, %s.'
+                      % (tier, spread(results[tier]['keys_read']), spread(results[tier]['verify'], scale=1e6, unit='µs'))]
+    lines += ['', 'Task times include everything a task does (and the load of the machine); the added cost of the check is '
+              'the key read once per run or module process plus the in-process check per token.', '']
+    return lines
+
+
+def update_reuse_section(path, results):
+    """Put section 7 into an existing docs/benchmarks.md, leaving its other figures as they are."""
+    with open(path) as handle:
+        text = handle.read()
+    section = '\n'.join(reuse_section(results)) + '\n'
+    start = text.find('## 7. ')
+    if start >= 0:
+        end = text.find('## Goals', start)
+        text = text[:start] + section + text[end:]
+    else:
+        at = text.find('## Goals')
+        text = text[:at] + section + text[at:]
+    with open(path, 'w') as handle:
+        handle.write(text)
+
+
+def run_reuse(args):
+    """Only section 7 (``--only reuse``): on the double, and on the real control plane unless --no-real."""
+    results = {}
+    with tempfile.TemporaryDirectory(prefix='mcp-bench-') as workdir:
+        collections = install_collection(workdir)
+        with KubeDouble(os.path.join(workdir, 'double')) as kube:
+            bench = Bench(kube, workdir, collections, args.reps)
+            bench.provision_accounts(3)
+            results['double'] = bench.reuse_check(args.task_reps)
+        if args.real:
+            with ControlPlane(os.path.join(workdir, 'real')) as kube:
+                bench = Bench(kube, workdir, collections, args.reps)
+                bench.provision_accounts(3)
+                results['real'] = bench.reuse_check(args.task_reps)
+    return results
+
+
 def task_seconds(timings, name):
     return sum(t['seconds'] for t in timings if t['task'] == name)
 
@@ -293,7 +402,7 @@ def token_items(bench, args, progress, label=''):
 def run(args):
     results = {}
     sizes = [10, 100, 1000]
-    steps = 3 * args.reps + len(sizes) * args.reps + 1 + 1 + args.role_reps + 1 + 1
+    steps = 3 * args.reps + len(sizes) * args.reps + 1 + 1 + args.role_reps + 1 + 1 + 1
     if args.real:
         steps += 3 * args.reps + 2
     progress = Progress(steps)
@@ -327,12 +436,15 @@ def run(args):
                 ref_seconds.append(second)
             results['role'] = {'first': summary(firsts), 'second': summary(seconds),
                                'reference_first': summary(ref_firsts), 'reference_second': summary(ref_seconds)}
+            progress.step('reusing a given token: the signature check')
+            results['reuse'] = {'double': bench.reuse_check(args.task_reps)}
         if args.real:
             progress.step('starting the real control plane (tests/kube_real)')
             with ControlPlane(os.path.join(workdir, 'real')) as kube:
                 bench = Bench(kube, workdir, collections, args.reps)
                 bench.provision_accounts(args.batch)
                 results['real'] = token_items(bench, args, progress, label='real: ')
+                results['reuse']['real'] = bench.reuse_check(args.task_reps)
         progress.step('writing docs/benchmarks.md')
     progress.close()
     return results
@@ -468,6 +580,8 @@ def write_report(results, path, chart_name, elapsed):
         lines += ['', '| one token in a playbook | time |', '|---|---|',
                   '| `mcp.k8s.sa_token` module | %s |' % spread(real['one_token']['module']),
                   '| `ansible.builtin.command: kubectl create token` | %s |' % spread(real['one_token']['kubectl']), '']
+    if 'reuse' in results:
+        lines += reuse_section(results['reuse'])
     lines += ['## Goals', '', '| goal | measured | met |', '|---|---|---|']
     for text, shown, met in goals(results):
         lines.append('| %s | %s | %s |' % (text, shown, 'yes' if met else '**no**'))
@@ -485,7 +599,14 @@ def main():
     parser.add_argument('--output', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     parser.add_argument('--no-real', dest='real', action='store_false',
                         help='leave out the token items against the real control plane')
+    parser.add_argument('--only', choices=['reuse'],
+                        help='run one case and update only its section of the output (reuse: section 7)')
     args = parser.parse_args()
+    if args.only == 'reuse':
+        results = run_reuse(args)
+        update_reuse_section(args.output, results)
+        print(json.dumps(results, indent=1, sort_keys=True))
+        return
     started = time.perf_counter()
     results = run(args)
     chart = os.path.splitext(args.output)[0] + '.png'

@@ -115,3 +115,24 @@ def test_a_file_left_when_the_watcher_was_killed_too_is_swept_by_the_next_run(cl
     output = after.communicate(timeout=300)[0]
     assert after.returncode == 0, output
     assert not os.path.exists(files[0]), 'the next run did not sweep the stale file'
+
+
+def test_a_fifo_named_like_a_cache_file_in_a_shared_local_tmp_blocks_nothing(cluster, ansible_env, tmp_path):
+    """Another user's or tool's FIFO beside the runs' directories: the first write's sweep neither opens
+    nor deletes it, and the run finishes (opening it for reading would block with the cache lock held)."""
+    sleeper = subprocess.Popen(['sleep', '120'])       # a live pid: its directory's file would be read
+    try:
+        planted = tmp_path / 'ansible-tmp' / ('ansible-local-%dabcd_123' % sleeper.pid) / CACHE
+        planted.parent.mkdir(parents=True)
+        os.mkfifo(str(planted))
+        run = start(tmp_path, ansible_env, write_playbook(tmp_path, 'short.yml', 0))
+        try:
+            output = run.communicate(timeout=120)[0]
+        except subprocess.TimeoutExpired:
+            run.kill()
+            pytest.fail('the run blocked on the FIFO: %s' % run.communicate()[0])
+        assert run.returncode == 0, output
+        assert os.path.exists(str(planted)) and os.path.isdir(str(planted.parent))
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -1,18 +1,32 @@
-"""A dead or foreign token is never reused (issue 16, item 2), end to end through ansible-playbook.
+"""A dead, foreign or forged token is never reused (issue 16, item 2; issue 21, section 4), end to end
+through ansible-playbook.
 
 A token is reused only when this cluster issued it for the ServiceAccount as it exists now: a
 token of another cluster (two doubles, same names, same issuer) and the token of a ServiceAccount
 deleted and recreated through the API are replaced, by the module and by the lookup's run-wide
-cache, and each replacement authenticates on its own cluster (TokenReview).
+cache, and each replacement authenticates on its own cluster (TokenReview). A token that names the
+account and its uid (which are not secret) but that the cluster did not sign (unsigned, another key,
+another issuer) is replaced with a warning naming where it came from, by the module, the lookup's
+``token=`` and the role's credential file; the cluster's keys cost two small GETs per run and cluster.
 """
+import json
 import time
 
 import pytest
 import yaml
 
+from harness import ansible_core_version
+from kube_double import forgery
+
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
+KEYS_PATHS = (r'^/\.well-known/openid-configuration$', r'^/openid/v1/jwks$')
+# what each forgery is told apart by in the warning
+REASONS = {'alg none': 'the token is signed with algorithm "none", which no Kubernetes cluster uses',
+           'another key': 'no key the cluster publishes at /openid/v1/jwks has the token\'s key id "mine"',
+           'another key, the cluster key id': 'the token\'s signature does not match the cluster\'s key',
+           'another issuer': 'the token\'s issuer "https://issuer.elsewhere.example" is not the cluster\'s'}
 
 
 @pytest.fixture
@@ -171,3 +185,126 @@ def test_one_fact_for_two_clusters_never_crosses_over(cluster, other_cluster, ru
     assert a != b and authenticated(cluster, a) and authenticated(other_cluster, b)
     assert not authenticated(other_cluster, a)
     assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1
+
+
+# ---------------------------------------------------------------- forged tokens (issue 21, section 4)
+
+
+def flat(text):
+    return ' '.join(text.split())
+
+
+# ansible-core before 2.19 drops the warnings of a no_log task from its output (the role's sa_token task
+# is no_log, as a task returning a token must be); they stay in the registered result
+WARNINGS_SHOWN_WITH_NO_LOG = ansible_core_version() >= (2, 19)
+
+
+def warnings_of(run, registered=()):
+    """The warnings a reader sees: the output, or before 2.19 the registered results' warnings."""
+    if WARNINGS_SHOWN_WITH_NO_LOG:
+        return flat(run.output)
+    return flat(' '.join('[WARNING]: %s' % warning for warnings in registered for warning in warnings or ()))
+
+
+def forged_tokens(kube, name='server', namespace='mcp'):
+    uid = kube.objects.get('serviceaccounts', name, namespace)['metadata']['uid']
+    return dict((kind, forgery.forge(kube, kind, name, namespace, uid)) for kind in forgery.KINDS)
+
+
+def assert_replaced_with_warnings(run, kube, forged, source, tokens_returned, reads=1, output=None):
+    """Each forged token replaced by one the cluster accepts, a warning per forgery naming ``source``,
+    no forged token in the output, the keys read ``reads`` times (once per run for the lookup, once per
+    module process), and once more for the key id the set lacks (as after a key rotation)."""
+    output = flat(run.output) if output is None else output
+    for kind, token in forged.items():
+        expected = '[WARNING]: The token %s was not reused because %s' % (source, REASONS[kind])
+        assert expected in output, (kind, run)
+        assert token not in run.output
+    assert not set(forged.values()) & set(tokens_returned)
+    for token in set(tokens_returned):
+        assert authenticated(kube, token)
+    for path in KEYS_PATHS:
+        assert kube.count('GET', path) == reads + ('another key' in forged), path
+
+
+def test_module_replaces_forged_tokens_and_reads_the_keys_once_per_process(cluster, run_playbook):
+    forged = forged_tokens(cluster)
+    cluster.clear_requests()
+    offers = [{'name': 'Offer the %s token' % kind, 'mcp.k8s.sa_token': {
+        'name': 'server', 'namespace': 'mcp', 'token': '{{ offered[%d] }}' % index},
+        'register': 'minted_%d' % index, 'no_log': True} for index, kind in enumerate(forged)]
+    results = ', '.join('minted_%d' % index for index in range(len(forged)))
+    run = run_playbook(play(*offers, record(
+        '{"tokens": [%s] | map(attribute="token") | list, '
+        '"warnings": [%s] | map(attribute="warnings", default=[]) | list}' % (results, results))),
+        extra_vars={'offered': list(forged.values())})
+    assert run.rc == 0, run
+    warnings, run.results = warnings_of(run, run.results['warnings']), run.results['tokens']
+    assert len(run.results) == 4 and len(set(run.results)) == 4
+    assert cluster.count('POST', TOKEN_PATH) == 4
+    # each task is a module process of its own: the keys once per process, and once more for
+    # the token whose key id the set lacks (as after a key rotation)
+    for path in KEYS_PATHS:
+        assert cluster.count('GET', path) == 5, path
+    for kind, token in forged.items():
+        assert '[WARNING]: The token given in the option token was not reused because %s' % REASONS[kind] in warnings
+        assert token not in run.output
+    assert all(authenticated(cluster, token) for token in run.results)
+
+
+def test_lookup_token_option_replaces_forged_tokens_and_reads_the_keys_once_per_run(cluster, run_playbook):
+    forged = forged_tokens(cluster)
+    good = cluster.mint_token('server', 'mcp')
+    cluster.clear_requests()
+    tasks = [{'name': 'Offer the %s token' % kind, 'ansible.builtin.set_fact': {
+        'got_%d' % index: "{{ lookup('mcp.k8s.sa_token', 'mcp/server', token=offered[%d], cache=true) }}" % index},
+        'no_log': True} for index, kind in enumerate(forged)]
+    tasks.append({'name': 'Offer a good token', 'ansible.builtin.set_fact': {
+        'kept': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', token=good) }}"}, 'no_log': True})
+    tasks.append(record('[%s, kept]' % ', '.join('got_%d' % index for index in range(len(forged)))))
+    run = run_playbook(play(*tasks), extra_vars={'offered': list(forged.values()), 'good': good})
+    assert run.rc == 0, run
+    *replaced, kept = run.results
+    assert kept == good                  # a token the cluster signed is still reused
+    # the first forgery mints; the run's cache serves the others (their replacement is the same)
+    assert cluster.count('POST', TOKEN_PATH) == 1 and len(set(replaced)) == 1
+    assert_replaced_with_warnings(run, cluster, forged, 'given in the option token', replaced)
+
+
+@pytest.mark.slow
+def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbook, tmp_path):
+    kubeconfig = str(tmp_path / 'mcp.kubeconfig')
+    credential = kubeconfig + '.credential.json'
+    include = {'name': 'The role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'}, 'vars': {
+        'mcp_k8s_server_service_account': 'role-server', 'mcp_k8s_server_namespace': 'mcp',
+        'mcp_k8s_server_kubeconfig_path': kubeconfig}}
+    first = run_playbook(play(include))
+    assert first.rc == 0, first.stdout[-3000:]
+    with open(credential, encoding='utf-8') as handle:
+        written = json.load(handle)
+    forged = forged_tokens(cluster, name='role-server')
+    del forged['another key, the cluster key id']      # the module test has it; a role run costs seconds
+    cluster.clear_requests()
+    tasks = []
+    for index, kind in enumerate(forged):
+        tasks += [
+            {'name': 'Write the %s token into the credential file' % kind, 'ansible.builtin.copy': {
+                'content': '{{ credentials[%d] | to_json }}' % index, 'dest': credential, 'mode': '0600'},
+             'no_log': True},
+            {'name': 'As a new run: no token fact', 'ansible.builtin.set_fact': {'mcp_k8s_server_token': ''}},
+            include,
+            {'name': 'Keep what the role wrote', 'ansible.builtin.set_fact': {
+                'written': "{{ written | default([]) + [lookup('file', '%s') | from_json] }}" % credential,
+                'minted': '{{ minted | default([]) + [mcp_k8s_server_summary.token_minted] }}',
+                # the role's own registered result (before ansible-core 2.19 its warnings are not shown)
+                'warned': '{{ warned | default([]) + [__mcp_k8s_server_minted.warnings | default([])] }}'},
+             'no_log': True}]
+    tasks.append(record('{"tokens": written | map(attribute="status.token") | list, "minted": minted, '
+                        '"warnings": warned}'))
+    credentials = [dict(written, status=dict(written['status'], token=token)) for token in forged.values()]
+    run = run_playbook(play(*tasks), extra_vars={'credentials': credentials})
+    assert run.rc == 0, run
+    assert run.results['minted'] == [True] * 3
+    # the role's sa_token task: one module process per role run
+    assert_replaced_with_warnings(run, cluster, forged, 'read from %s' % kubeconfig, run.results['tokens'], reads=3,
+                                  output=warnings_of(run, run.results['warnings']))

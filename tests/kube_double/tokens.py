@@ -139,7 +139,8 @@ class TokenAuthority:
         except jwt.InvalidAudienceError:
             raise AuthError('[invalid bearer token, token audiences %s is invalid for the target audiences %s]'
                             % (json.dumps(claims.get('aud')), json.dumps(accepted))) from None
-        except (jwt.InvalidSignatureError, jwt.DecodeError):
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError, jwt.DecodeError):
+            # kube-apiserver reports an unsigned (alg none) token as a bad signature too
             raise AuthError('[invalid bearer token, %s]' % BAD_SIGNATURE) from None
         except jwt.InvalidTokenError as exc:
             raise AuthError('[invalid bearer token, %s]' % exc) from None
@@ -180,7 +181,8 @@ class TokenAuthority:
         try:
             claims = jwt.decode(token, self.pki.sa_public, algorithms=['RS256'],
                                 options={'verify_aud': False, 'verify_exp': False})
-        except (jwt.InvalidSignatureError, jwt.DecodeError):
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError, jwt.DecodeError):
+            # kube-apiserver reports an unsigned (alg none) token as a bad signature too
             raise AuthError('[invalid bearer token, %s]' % BAD_SIGNATURE) from None
         except jwt.InvalidTokenError as exc:
             raise AuthError('[invalid bearer token, %s]' % exc) from None

@@ -1280,6 +1280,38 @@ def _jwks_verifies(t):
     return {'verified sub': claims['sub']}
 
 
+@probe('oidc: discovery and JWKS as a user without grants (403)')
+def _oidc_user(t):
+    """What a connection that may only mint sees (system:service-account-issuer-discovery is for
+    ServiceAccounts): the collection then falls back to TokenReview or a SelfSubjectReview."""
+    client = _HeaderRest(t.user('oidc-nobody'), {'Accept': 'application/json, application/jwk-set+json'})
+    return dict((path, t.status(client.request('GET', path))) for path in ('/.well-known/openid-configuration',
+                                                                           '/openid/v1/jwks'))
+
+
+def _forged(t, kind, suffix):
+    from kube_double import forgery  # pylint: disable=import-outside-toplevel
+    namespace = t.namespace('oidc-forged-' + suffix)
+    account = t.account('app', namespace)
+    return forgery.forge(t.plane, kind, 'app', namespace, account['metadata']['uid'])
+
+
+@probe('tokenreview: alg none naming a real account and its uid')
+def _trv_alg_none(t):
+    return _review(t, _forged(t, 'alg none', 'none'))
+
+
+@probe('tokenreview: signed by the cluster key with another issuer')
+def _trv_other_issuer(t):
+    return _review(t, _forged(t, 'another issuer', 'iss'))
+
+
+@probe('selfsubjectreview: with an alg none token naming a real account (401)')
+def _ssr_alg_none(t):
+    body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'SelfSubjectReview'}
+    return t.status(t.bearer(_forged(t, 'alg none', 'ssr')).request('POST', AUTHN + '/selfsubjectreviews', body))
+
+
 # ================================================================== more of what kubernetes.core sends
 @probe('list: invalid label selector (400)')
 def _list_bad_selector(t):

@@ -82,6 +82,39 @@ def test_a_ca_directory_that_is_a_symbolic_link_is_refused(cluster, cache_home, 
     assert os.listdir(str(elsewhere)) == []
 
 
+@pytest.mark.parametrize('folder', ['mcp.k8s', 'mcp.k8s/ca'])
+@pytest.mark.parametrize('fault', ['another user', 'others write', 'group writes', 'symbolic link'])
+def test_every_folder_the_collection_creates_is_checked(cluster, cache_home, tmp_path, folder, fault):
+    """Whoever may replace mcp.k8s (not only ca) could swap the CA behind connection.ca_cert."""
+    bad = cache_home / folder
+    if fault == 'symbolic link':
+        elsewhere = tmp_path / 'elsewhere'
+        elsewhere.mkdir(mode=0o700)
+        bad.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(str(elsewhere), str(bad))
+    else:
+        bad.mkdir(parents=True, mode=0o700)
+        if fault == 'another user':
+            os.chown(str(bad), os.geteuid() + 4242, -1)
+        else:
+            bad.chmod(0o702 if fault == 'others write' else 0o720)
+    result, warnings = minted(cluster)
+    assert 'ca_cert' not in result['connection']
+    reason = {'another user': 'belongs to another user (uid %d)' % (os.geteuid() + 4242), 'others write':
+              'may be written to by others', 'group writes': 'may be written to by its group',
+              'symbolic link': 'is a symbolic link'}[fault]
+    assert warnings == ['connection.ca_cert is missing: %s %s, so a CA kept under it cannot be trusted; set '
+                        'XDG_CACHE_HOME to a directory of your own, or give ca_cert as a file.' % (bad, reason)]
+    assert not list(cache_home.glob('**/*.crt')) and not list(tmp_path.glob('elsewhere/*'))
+
+
+def test_the_folders_are_created_0700(cluster, cache_home):
+    result, _warnings = minted(cluster)
+    assert result['connection']['ca_cert']
+    for folder in ('mcp.k8s', 'mcp.k8s/ca'):
+        assert stat.S_IMODE(os.stat(str(cache_home / folder)).st_mode) == 0o700
+
+
 def test_no_token_no_connection_and_no_request(cluster, kube):
     the_spec = spec(audiences=['vault'])
     result = tokens.ensure_token(cluster, the_spec, check_mode=True)

@@ -2,8 +2,9 @@ import time
 
 import jwt
 import pytest
+from kube_double import forgery
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, object_names, reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, jwks, object_names, reviews, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 ISSUER = 'https://kubernetes.default.svc.cluster.local'  # the double's issuer and default audience
@@ -60,7 +61,13 @@ def test_reuse_makes_one_read_and_no_token_request(cluster, kube):
     kube.clear_requests()
     again = tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='10m')
     assert again['reused'] is True and again['token'] == first['token']
-    # the one cheap request: the ServiceAccount as it exists now (its uid)
+    # the cluster's keys, once per process and cluster (the token is from outside: signed by this
+    # cluster?), then the one read per reuse: the ServiceAccount as it exists now (its uid)
+    assert [(r['method'], r['path']) for r in kube.requests] == [
+        ('GET', '/.well-known/openid-configuration'), ('GET', '/openid/v1/jwks'),
+        ('GET', '/api/v1/namespaces/mcp/serviceaccounts/server')]
+    kube.clear_requests()
+    assert tokens.ensure_token(cluster, spec(), token=first['token'], renew_before='10m')['reused'] is True
     assert [(r['method'], r['path']) for r in kube.requests] == [('GET', '/api/v1/namespaces/mcp/serviceaccounts/server')]
     assert again['audiences'] == [ISSUER] and again['duration'] == 3600
     for other in (spec(name='default', namespace='default'), spec(audiences=['x']), spec(duration='2h')):
@@ -264,11 +271,15 @@ def test_reuse_without_read_rights_asks_the_server_with_the_token(cluster, kube)
     minter = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='minter')})
     first = tokens.ensure_token(minter, spec())
     kube.clear_requests()
-    again = tokens.ensure_token(minter, spec(), token=first['token'])
+    again = tokens.ensure_token(minter, spec(), token=first['token'], keys=jwks.KeyStore())
     assert again['reused'] is True
+    # the keys and TokenReview refused (as on a cluster that grants them to ServiceAccounts only):
+    # the token itself asks who it is, once
     assert [(r['path'], r['status']) for r in kube.requests] == [
-        ('/api/v1/namespaces/mcp/serviceaccounts/server', 403),
-        ('/apis/authentication.k8s.io/v1/selfsubjectreviews', 201)]
+        ('/.well-known/openid-configuration', 403),
+        ('/apis/authentication.k8s.io/v1/tokenreviews', 403),
+        ('/apis/authentication.k8s.io/v1/selfsubjectreviews', 201),
+        ('/api/v1/namespaces/mcp/serviceaccounts/server', 403)]
     recreate_account(cluster)
     kube.expire_auth_cache()   # kube-apiserver accepts the old token for up to 10 s more
     renewed = tokens.ensure_token(minter, spec(), token=first['token'])
@@ -365,3 +376,98 @@ def test_a_given_token_comes_before_the_previous_result_and_confirmed_tokens_are
     assert kube.requests == []
     renewed = tokens.ensure_token(cluster, spec(), previous=previous, confirmed={previous['token']}, renew_before='1h')
     assert renewed['reused'] is False and kube.count('POST', TOKEN_PATH) == 1
+
+
+# ---------------------------------------------------------------- only tokens the API server accepts are reused
+
+
+def _uid(kube, name='server', namespace='mcp'):
+    return kube.objects.get('serviceaccounts', name, namespace)['metadata']['uid']
+
+
+@pytest.mark.parametrize('kind', forgery.KINDS)
+def test_a_forged_token_naming_the_account_and_its_uid_is_replaced_with_a_warning(cluster, kube, kind):
+    forged = forgery.forge(kube, kind, 'server', 'mcp', _uid(kube))
+    assert tokens.reusable(forged, spec(), 300)[0]       # everything it claims fits
+    warnings = []
+    result = tokens.ensure_token(cluster, spec(), token=forged, source='read from /srv/mcp.kubeconfig',
+                                 keys=jwks.KeyStore(), warn=warnings.append)
+    assert result['reused'] is False and result['token'] != forged
+    assert kube.count('POST', TOKEN_PATH) == 1
+    assert kube.count('GET', r'/serviceaccounts/server$') == 0      # judged before the uid read
+    reason = {'alg none': 'the token is signed with algorithm "none", which no Kubernetes cluster uses',
+              'another key': 'no key the cluster publishes at /openid/v1/jwks has the token\'s key id "mine"',
+              'another key, the cluster key id': 'the token\'s signature does not match the cluster\'s key',
+              'another issuer': 'the token\'s issuer "https://issuer.elsewhere.example" is not the cluster\'s'}[kind]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        'The token read from /srv/mcp.kubeconfig was not reused because ' + reason), warnings
+    assert warnings[0].endswith('; a new token replaces it.') and forged not in warnings[0]
+
+
+def test_the_keys_are_read_once_per_store_and_again_once_for_an_unknown_key_id(cluster, kube):
+    keys = jwks.KeyStore()
+    good = tokens.ensure_token(cluster, spec())['token']
+    for dummy in range(3):
+        assert tokens.ensure_token(cluster, spec(), token=good, keys=keys)['reused'] is True
+    assert kube.count('GET', r'^/openid/v1/jwks$') == 1 and kube.count('GET', r'openid-configuration$') == 1
+    # a set read before a key rotation: the token's key id is unknown, the set is read again, once
+    keys.put(cluster.identity, dict(keys.get(cluster.identity), keys={'keys': []}))
+    assert tokens.ensure_token(cluster, spec(), token=good, keys=keys)['reused'] is True
+    assert kube.count('GET', r'^/openid/v1/jwks$') == 2
+    forged = forgery.forge(kube, 'another key', 'server', 'mcp', _uid(kube))
+    for dummy in range(2):
+        assert tokens.ensure_token(cluster, spec(), token=forged, keys=keys)['reused'] is False
+    assert kube.count('GET', r'^/openid/v1/jwks$') == 2
+
+
+def test_without_the_keys_a_token_review_decides(cluster, kube):
+    """A caller that may not read the keys but may review tokens (system:auth-delegator)."""
+    kube.grant('reviewer', ['create'], ['serviceaccounts/token'], namespace='mcp')
+    kube.grant('reviewer', ['get'], ['serviceaccounts'], namespace='mcp')
+    kube.grant('reviewer', ['create'], ['tokenreviews'], api_groups=['authentication.k8s.io'])
+    reviewer = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='reviewer')})
+    good = tokens.ensure_token(cluster, spec())['token']
+    keys, warnings = jwks.KeyStore(), []
+    kube.clear_requests()
+    assert tokens.ensure_token(reviewer, spec(), token=good, keys=keys, warn=warnings.append)['reused'] is True
+    assert kube.count('POST', r'/tokenreviews$') == 1 and warnings == []
+    forged = forgery.forge(kube, 'another key', 'server', 'mcp', _uid(kube))
+    result = tokens.ensure_token(reviewer, spec(), token=forged, keys=keys, warn=warnings.append)
+    assert result['reused'] is False and kube.count('POST', r'/tokenreviews$') == 2
+    assert len(warnings) == 1 and warnings[0].startswith(
+        'The token given was not reused because the API server does not authenticate it (TokenReview: ')
+    assert kube.count('GET', r'openid-configuration$') == 1      # the refusal is remembered too
+
+
+def test_without_keys_or_review_only_the_token_itself_can_say(kube):
+    kube.grant('minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
+    minter = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user='minter')})
+    forged = forgery.forge(kube, 'alg none', 'server', 'mcp', _uid(kube))
+    warnings = []
+    result = tokens.ensure_token(minter, spec(), token=forged, keys=jwks.KeyStore(), warn=warnings.append,
+                                 source='given in option token')
+    assert result['reused'] is False
+    assert len(warnings) == 1 and warnings[0].startswith(
+        'The token given in option token was not reused because the cluster\'s signing keys could not be read (User '
+        '"minter" may not get the OIDC discovery document')
+    assert warnings[0].endswith('a TokenReview is not allowed and the API server does not authenticate the token as '
+                                'system:serviceaccount:mcp:server; a new token replaces it.')
+
+
+def test_tokens_of_the_cache_and_confirmed_ones_are_not_checked_again(cluster, kube):
+    first = tokens.ensure_token(cluster, spec())
+    kube.clear_requests()
+    assert tokens.ensure_token(cluster, spec(), previous=first, keys=jwks.KeyStore())['reused'] is True
+    assert tokens.ensure_token(cluster, spec(), token=first['token'], confirmed={first['token']},
+                               keys=jwks.KeyStore())['reused'] is True
+    assert kube.count('GET', r'openid') == 0
+
+
+def test_validate_lets_the_token_review_judge_and_warns(cluster, kube):
+    forged = forgery.forge(kube, 'another issuer', 'server', 'mcp', _uid(kube))
+    warnings = []
+    result = tokens.ensure_token(cluster, spec(), token=forged, validate=True, keys=jwks.KeyStore(),
+                                 warn=warnings.append)
+    assert result['reused'] is False and result['review']['authenticated'] is True
+    assert kube.count('GET', r'openid') == 0 and len(warnings) == 1
+    assert 'the API server does not authenticate it (TokenReview:' in warnings[0]

@@ -6,6 +6,7 @@ plugin_utils/token_batch.py runs in-process on the shared core and a real double
 """
 
 import pytest
+from kube_double import forgery
 
 from ansible.errors import AnsibleLookupError
 
@@ -259,3 +260,27 @@ def test_lookup_warns_when_renew_before_leaves_less_than_five_minutes(cluster, k
     shown[:] = []
     token_batch.lookup(['sa-1'], _lookup_options(kube_double, duration='10m'))
     assert shown == []
+
+
+def test_the_cluster_keys_are_read_once_per_run_whichever_task_reads_them(cluster, kube_double, monkeypatch):
+    """The option token is checked against the cluster's keys; the run's cache keeps them for every
+    later task (worker process), and a forged token is replaced with a warning."""
+    shown = []
+    monkeypatch.setattr(token_batch.display, 'warning', shown.append)
+    spec = tokens.TokenSpec('sa-1', 'mcp')
+    given = token_batch.tokens_for(cluster, [spec], use_cache=False)[0]['token']
+    uid = kube_double.objects.get('serviceaccounts', 'sa-1', 'mcp')['metadata']['uid']
+    forged = forgery.forge(kube_double, 'alg none', 'sa-1', 'mcp', uid)
+    token_batch.clear_cache()
+    kube_double.clear_requests()
+    for dummy in range(3):
+        new_task()
+        assert token_batch.tokens_for(cluster, [spec], token=given)[0]['token'] == given
+    assert kube_double.count('GET', r'openid-configuration$') == 1 and kube_double.count('GET', r'^/openid/v1/jwks$') == 1
+    new_task()
+    replaced = token_batch.tokens_for(cluster, [spec, tokens.TokenSpec('sa-2', 'mcp')], token=forged, workers=2)
+    assert forged not in [result['token'] for result in replaced] and kube_double.count('POST', TOKEN_PATH) == 2
+    assert kube_double.count('GET', r'^/openid/v1/jwks$') == 1
+    assert shown == ['The token given in the option token was not reused because the token is signed with algorithm '
+                     '"none", which no Kubernetes cluster uses; it was not issued by this cluster; a new token '
+                     'replaces it.']

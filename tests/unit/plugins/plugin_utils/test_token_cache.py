@@ -187,3 +187,62 @@ def test_an_owner_without_start_time_is_gone_and_the_lock_is_private(tmp_path):
     assert stat.S_IMODE(os.stat(str(tmp_path / (FILE_NAME + '.lock'))).st_mode) == 0o600
     with TokenCache(str(tmp_path), owner=owner, watch=False).open() as entries:
         assert entries.get(KEY, 0) is None
+
+
+@pytest.mark.parametrize('run', ['live', 'gone'])
+@pytest.mark.parametrize('kind', ['fifo', 'symlink to a fifo'])
+def test_the_sweep_never_opens_a_fifo_named_like_a_cache_file(tmp_path, run, kind):
+    """A shared local_tmp: another user or tool leaves a FIFO named like a cache file. Opening it would
+    block the sweep, and the cache lock it holds, forever; it is neither opened nor deleted."""
+    other = subprocess.Popen(['sleep', '60'])
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    try:
+        planted_dir = _run_dir(tmp_path, other.pid if run == 'live' else dead.pid)
+        planted = planted_dir / FILE_NAME
+        if kind == 'fifo':
+            os.mkfifo(str(planted))
+        else:
+            os.mkfifo(str(tmp_path / 'fifo'))
+            os.symlink(str(tmp_path / 'fifo'), str(planted))
+        worker = multiprocessing.get_context('fork').Process(target=_first_write, args=(str(_run_dir(tmp_path, os.getpid())),))
+        worker.start()
+        worker.join(20)
+        if worker.exitcode is None:
+            worker.kill()
+        assert worker.exitcode == 0, 'the sweep blocked on the FIFO'
+        assert os.path.lexists(str(planted))           # not ours: left where it is
+    finally:
+        other.kill()
+        other.wait()
+
+
+def _first_write(directory):
+    with TokenCache(directory, watch=False).open() as entries:
+        entries.put(KEY, result())
+
+
+def test_read_regular_refuses_what_is_not_a_regular_file(tmp_path):
+    from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import read_regular
+    (tmp_path / 'file').write_bytes(b'{}')
+    os.symlink(str(tmp_path / 'file'), str(tmp_path / 'link'))
+    os.mkfifo(str(tmp_path / 'fifo'))
+    (tmp_path / 'big').write_bytes(b'x' * 11)
+    assert read_regular(str(tmp_path / 'file')) == b'{}'
+    assert read_regular(str(tmp_path / 'link')) is None
+    assert read_regular(str(tmp_path / 'fifo')) is None
+    assert read_regular(str(tmp_path / 'big'), limit=10) is None
+    assert read_regular(str(tmp_path / 'missing')) is None
+
+
+def test_a_file_of_a_finished_run_is_deleted_unread(tmp_path, monkeypatch):
+    from ansible_collections.mcp.k8s.plugins.plugin_utils import token_cache
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    stale = _run_dir(tmp_path, dead.pid) / FILE_NAME
+    stale.write_text(json.dumps({'format': 2, 'owner': {'pid': dead.pid, 'started': '1'}, 'entries': {}}))
+    read = []
+    original = token_cache.read_regular
+    monkeypatch.setattr(token_cache, 'read_regular', lambda path, *a: read.append(path) or original(path, *a))
+    token_cache.sweep(str(tmp_path))
+    assert not stale.exists() and str(stale) not in read
