@@ -155,7 +155,7 @@ def _outcome(result):
 
 def _notes(row):
     if row.get('error'):
-        return row['error'].replace('|', '/')
+        return build.URL_RE.sub('<module proxy>', row['error']).replace('|', '/')
     notes = []
     if row.get('reported') != row['version']:
         notes.append('the server reports %s' % row.get('reported'))

@@ -107,13 +107,21 @@ def module_file(version):
     return generated
 
 
+URL_RE = re.compile(r'https?://[^/\s]+')
+
+
+def go_said(proc):
+    """The last lines go printed, on one line, with the address of the module proxy left out
+    (its name belongs to the machine's set-up, not in a table or a commit)."""
+    lines = [line for line in (proc.stderr + '\n' + proc.stdout).splitlines() if line.strip()]
+    return URL_RE.sub('<module proxy>', ' | '.join(lines[-5:])) or 'exit %d' % proc.returncode
+
+
 def _go(args, cwd, env=None, what=None):
     proc = subprocess.run([find_go()] + args, cwd=cwd, env=env or _go_env(), capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
-        lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
-        raise BuildError('go %s%s failed: %s' % (' '.join(args[:2]), ' (%s)' % what if what else '',
-                                                  ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode))
+        raise BuildError('go %s%s failed: %s' % (' '.join(args[:2]), ' (%s)' % what if what else '', go_said(proc)))
     return proc.stdout
 
 
@@ -260,9 +268,8 @@ def _build(version, target, parent, out):
                               + list(PACKAGES.values()), cwd=GO_MODULE, env=env, capture_output=True, text=True,
                               check=False)
         if proc.returncode != 0:
-            lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
             raise BuildError('go list of the packages of k8s.io/kubernetes %s failed: %s%s'
-                             % (version, ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode, _tidy_note(modfile)))
+                             % (version, go_said(proc), _tidy_note(modfile)))
         for number, (name, package) in enumerate(sorted(PACKAGES.items()), 1):
             out.write('[kube_real] building %s %s (%d/%d; the first build takes several minutes)...\n'
                       % (name, version, number, len(PACKAGES)))
@@ -272,10 +279,8 @@ def _build(version, target, parent, out):
                                                                 '-o', os.path.join(staging, name), package],
                                   cwd=GO_MODULE, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
-                lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
                 raise BuildError('go build of %s (k8s.io/kubernetes %s) failed: %s%s'
-                                 % (package, version, ' | '.join(lines[-5:]) or 'exit %d' % proc.returncode,
-                                    _tidy_note(modfile)))
+                                 % (package, version, go_said(proc), _tidy_note(modfile)))
             out.write('[kube_real] built %s in %.0f s\n' % (name, time.monotonic() - step))
         with open(os.path.join(staging, '.complete'), 'w', encoding='utf-8') as handle:
             handle.write('%s built in %.0f s, recipe %s\n' % (version, time.monotonic() - started, RECIPE))

@@ -119,3 +119,15 @@ def test_a_cache_built_with_another_recipe_is_not_trusted(tmp_path):
     assert not build._complete(str(folder))  # pylint: disable=protected-access
     (folder / '.complete').write_text('v1.37.2 built in 300 s, recipe %s\n' % build.RECIPE)
     assert build._complete(str(folder))  # pylint: disable=protected-access
+
+
+def test_what_go_said_leaves_out_the_module_proxy_address():
+    proc = subprocess.CompletedProcess(['go'], 1, stdout='', stderr='\n'.join([
+        'go: downloading k8s.io/endpointslice v0.32.13',
+        'k8s.io/endpointslice@v0.32.13: reading https://proxy.example.test/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden',
+        '\tserver response: This module version is not available.']))
+    said = build.go_said(proc)
+    assert 'proxy.example.test' not in said
+    assert said.endswith('reading <module proxy>/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden | '
+                         '\tserver response: This module version is not available.')
+    assert build.go_said(subprocess.CompletedProcess(['go'], 2, stdout='', stderr='')) == 'exit 2'

@@ -216,4 +216,4 @@ replace (
 	k8s.io/sample-controller => k8s.io/sample-controller v0.29.6
 )
 
-// go mod tidy needed -e: go mod tidy (k8s.io/kubernetes v1.29.6) failed: 	k8s.io/kubernetes/cmd/kube-controller-manager/app imports | 	k8s.io/kubernetes/pkg/cloudprovider/providers tested by | 	k8s.io/kubernetes/pkg/cloudprovider/providers.test imports | 	k8s.io/legacy-cloud-providers/vsphere/testing: k8s.io/legacy-cloud-providers@v0.29.6: reading https://proxy.golang.org/k8s.io/legacy-cloud-providers/@v/v0.29.6.zip: 403 Forbidden | 	server response: This module version is not available.
+// go mod tidy needed -e: go mod tidy (k8s.io/kubernetes v1.29.6) failed: 	k8s.io/kubernetes/cmd/kube-controller-manager/app imports | 	k8s.io/kubernetes/pkg/cloudprovider/providers tested by | 	k8s.io/kubernetes/pkg/cloudprovider/providers.test imports | 	k8s.io/legacy-cloud-providers/vsphere/testing: k8s.io/legacy-cloud-providers@v0.29.6: reading <module proxy>/k8s.io/legacy-cloud-providers/@v/v0.29.6.zip: 403 Forbidden | 	server response: This module version is not available.

@@ -204,4 +204,4 @@ replace (
 	k8s.io/sample-controller => k8s.io/sample-controller v0.31.14
 )
 
-// go mod tidy needed -e: go mod tidy (k8s.io/kubernetes v1.31.14) failed: 	k8s.io/kubernetes/pkg/kubelet/eviction imports | 	k8s.io/kubernetes/pkg/kubelet/lifecycle imports | 	k8s.io/kubernetes/pkg/scheduler imports | 	k8s.io/kube-scheduler/config/v1: k8s.io/kube-scheduler@v0.31.14: reading https://proxy.golang.org/k8s.io/kube-scheduler/@v/v0.31.14.zip: 403 Forbidden | 	server response: This module version is not available.
+// go mod tidy needed -e: go mod tidy (k8s.io/kubernetes v1.31.14) failed: 	k8s.io/kubernetes/pkg/kubelet/eviction imports | 	k8s.io/kubernetes/pkg/kubelet/lifecycle imports | 	k8s.io/kubernetes/pkg/scheduler imports | 	k8s.io/kube-scheduler/config/v1: k8s.io/kube-scheduler@v0.31.14: reading <module proxy>/k8s.io/kube-scheduler/@v/v0.31.14.zip: 403 Forbidden | 	server response: This module version is not available.

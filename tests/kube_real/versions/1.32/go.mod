@@ -206,4 +206,4 @@ replace (
 	k8s.io/sample-controller => k8s.io/sample-controller v0.32.13
 )
 
-// go mod tidy needed -e: go mod tidy (k8s.io/kubernetes v1.32.13) failed: 	k8s.io/kubernetes/cmd/kube-controller-manager imports | 	k8s.io/kubernetes/cmd/kube-controller-manager/app imports | 	k8s.io/kubernetes/pkg/controller/endpointslice imports | 	k8s.io/endpointslice/topologycache: k8s.io/endpointslice@v0.32.13: reading https://proxy.golang.org/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden | 	server response: This module version is not available.
+// go mod tidy needed -e: go mod tidy (k8s.io/kubernetes v1.32.13) failed: 	k8s.io/kubernetes/cmd/kube-controller-manager imports | 	k8s.io/kubernetes/cmd/kube-controller-manager/app imports | 	k8s.io/kubernetes/pkg/controller/endpointslice imports | 	k8s.io/endpointslice/topologycache: k8s.io/endpointslice@v0.32.13: reading <module proxy>/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden | 	server response: This module version is not available.
