@@ -604,7 +604,9 @@ def plan(params, cluster, username, check_mode=False):
         if not params.get('token') or (mode == 'exec' and not params.get('expiration_timestamp')):
             raise K8sTokenError('kubeconfig_credential=%s needs token%s (from mcp.k8s.sa_token).'
                                 % (mode, ' and expiration_timestamp' if mode == 'exec' else ''))
-    if callable(cluster) and present and kubeconfig_path and not check_mode:
+    # In check mode the cluster is asked for (no request: the connection's kubeconfig) only when
+    # there is a kubeconfig to compare with: what would be written must match what is there.
+    if callable(cluster) and present and kubeconfig_path and (not check_mode or os.path.lexists(kubeconfig_path)):
         cluster = cluster()
     exec_file = None
     known = cluster if isinstance(cluster, dict) and cluster.get('server') else None

@@ -21,7 +21,8 @@ MODULES = [
     ('sa_access', {'name': 'app', 'namespace': 'ns'}, ('kubernetes',)),
     ('sa_token_secret', {'name': 'app', 'namespace': 'ns'}, ('kubernetes',)),
     ('sa_token_info', {'token': 'x.y.z'}, ('PyJWT',)),
-    ('server_files', {'name': 'app', 'namespace': 'ns', 'kubeconfig_path': '/nonexistent/kubeconfig'}, ('PyYAML', 'kubernetes')),
+    ('server_files', {'name': 'app', 'namespace': 'ns', 'kubeconfig_path': '/nonexistent/kubeconfig', 'token': 'x.y.z',
+                      'expiration_timestamp': '2030-01-01T00:00:00Z'}, ('PyYAML', 'kubernetes')),
 ]
 IMPORT_NAMES = {'kubernetes': 'kubernetes', 'PyJWT': 'jwt', 'PyYAML': 'yaml'}
 

@@ -289,7 +289,7 @@ def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbo
     for index, kind in enumerate(forged):
         tasks += [
             {'name': 'Write the %s token into the credential file' % kind, 'ansible.builtin.copy': {
-                'content': '{{ credentials[%d] | to_json }}' % index, 'dest': credential, 'mode': '0600'},
+                'src': str(tmp_path / ('forged-%d.json' % index)), 'dest': credential, 'mode': '0600'},
              'no_log': True},
             {'name': 'As a new run: no token fact', 'ansible.builtin.set_fact': {'mcp_k8s_server_token': ''}},
             include,
@@ -301,8 +301,12 @@ def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbo
              'no_log': True}]
     tasks.append(record('{"tokens": written | map(attribute="status.token") | list, "minted": minted, '
                         '"warnings": warned}'))
-    credentials = [dict(written, status=dict(written['status'], token=token)) for token in forged.values()]
-    run = run_playbook(play(*tasks), extra_vars={'credentials': credentials})
+    # the credential file as the collection writes it (the exact form: anything else is not ours and
+    # is refused, never read for a token), with the forged token in place of the real one
+    for index, token in enumerate(forged.values()):
+        (tmp_path / ('forged-%d.json' % index)).write_text(
+            json.dumps(dict(written, status=dict(written['status'], token=token)), indent=2, sort_keys=True) + '\n')
+    run = run_playbook(play(*tasks))
     assert run.rc == 0, run
     assert run.results['minted'] == [True] * 3
     # the role's sa_token task: one module process per role run

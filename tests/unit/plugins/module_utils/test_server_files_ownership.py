@@ -402,3 +402,16 @@ def test_the_cluster_is_asked_for_only_when_a_file_records_one(tmp_path):
     run(tmp_path)
     changes, _written = server_files.plan(params(tmp_path, state='absent'), cluster, USER)
     assert server_files.ensure(changes) and asked == [1]
+
+
+def test_check_mode_over_files_of_this_cluster_changes_nothing(tmp_path):
+    # a check run after a real one: the cluster is asked for (the kubeconfig is there to compare
+    # with), so the planned files are those already written and nothing counts as changed
+    run(tmp_path)
+    asked = []
+
+    def cluster():
+        asked.append(1)
+        return EAST
+    changes, _written = server_files.plan(params(tmp_path), cluster, USER, check_mode=True)
+    assert asked and not server_files.ensure(changes, check_mode=True)
