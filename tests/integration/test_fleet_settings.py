@@ -70,8 +70,8 @@ def _read(path):
 # ---------------------------------------------------------------- the lookup in a fleet
 
 
-def test_the_lookup_templates_its_host_variables_and_names_the_cluster_it_asked(kube, kube_double_factory,
-                                                                               run_playbook, tmp_path):
+def test_the_lookup_templates_its_host_variables_and_names_the_cluster_it_asked(
+        kube, kube_double_factory, run_playbook, tmp_path):
     """Two hosts, one kubeconfig reached through a templated host variable, a context each: east (the
     server under test) has the account, west (a double) does not, and its error says it asked west."""
     west = kube_double_factory()

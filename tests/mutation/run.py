@@ -201,8 +201,8 @@ def summarize(key, dump, seconds):
             survivors.append('  %s:%d %s (occurrence %d): %s' % (
                 module, row, mutation['operator_name'], mutation['occurrence'], lines[row - 1].strip()[:110]))
     score = 100.0 * killed / total if total else 100.0
-    print('%-14s %4d/%-4d killed  %5.1f%%  (%d s)%s' % (key, killed, total, score, seconds,
-                                                       '; %d mutants not run yet' % pending if pending else ''), flush=True)
+    pending_note = '; %d mutants not run yet' % pending if pending else ''
+    print('%-14s %4d/%-4d killed  %5.1f%%  (%d s)%s' % (key, killed, total, score, seconds, pending_note), flush=True)
     for survivor in survivors:
         print(survivor, flush=True)
     for line in broken[:3]:

@@ -78,8 +78,8 @@ def test_flags_of_older_releases_come_from_the_table(monkeypatch):
     assert _versioned(args, 'v1.33.13', 'kube-apiserver') == args + ['--feature-gates', 'B=true']
     assert _versioned(args, 'v1.29.6', 'kube-apiserver') == ['--v', '1', '--profiling=false',
                                                              '--feature-gates', 'B=true']
-    assert _versioned(['--controllers', '*'], 'v1.27.0', 'kube-controller-manager') == ['--controllers',
-                                                                                         '*,bootstrapsigner']
+    expected = ['--controllers', '*,bootstrapsigner']
+    assert _versioned(['--controllers', '*'], 'v1.27.0', 'kube-controller-manager') == expected
 
 
 def test_supported_releases_take_the_newest_flags():

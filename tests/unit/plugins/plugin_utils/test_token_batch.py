@@ -240,8 +240,8 @@ def _lookup_options(kube_double, **options):
 
 
 @pytest.mark.parametrize('duration, renew_before', [('10m', '10m'), ('10m', '20m'), ('1h', '1h')])
-def test_lookup_refuses_renew_before_not_shorter_than_duration_before_any_request(cluster, kube_double,
-                                                                                   duration, renew_before):
+def test_lookup_refuses_renew_before_not_shorter_than_duration_before_any_request(
+        cluster, kube_double, duration, renew_before):
     with pytest.raises(AnsibleLookupError) as failed:
         token_batch.lookup(['sa-1'], _lookup_options(kube_double, duration=duration, renew_before=renew_before))
     assert str(failed.value).startswith('renew_before "%s" (' % renew_before)
