@@ -53,16 +53,18 @@ MUTANTS = [
          "if value and key == 'user_agent':"),
     ]),
     ('kubeconfig_with_several_users_is_not_ours', [
-        (MU + 'server_files.py', 'if isinstance(u, dict)] == [username]',
-         'if isinstance(u, dict)].__contains__(username)'),
+        (MU + 'server_files.py', 'if not (len(users) == len(clusters) == len(contexts) == 1):',
+         'if not (len(clusters) == len(contexts) == 1):'),
+        (MU + 'server_files.py', 'return (account, record) if text in forms else None',
+         'return (account, record)'),
     ]),
     ('config_starting_with_a_comment_is_not_ours', [
-        (MU + 'server_files.py', "CONFIG_MARK_PREFIX = '# Written by mcp.k8s '",
-         "CONFIG_MARK_PREFIX = '#'"),
+        (MU + 'server_files.py', r"(\S+); every run of the role rewrites it\.\Z')",
+         r"(\S+);')"),
     ]),
     ('exec_credential_of_another_api_version_is_not_ours', [
-        (MU + 'server_files.py', "data.get('apiVersion') == EXEC_API_VERSION and data.get('kind') == 'ExecCredential'",
-         "data.get('kind') == 'ExecCredential'"),
+        (MU + 'server_files.py', 'if _valid_record(record) and text == credential_text(token, expires, record):',
+         'if _valid_record(record):'),
     ]),
     ('token_mode_diff_shows_no_token', [
         (MU + 'server_files.py', "for key in ('token', 'client-key-data', 'password'):",

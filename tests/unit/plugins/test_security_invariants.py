@@ -206,8 +206,8 @@ def proxy_basic_auth_is_a_secret(env):
 # ------------------------------------------------------------------------------ the files of a server
 
 def kubeconfig_with_several_users_is_not_ours(env):
-    # kills: kubeconfig_owner() taking a kubeconfig whose users include ours among others
-    # (== [username] -> username in [...]): state absent would delete ~/.kube/config
+    # kills: _kubeconfig_owner() taking a kubeconfig whose users include ours among others (the
+    # one-user test and the exact-form comparison dropped): state absent would delete ~/.kube/config
     path = env.tmp_path / 'kubeconfig'
     mine = server_files.token_kubeconfig(CLUSTER, 't', 'mcp', USER)
     mine['users'].append({'name': 'kubernetes-admin', 'user': {'token': 'admin-token'}})
@@ -219,24 +219,35 @@ def kubeconfig_with_several_users_is_not_ours(env):
 
 
 def config_starting_with_a_comment_is_not_ours(env):
-    # kills: is_our_config() taking any file that starts with "#" (CONFIG_MARK_PREFIX shortened)
+    # kills: _config_owner() taking a file whose first comment only starts like the collection's
+    # mark (the mark's pattern not anchored to its end), the exact form of the rest being ours
     path = env.tmp_path / 'config.yaml'
     path.write_text('# my own mcp-k8s-server settings\nserver: {port: 9000}\n')
-    apply_files(env.tmp_path, state='absent', config_path=str(path))
-    assert path.read_text().startswith('# my own')
-    with pytest.raises(K8sTokenError, match='was not written by mcp.k8s'):
-        apply_files(env.tmp_path, config_path=str(path))
+    record = server_files.cluster_record(CLUSTER, USER)
+    lookalike = server_files.config_text({'server': {'port': 9000}, 'kubernetes': {'kubeconfig': '/tmp/k'}}, record)
+    lookalike = lookalike.replace('every run of the role rewrites it.', 'my own edits follow, keep them.', 1)
+    for text in ('# my own mcp-k8s-server settings\nserver: {port: 9000}\n', lookalike):
+        path.write_text(text)
+        apply_files(env.tmp_path, state='absent', config_path=str(path))
+        assert path.read_text() == text
+        with pytest.raises(K8sTokenError, match='was not written by mcp.k8s'):
+            apply_files(env.tmp_path, config_path=str(path))
 
 
 def exec_credential_of_another_api_version_is_not_ours(env):
-    # kills: is_our_credential() taking an ExecCredential of any apiVersion (dropping the apiVersion test)
+    # kills: _credential_owner() taking an ExecCredential that is the collection's exact form but for
+    # its apiVersion (the exact-form comparison dropped)
     path = env.tmp_path / 'kubeconfig.credential.json'
-    path.write_text(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential',
-                                'status': {'token': 'another-tools-token'}}))
-    apply_files(env.tmp_path, state='absent')
-    assert 'another-tools-token' in path.read_text()
-    with pytest.raises(K8sTokenError, match='was not written by mcp.k8s'):
-        apply_files(env.tmp_path)
+    record = server_files.cluster_record(CLUSTER, USER)
+    ours = server_files.credential_text('another-tools-token', '2030-01-01T00:00:00Z', record)
+    for text in (json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential',
+                             'status': {'token': 'another-tools-token'}}),
+                 ours.replace(server_files.EXEC_API_VERSION, 'client.authentication.k8s.io/v1beta1')):
+        path.write_text(text)
+        apply_files(env.tmp_path, state='absent')
+        assert path.read_text() == text
+        with pytest.raises(K8sTokenError, match='was not written by mcp.k8s'):
+            apply_files(env.tmp_path)
 
 
 def token_mode_diff_shows_no_token(env):
