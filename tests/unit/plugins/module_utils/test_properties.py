@@ -3,6 +3,7 @@
 The oracle for names is written from kube-apiserver's rules (k8s.io/apimachinery
 pkg/util/validation: IsDNS1123Subdomain, IsDNS1123Label), independently of object_names.py.
 """
+import json
 import re
 import string
 
@@ -220,3 +221,13 @@ def test_a_bad_name_fails_before_any_request(name, namespace):
         assert not valid and one_sentence(exc.message, name.strip(), namespace.strip()), exc.message
     else:
         assert valid
+
+
+@pytest.mark.parametrize('length, whole', [(40, True), (41, False)])
+def test_a_bad_name_is_shown_whole_up_to_40_characters(length, whole):
+    bad = 'A' * (length - 1) + '_'
+    with pytest.raises(K8sTokenError) as raised:
+        object_names.check_name(bad)
+    assert (json.dumps(bad) in str(raised.value)) is whole
+    if not whole:
+        assert '"%s...%s"' % (bad[:20], bad[-8:]) in str(raised.value)
