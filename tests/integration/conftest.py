@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
-from harness import PYTHON, ansible_command, playbook_env
+from harness import ansible_command, ansible_playbook, local_inventory, playbook_env
 from kube_real.build import BuildError, selected_version
 from kube_real.pytest_plugin import real_tier_enabled
 
@@ -135,6 +135,7 @@ def run_playbook(ansible_env, tmp_path, kube_double):
 
     def run(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None,
             inventory=None, args=(), timeout=600):
+        more_args = args
         counter[0] += 1
         n = counter[0]
         if isinstance(playbook, (list, dict)):
@@ -152,21 +153,19 @@ def run_playbook(ansible_env, tmp_path, kube_double):
         vars_file = tmp_path / ('vars-%d.json' % n)
         vars_file.write_text(json.dumps(variables))
         if inventory is None:
-            inventory = tmp_path / 'inventory.ini'
-            inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
-        command = [ansible_command('ansible-playbook'), '-i', str(inventory), playbook, '-e', '@%s' % vars_file]
+            inventory = local_inventory(tmp_path / 'inventory.ini')
+        args = ['-i', str(inventory), playbook, '-e', '@%s' % vars_file]
         if check:
-            command.append('--check')
+            args.append('--check')
         if diff:
-            command.append('--diff')
+            args.append('--diff')
         if verbosity:
-            command.append('-' + 'v' * verbosity)
-        command.extend(args)
+            args.append('-' + 'v' * verbosity)
+        args.extend(more_args)
         run_env = dict(ansible_env)
         run_env.update(env or {})
-        proc = subprocess.run(command, capture_output=True, text=True, env=run_env, timeout=timeout,
-                              cwd=str(tmp_path), check=False)
+        proc = ansible_playbook(args, run_env, tmp_path, timeout=timeout)
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        return PlaybookRun(command, proc.returncode, proc.stdout, proc.stderr, results)
+        return PlaybookRun(proc.args, proc.returncode, proc.stdout, proc.stderr, results)
 
     return run

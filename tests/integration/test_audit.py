@@ -6,15 +6,11 @@ output and sa_token_info return that value as ``credential_id``.
 """
 import pytest
 
+from harness import play
+
 pytestmark = [pytest.mark.both_clients, pytest.mark.real_only('reads kube-apiserver\'s audit log')]
 
 SA_USER = 'system:serviceaccount:mcp:server'
-
-
-def play(*tasks):
-    return [{'hosts': 'localhost', 'gather_facts': False,
-             'module_defaults': {'group/mcp.k8s.k8s': {'kubeconfig': '{{ kubeconfig }}'}},
-             'tasks': list(tasks)}]
 
 
 def test_requests_made_with_a_minted_token_carry_its_credential_id(cluster, run_playbook):
@@ -32,7 +28,7 @@ def test_requests_made_with_a_minted_token_carry_its_credential_id(cluster, run_
             'content': '{{ {"module": minted.credential_id, "info": info.credential_id,'
                        ' "jti": minted.claims.jti, "lookup": looked_up.credential_id,'
                        ' "lookup_jti": looked_up.claims.jti} | to_json }}'}},
-    ))
+        module_defaults={'group/mcp.k8s.k8s': {'kubeconfig': '{{ kubeconfig }}'}}, record=None))
     assert run.rc == 0, run
     found = run.results
     assert found['module'] == 'JTI=%s' % found['jti'] == found['info']

@@ -9,7 +9,6 @@ The table of cases and their sentences is docs/bad-input.md.
 import json
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
@@ -18,7 +17,7 @@ from bad_input_support import BadFiles, answer_rewrites
 from kube_double import KubeDouble
 
 
-from harness import PYTHON, ansible_command, lookup_sentence, playbook_env
+from harness import PYTHON, ansible_playbook, lookup_sentence, playbook_env
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
@@ -402,9 +401,7 @@ def corpus(collections_path, tmp_path_factory):
         env = playbook_env(collections_path, tmp_path, kube.kubeconfig_path)
         env.update({'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json', 'ANSIBLE_FORKS': '8'})
         kube.clear_requests()
-        proc = subprocess.run([ansible_command('ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'),
-                               str(tmp_path / 'corpus.yml')], capture_output=True, text=True, env=env,
-                              cwd=str(tmp_path), timeout=600, check=False)
+        proc = ansible_playbook(['-i', tmp_path / 'inventory.yml', tmp_path / 'corpus.yml'], env, tmp_path)
         report = json.loads(proc.stdout[proc.stdout.index('{'):]) if '{' in proc.stdout else {}
         results = {}
         for play in report.get('plays', ()):

@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from harness import PYTHON, ansible_command
+from harness import local_inventory, start_playbook
 
 pytestmark = pytest.mark.both_clients
 
@@ -38,11 +38,7 @@ def write_playbook(tmp_path, name, seconds):
 
 
 def start(tmp_path, ansible_env, playbook):
-    inventory = tmp_path / 'inventory.ini'
-    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
-    return subprocess.Popen([ansible_command('ansible-playbook'), '-i', str(inventory), playbook],
-                            env=ansible_env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return start_playbook(['-i', local_inventory(tmp_path / 'inventory.ini'), playbook], ansible_env, tmp_path)
 
 
 def cache_files(tmp_path):

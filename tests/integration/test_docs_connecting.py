@@ -4,12 +4,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 
 import pytest
 
 from docs_blocks import block as page_block
-from harness import ansible_command
+from harness import ansible_playbook
 from interpreters import discovered_first, python_without_requirements
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,8 +39,7 @@ def run_console(command, ansible_env, cwd, home):
     env = dict(ansible_env, HOME=home, K8S_AUTH_KUBECONFIG='')
     del env['ANSIBLE_PYTHON_INTERPRETER']
     env['PATH'] = discovered_first(cwd, python_without_requirements(cwd)) + os.pathsep + env['PATH']
-    proc = subprocess.run([ansible_command('ansible-playbook')] + argv[1:], capture_output=True, text=True, env=env,
-                          cwd=str(cwd), timeout=900, check=False)
+    proc = ansible_playbook(argv[1:], env, cwd, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 

@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from harness import displayed, lookup_sentence
+from harness import displayed, lookup_sentence, play
 
 pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('fault injection')]
 
@@ -33,15 +33,6 @@ def cluster(kube_double):
     kube_double.create_service_account('third', 'mcp')
     kube_double.clear_requests()
     return kube_double
-
-
-def play(*tasks, record='{}', hosts='localhost'):
-    return [{
-        'name': 'faults', 'hosts': hosts, 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False}],
-    }]
 
 
 def mint(register='minted', **options):

@@ -14,15 +14,10 @@ import os
 
 import yaml
 
-from harness import lookup_sentence
+from harness import flat, lookup_sentence
 
 SA = 'mcp-k8s-server'
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-
-
-def flat(text):
-    """Output with its line wrapping undone (ansible-core wraps long warnings)."""
-    return ' '.join(text.split())
 
 
 def two_context_kubeconfig(path, clusters):

@@ -7,6 +7,8 @@ import stat
 import pytest
 import yaml
 
+from harness import record_task
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ACCOUNT = 'system:serviceaccount:mcp:mcp-k8s-server'
 
@@ -17,11 +19,6 @@ def module_examples(module='sa_token'):
     source = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(source)
     return dict((task['name'], task) for task in yaml.safe_load(source.EXAMPLES))
-
-
-def record(expression):
-    return {'name': 'Record results', 'ansible.builtin.copy': {
-        'content': '{{ %s | to_json }}' % expression, 'dest': '{{ results_file }}', 'mode': '0600'}}
 
 
 @pytest.fixture
@@ -45,8 +42,8 @@ def test_the_examples_hand_the_token_to_kubernetes_core_unmasked(reader, run_pla
     tasks.append({'name': 'The kubeconfig dict', 'kubernetes.core.k8s_info': {
         'kind': 'ConfigMap', 'namespace': 'mcp', 'name': 'settings', 'kubeconfig': '{{ minted.kubeconfig }}'},
         'register': 'with_kubeconfig'})
-    tasks.append(record("{'configmaps': configmaps, 'pods': pods, 'with_kubeconfig': with_kubeconfig, "
-                        "'connection': minted.connection, 'token': minted.token}"))
+    tasks.append(record_task("{'configmaps': configmaps, 'pods': pods, 'with_kubeconfig': with_kubeconfig, "
+                             "'connection': minted.connection, 'token': minted.token}"))
     tasks[2] = dict(tasks[2], register='pods')
     cache = tmp_path / 'cache'
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}], verbosity=3,
@@ -100,9 +97,9 @@ def test_audiences_the_api_server_refuses_are_warned_about(kube_double, reader, 
         {'name': 'Read with the accepted token', 'kubernetes.core.k8s_info': {'kind': 'ConfigMap', 'namespace': 'mcp'},
          'module_defaults': {'group/kubernetes.core.k8s': '{{ accepted.connection }}'},
          'register': 'read_accepted'},
-        record("{'refused': refused.warnings | default([]), 'accepted': accepted.warnings | default([]), "
-               "'read_refused': [read_refused.failed | default(false), read_refused.msg | default('')], "
-               "'read_accepted': read_accepted.resources | map(attribute='metadata.name') | list}"),
+        record_task("{'refused': refused.warnings | default([]), 'accepted': accepted.warnings | default([]), "
+                    "'read_refused': [read_refused.failed | default(false), read_refused.msg | default('')], "
+                    "'read_accepted': read_accepted.resources | map(attribute='metadata.name') | list}"),
     ]
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
     assert run.rc == 0, run
@@ -137,7 +134,7 @@ def test_the_lookup_examples_hand_the_token_to_kubernetes_core_unmasked(kube, ru
     tasks = [examples[name] for name in ('Mint a token for the deployer and keep its connection values',
                                          'Act as the deployer with kubernetes.core',
                                          'Or give them to every kubernetes.core task of a block')]
-    tasks.append(record("{'pods': pods, 'connection': deployer.connection, 'token': deployer.token}"))
+    tasks.append(record_task("{'pods': pods, 'connection': deployer.connection, 'token': deployer.token}"))
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}], verbosity=3,
                        env={'XDG_CACHE_HOME': str(tmp_path / 'cache')})
     assert run.rc == 0, run.stdout[-2500:]

@@ -4,12 +4,12 @@ host's ``mcp_k8s_*`` connection variables, as docs/playbooks.md shows them."""
 import json
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
 
-from harness import ansible_command, cluster_named
+import harness
+from harness import cluster_named
 
 SA = 'mcp-k8s-server'
 USER = 'system:serviceaccount:default:%s' % SA
@@ -20,9 +20,7 @@ def run_collection_playbook(ansible_env, tmp_path, name, *args):
     """``ansible-playbook ... mcp.k8s.NAME`` with no K8S_AUTH_KUBECONFIG: only the inventory says
     where each cluster is."""
     env = dict(ansible_env, K8S_AUTH_KUBECONFIG='', KUBECONFIG=str(tmp_path / 'no-such-kubeconfig'))
-    command = [ansible_command('ansible-playbook'), *args, 'mcp.k8s.' + name]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=900,
-                          check=False)
+    proc = harness.run_collection_playbook(env, tmp_path, name, *args, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc.stdout
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 
-from harness import BIN, displayed
+from harness import displayed, recap_changed, run_collection_playbook
 
 pytestmark = [pytest.mark.slow]
 
@@ -93,12 +93,6 @@ RECORD = {
         'mode': '0600',
     },
 }
-
-
-def recap_changed(output):
-    match = re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)', output)
-    assert match, output[-3000:]
-    return int(match.group(1))
 
 
 def play_output(output, play_name):
@@ -505,17 +499,9 @@ def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
     assert 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' not in json.dumps(first.results)
 
 
-def _run_collection_playbook(ansible_env, tmp_path, name, *args):
-    """``ansible-playbook mcp.k8s.NAME`` as a user runs it after installing the collection
-    (the harness's run_playbook takes a file or YAML text, not a collection playbook name)."""
-    command = [os.path.join(BIN, 'ansible-playbook'), 'mcp.k8s.' + name, *args]
-    return subprocess.run(command, capture_output=True, text=True, env=ansible_env, cwd=str(tmp_path),
-                          timeout=600, check=False)
-
-
 def test_playbooks(kube_double, ansible_env, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
-    run = _run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
+    run = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
     with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:   # exec mode, the default
         token = json.load(handle)['status']['token']
@@ -528,8 +514,8 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
 
     kube_double.create_service_account('ci', 'build')
     token_file = tmp_path / 'ci.token'
-    run = _run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'token_service_account=ci', '-e',
-                                   'token_namespace=build', '-e', 'token_duration=30m', '-e', 'token_file=%s' % token_file)
+    run = run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'token_service_account=ci', '-e',
+                                  'token_namespace=build', '-e', 'token_duration=30m', '-e', 'token_file=%s' % token_file)
     assert run.returncode == 0, run.stdout + run.stderr
     ci_token = token_file.read_text()
     assert JWT.match(ci_token) and stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -539,10 +525,10 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     assert claims['exp'] - claims['iat'] == 1800
     assert '"expires_in": ' in run.stdout and '"expiration_timestamp": ' in run.stdout
 
-    run = _run_collection_playbook(ansible_env, tmp_path, 'token')
+    run = run_collection_playbook(ansible_env, tmp_path, 'token')
     assert run.returncode != 0 and 'Name the ServiceAccount: -e token_service_account=NAME' in run.stdout
 
-    run = _run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
+    run = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
     assert rbac_objects(kube_double) == set()
     assert get(kube_double, 'serviceaccounts', namespace='default') is None

@@ -4,13 +4,12 @@ and diff without the token, removed by state=absent only when the collection wro
 bound to the cluster they were written for."""
 import json
 import os
-import re
 import stat
 
 import pytest
 import yaml
 
-from harness import cluster_named
+from harness import cluster_named, recap_changed
 
 NS = 'mcp'
 
@@ -24,10 +23,6 @@ def role_play(variables, state='present'):
                        " 'summary': mcp_k8s_server_summary | default(none),"
                        " 'kubeconfig': mcp_k8s_server_kubeconfig | default(none)} | to_json }}",
             'dest': '{{ results_file }}', 'mode': '0600'}}]}]
-
-
-def recap_changed(output):
-    return int(re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)', output).group(1))
 
 
 @pytest.fixture

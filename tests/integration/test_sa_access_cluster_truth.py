@@ -11,6 +11,8 @@ import time
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
 
+from harness import play
+
 AGG_VIEW = 'rbac.authorization.k8s.io/aggregate-to-view'
 AGG_EDIT = 'rbac.authorization.k8s.io/aggregate-to-edit'
 SECRETS_GET = [{'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['get']}]
@@ -25,10 +27,6 @@ def record(*names):
 
 def access_task(register, ignore_errors=True, **options):
     return {'name': register, 'register': register, 'ignore_errors': ignore_errors, 'mcp.k8s.sa_access': options}
-
-
-def play(*tasks):
-    return [{'name': 'access', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}]
 
 
 def may(kube, user, verb, resource, namespace='team'):
@@ -55,7 +53,7 @@ def test_labels_that_aggregate_into_view_are_refused_and_view_stays_as_it_was(ku
     store.create('rolebindings', alice_view, 'team')
     assert eventually(lambda: may(kube, 'alice', 'list', 'pods')) and not may(kube, 'alice', 'get', 'secrets')
     labels = {'app': 'reader', AGG_VIEW: 'true'}
-    run = run_playbook(play(access_task('refused', name='reader', labels=labels, rules=SECRETS_GET), record('refused')))
+    run = run_playbook(play(access_task('refused', name='reader', labels=labels, rules=SECRETS_GET), record('refused'), record=None))
     assert run.rc == 0, str(run)
     refused = run.results['refused']
     assert refused['failed'] and refused['msg'] == (
@@ -69,7 +67,7 @@ def test_labels_that_aggregate_into_view_are_refused_and_view_stays_as_it_was(ku
 
     # what the refusal prevents: with the opt-in, the aggregation controller copies the rules into view
     run = run_playbook(play(access_task('allowed', ignore_errors=False, name='reader', labels=labels, rules=SECRETS_GET,
-                                        allow_aggregation=True), record('allowed')))
+                                        allow_aggregation=True), record('allowed'), record=None))
     assert run.rc == 0 and run.results['allowed']['changed'], str(run)
     assert eventually(lambda: may(kube, 'alice', 'get', 'secrets')), 'view was not widened by the aggregation controller'
 
@@ -80,7 +78,7 @@ def test_an_adopted_aggregated_cluster_role_loses_its_aggregation_rule(kube, run
     # the aggregation controller fills it with everything edit aggregates (a moment on the real server)
     assert eventually(lambda: len(kube.objects.find('clusterroles', 'app').get('rules') or []) > 3)
     task = access_task('adopted', ignore_errors=False, name='app', adopt=True, rules=PODS_LIST, verify_mint=True)
-    first = run_playbook(play(task, record('adopted')))
+    first = run_playbook(play(task, record('adopted'), record=None))
     assert first.rc == 0, str(first)
     adopted = first.results['adopted']
     role = [c for c in adopted['changes'] if c['kind'] == 'ClusterRole'][0]
@@ -92,13 +90,13 @@ def test_an_adopted_aggregated_cluster_role_loses_its_aggregation_rule(kube, run
     assert adopted['verification']['mismatches'] == []
     time.sleep(1)   # the controller had its chance to refill it
     assert kube.objects.find('clusterroles', 'app')['rules'] == PODS_LIST
-    second = run_playbook(play(task, record('adopted')))
+    second = run_playbook(play(task, record('adopted'), record=None))
     assert second.rc == 0 and not second.results['adopted']['changed'], second.results
 
 
 def test_accounts_of_system_namespaces_are_never_adopted(kube, run_playbook):
     run = run_playbook(play(access_task('system', name='root-ca-cert-publisher', namespace='kube-system', adopt=True,
-                                        rules=PODS_LIST), record('system')))
+                                        rules=PODS_LIST), record('system'), record=None))
     assert run.rc == 0, str(run)
     assert run.results['system']['msg'] == (
         '"kube-system" is a system namespace: its ServiceAccounts belong to Kubernetes and its controllers and hold '
@@ -109,7 +107,7 @@ def test_accounts_of_system_namespaces_are_never_adopted(kube, run_playbook):
 
 def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(kube, run_playbook):
     task = access_task('checked', name='app', rules=PODS_LIST, verify_mint=True)
-    clean = run_playbook(play(task, record('checked')))
+    clean = run_playbook(play(task, record('checked'), record=None))
     assert clean.rc == 0, str(clean)
     # a fresh account holds nothing but its grant and what every account holds
     assert clean.results['checked']['beyond_grant'] == [], clean.results['checked']['verification']['table']
@@ -122,7 +120,7 @@ def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(kube, run
         'metadata': {'name': 'app-cm-writer'},
         'subjects': [{'kind': 'ServiceAccount', 'name': 'app', 'namespace': 'default'}],
         'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'cm-writer'}})
-    extra = run_playbook(play(task, record('checked')))
+    extra = run_playbook(play(task, record('checked'), record=None))
     assert extra.rc == 0, str(extra)
     checked = extra.results['checked']
     assert checked['failed']
@@ -141,7 +139,7 @@ def test_rules_limited_to_resource_names_are_verified_by_name_and_their_paths_re
              {'apiGroups': [''], 'resources': ['serviceaccounts/token'], 'resourceNames': ['deployer'],
               'verbs': ['create']}]
     run = run_playbook(play(access_task('named', ignore_errors=False, name='app', rules=rules, scope='namespaces',
-                                        namespaces=['team'], verify_mint=True), record('named')))
+                                        namespaces=['team'], verify_mint=True), record('named'), record=None))
     assert run.rc == 0, str(run)
     named = run.results['named']
     asked = [(c['verb'], c['resource'], c.get('name'), c['namespace'], c['actual']) for c in named['verification']['checks']]

@@ -1,10 +1,11 @@
 """``mcp.k8s.sa_token_info`` driven through ansible-playbook against the API server double."""
-import base64
 import json
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from harness import claims_of, play
 
 pytestmark = pytest.mark.both_clients
 
@@ -18,15 +19,6 @@ def cluster(kube_double):
                       namespace='mcp')
     kube_double.clear_requests()
     return kube_double
-
-
-def play(*tasks, record='{}'):
-    return [{
-        'name': 'sa_token_info', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False, 'diff': False}],
-    }]
 
 
 def info(register='info', ignore_errors=False, **options):
@@ -50,11 +42,6 @@ def keep(name='minted'):
 def legacy(state='present'):
     return {'name': 'Token Secret', 'mcp.k8s.sa_token_secret': {
         'service_account': 'server', 'namespace': 'mcp', 'state': state}, 'register': 'kept', 'no_log': True}
-
-
-def claims_of(token):
-    payload = token.split('.')[1]
-    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
 
 
 def foreign_token(kube, kid=None):

@@ -1,6 +1,5 @@
 """``lookup('mcp.k8s.sa_token', ...)`` driven through ansible-playbook against the API server double."""
 import ast
-import base64
 import importlib.util
 import json
 import os
@@ -10,22 +9,12 @@ import subprocess
 import pytest
 import yaml
 
-from harness import lookup_sentence
+from harness import claims_of, lookup_sentence, object_uid, play, recap_changed
 
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def play(*tasks, record='{}', play_vars=None):
-    """A playbook on localhost running ``tasks`` and recording ``record`` (a Jinja expression)."""
-    return [{
-        'name': 'sa_token lookup', 'hosts': 'localhost', 'gather_facts': False, 'vars': play_vars or {},
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False}],
-    }]
 
 
 def fact(expression, name='minted', **task):
@@ -37,15 +26,6 @@ def attempt(expression, register='attempt'):
     """A task that templates ``expression`` and may fail; the result is registered."""
     return {'name': 'Try', 'ansible.builtin.debug': {'msg': '{{ %s }}' % expression},
             'register': register, 'ignore_errors': True}
-
-
-def claims_of(token):
-    payload = token.split('.')[1]
-    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
-
-
-def object_uid(kube_double, resource, name, namespace='mcp'):
-    return kube_double.objects.get(resource, name, namespace=namespace)['metadata']['uid']
 
 
 def token_users(kube_double):
@@ -228,7 +208,7 @@ def test_a_variable_read_50_times_across_tasks_makes_one_token_request(cluster, 
              {'name': 'Read it 50 times in one template', 'ansible.builtin.set_fact': {
                  'lengths': '{% for i in range(50) %}{{ lazy | length }} {% endfor %}'}},
              {'name': 'Read it in another task', 'ansible.builtin.set_fact': {'again': '{{ lazy }}'}, 'no_log': True}]
-    run = run_playbook(play(*tasks, play_vars={'lazy': '{{ %s }}' % LAZY},
+    run = run_playbook(play(*tasks, vars={'lazy': '{{ %s }}' % LAZY},
                             record="reads.results | map(attribute='msg') | union([again]) | unique"))
     assert run.rc == 0, run
     assert len(run.results) == 1 and claims_of(run.results[0])['sub'] == 'system:serviceaccount:mcp:server'
@@ -270,7 +250,7 @@ def test_a_new_token_once_the_cached_one_is_inside_renew_before(cluster, run_pla
     lookup = "lookup('mcp.k8s.sa_token', 'mcp/server', duration='10m', renew_before='597s')"
     tasks = [{'name': 'Read twice, wait, read twice', 'ansible.builtin.set_fact': {'pair': '{{ [lazy, lazy] }}'},
               'loop': [1, 2], 'loop_control': {'pause': 5}, 'register': 'reads'}]
-    run = run_playbook(play(*tasks, play_vars={'lazy': '{{ %s }}' % lookup},
+    run = run_playbook(play(*tasks, vars={'lazy': '{{ %s }}' % lookup},
                             record="reads.results | map(attribute='ansible_facts.pair') | list"))
     assert run.rc == 0, run
     (first, again), (renewed, renewed_again) = run.results
@@ -312,10 +292,6 @@ def template_example():
     return task[0], template
 
 
-def recap_changed(run):
-    return int(re.search(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', run.stdout).group(1))
-
-
 def test_a_rendered_template_keeps_its_token_while_it_is_valid(cluster, run_playbook, tmp_path, kube_double_factory):
     cluster.create_service_account('mcp-k8s-server', 'mcp')
     task, template = template_example()
@@ -331,7 +307,7 @@ def test_a_rendered_template_keeps_its_token_while_it_is_valid(cluster, run_play
         before = cluster.count('POST', TOKEN_PATH)
         run = run_playbook(playbook, **options)
         assert run.rc == 0, run
-        assert recap_changed(run) == (1 if expect_changed else 0) and (handler in run.stdout) == expect_changed, run
+        assert recap_changed(run.stdout) == (1 if expect_changed else 0) and (handler in run.stdout) == expect_changed, run
         rendered = yaml.safe_load(config.read_text())
         assert claims_of(rendered['token'])['sub'] == 'system:serviceaccount:mcp:mcp-k8s-server'
         assert rendered['token'] not in run.output

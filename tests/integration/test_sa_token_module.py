@@ -1,5 +1,4 @@
 """``mcp.k8s.sa_token`` driven through ansible-playbook against the API server double."""
-import base64
 import importlib.util
 import json
 import time
@@ -7,19 +6,11 @@ import time
 import pytest
 import yaml
 
+from harness import claims_of, local_inventory, object_uid, play
+
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-
-
-def play(*tasks, record='{}'):
-    """A playbook on localhost running ``tasks`` and recording ``record`` (a Jinja expression)."""
-    return [{
-        'name': 'sa_token', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False}],
-    }]
 
 
 def mint(register='minted', **options):
@@ -28,20 +19,11 @@ def mint(register='minted', **options):
     return {'name': 'Mint', 'mcp.k8s.sa_token': options, 'register': register}
 
 
-def claims_of(token):
-    payload = token.split('.')[1]
-    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
-
-
 def task_result(stdout, task):
     """The result of ``task`` as ``-v`` output shows it."""
     section = stdout.split('TASK [%s]' % task, 1)[1].split('\nTASK [', 1)[0]
     start = section.index('=> {') + 3
     return json.JSONDecoder().raw_decode(section[start:])[0]
-
-
-def object_uid(kube_double, resource, name, namespace='mcp'):
-    return kube_double.objects.get(resource, name, namespace=namespace)['metadata']['uid']
 
 
 def test_mints_a_token_with_the_requested_claims(cluster, run_playbook):
@@ -277,8 +259,7 @@ def test_every_error_is_one_clear_sentence(cluster, run_playbook):
 
 
 def test_missing_kubernetes_package(cluster, run_playbook, tmp_path):
-    inventory = tmp_path / 'system-python.ini'
-    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n')
+    inventory = local_inventory(tmp_path / 'system-python.ini', python='/usr/bin/python3')
     run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'), inventory=inventory)
     assert run.results['failed'] is True
     assert run.results['msg'].startswith('Failed to import the required Python library (kubernetes)')

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from harness import BIN, ansible_core_version
+from harness import BIN, ansible_core_version, flat, play
 
 pytestmark = pytest.mark.both_clients
 
@@ -21,15 +21,6 @@ def cluster(kube_double):
     kube_double.create_service_account('legacy', 'mcp')
     kube_double.clear_requests()
     return kube_double
-
-
-def play(*tasks, record='{}'):
-    return [{
-        'name': 'sa_token_secret', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False, 'diff': False}],
-    }]
 
 
 def secret(register='kept', ignore_errors=False, no_log=True, **options):
@@ -50,21 +41,6 @@ def review(register='reviewed', token='{{ kept.token }}', until_rejected=False):
 
 def stored_token(kube, name='legacy-token'):
     return base64.b64decode(kube.objects.get('secrets', name, 'mcp')['data']['token']).decode()
-
-
-def flat(text):
-    return ' '.join(text.split())
-
-
-def without_token_controller(kube):
-    """Stop the double's token controller from filling in token Secrets (other controllers keep running)."""
-    controllers = kube._controllers
-    kube.objects.hooks.remove(controllers)
-
-    def hook(event, res, obj, old):
-        if res.plural != 'secrets':
-            controllers(event, res, obj, old)
-    kube.objects.hooks.append(hook)
 
 
 def test_creates_then_returns_the_same_token_unchanged(cluster, run_playbook):
@@ -208,7 +184,7 @@ def test_missing_namespace(cluster, run_playbook):
 
 @pytest.mark.double_only('stops the token controller inside the double')
 def test_timeout_without_token_controller(cluster, run_playbook):
-    without_token_controller(cluster)
+    cluster.stop_token_controller()
     result = _failure(run_playbook, wait_timeout='2s')
     assert result['msg'] == ('The token controller did not fill in Secret "mcp/legacy-token" within 2 seconds; check '
                              'that kube-controller-manager runs with its service account token controller '

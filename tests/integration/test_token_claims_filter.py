@@ -1,16 +1,9 @@
 """The ``mcp.k8s.token_claims`` filter in templates, through ansible-playbook."""
 import pytest
 
+from harness import play
+
 pytestmark = pytest.mark.both_clients
-
-
-def play(*tasks, record='{}'):
-    return [{
-        'name': 'token_claims', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False, 'diff': False}],
-    }]
 
 
 @pytest.fixture

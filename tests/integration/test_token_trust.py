@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from harness import ansible_core_version
+from harness import ansible_core_version, flat, play, record_task
 from kube_double import forgery
 
 pytestmark = pytest.mark.both_clients
@@ -43,15 +43,6 @@ def other_cluster(kube_double_factory):
     other.create_service_account('server', 'mcp')
     other.clear_requests()
     return other
-
-
-def record(expression):
-    return {'name': 'Record results', 'ansible.builtin.copy': {
-        'content': '{{ %s | to_json }}' % expression, 'dest': '{{ results_file }}', 'mode': '0600'}}
-
-
-def play(*tasks):
-    return [{'name': 'trust', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}]
 
 
 def authenticated(kube, token):
@@ -100,7 +91,7 @@ def test_module_given_a_token_of_another_cluster_mints_one_for_this_cluster(clus
     run = run_playbook(play(
         {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'token': foreign},
          'register': 'minted', 'no_log': True},
-        record('{"token": minted.token, "reused": minted.reused, "changed": minted.changed}')))
+        record_task('{"token": minted.token, "reused": minted.reused, "changed": minted.changed}'), record=None))
     assert run.rc == 0, run
     assert run.results['reused'] is False and run.results['changed'] is True
     assert run.results['token'] != foreign and authenticated(cluster, run.results['token'])
@@ -118,8 +109,8 @@ def test_module_replaces_the_token_of_a_recreated_service_account(cluster, run_p
          'register': 'minted', 'no_log': True},
         {'name': 'Again with the new one', 'mcp.k8s.sa_token': {
             'name': 'server', 'namespace': 'mcp', 'token': '{{ minted.token }}'}, 'register': 'again', 'no_log': True},
-        record('{"token": minted.token, "reused": minted.reused, "again": again.reused, '
-               '"same": again.token == minted.token}')))
+        record_task('{"token": minted.token, "reused": minted.reused, "again": again.reused, '
+                    '"same": again.token == minted.token}'), record=None))
     assert run.rc == 0, run
     assert run.results['reused'] is False and run.results['token'] != old
     assert authenticated(cluster, run.results['token'])
@@ -136,7 +127,7 @@ def test_lookup_cache_never_returns_the_token_of_a_recreated_account(cluster, ru
         {'name': 'Cached', 'ansible.builtin.set_fact': {'cached': '{{ %s }}' % lookup}, 'no_log': True},
         *recreate_tasks(cluster, tmp_path),
         {'name': 'After recreation', 'ansible.builtin.set_fact': {'after': '{{ %s }}' % lookup}, 'no_log': True},
-        record('{"first": first, "cached": cached, "after": after}')))
+        record_task('{"first": first, "cached": cached, "after": after}'), record=None))
     assert run.rc == 0, run
     first, cached, after = run.results['first'], run.results['cached'], run.results['after']
     assert cached['token'] == first['token'] and cached['reused'] is True
@@ -156,7 +147,7 @@ def test_lookup_cache_is_keyed_by_cluster(cluster, other_cluster, run_playbook):
             'b': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=other_kubeconfig) }}"}, 'no_log': True},
         {'name': 'Cluster A again', 'ansible.builtin.set_fact': {
             'a2': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=kubeconfig) }}"}, 'no_log': True},
-        record('{"a": a, "b": b, "a2": a2}'))
+        record_task('{"a": a, "b": b, "a2": a2}'), record=None)
     run = run_playbook(tasks, extra_vars={'other_kubeconfig': other_cluster.kubeconfig_path})
     assert run.rc == 0, run
     a, b = run.results['a'], run.results['b']
@@ -179,7 +170,7 @@ def test_one_fact_for_two_clusters_never_crosses_over(cluster, other_cluster, ru
     run = run_playbook(play(
         {'name': 'Both clusters', 'ansible.builtin.include_tasks': str(path),
          'loop': [cluster.kubeconfig_path, other_cluster.kubeconfig_path]},
-        record('tokens')))
+        record_task('tokens'), record=None))
     assert run.rc == 0, run
     a, b = run.results
     assert a != b and authenticated(cluster, a) and authenticated(other_cluster, b)
@@ -188,10 +179,6 @@ def test_one_fact_for_two_clusters_never_crosses_over(cluster, other_cluster, ru
 
 
 # ---------------------------------------------------------------- forged tokens (issue 21, section 4)
-
-
-def flat(text):
-    return ' '.join(text.split())
 
 
 # ansible-core before 2.19 drops the warnings of a no_log task from its output (the role's sa_token task
@@ -234,9 +221,9 @@ def test_module_replaces_forged_tokens_and_reads_the_keys_once_per_process(clust
         'name': 'server', 'namespace': 'mcp', 'token': '{{ offered[%d] }}' % index},
         'register': 'minted_%d' % index, 'no_log': True} for index, kind in enumerate(forged)]
     results = ', '.join('minted_%d' % index for index in range(len(forged)))
-    run = run_playbook(play(*offers, record(
+    run = run_playbook(play(*offers, record_task(
         '{"tokens": [%s] | map(attribute="token") | list, '
-        '"warnings": [%s] | map(attribute="warnings", default=[]) | list}' % (results, results))),
+        '"warnings": [%s] | map(attribute="warnings", default=[]) | list}' % (results, results)), record=None),
         extra_vars={'offered': list(forged.values())})
     assert run.rc == 0, run
     warnings, run.results = warnings_of(run, run.results['warnings']), run.results['tokens']
@@ -261,8 +248,8 @@ def test_lookup_token_option_replaces_forged_tokens_and_reads_the_keys_once_per_
         'no_log': True} for index, kind in enumerate(forged)]
     tasks.append({'name': 'Offer a good token', 'ansible.builtin.set_fact': {
         'kept': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', token=good) }}"}, 'no_log': True})
-    tasks.append(record('[%s, kept]' % ', '.join('got_%d' % index for index in range(len(forged)))))
-    run = run_playbook(play(*tasks), extra_vars={'offered': list(forged.values()), 'good': good})
+    tasks.append(record_task('[%s, kept]' % ', '.join('got_%d' % index for index in range(len(forged)))))
+    run = run_playbook(play(*tasks, record=None), extra_vars={'offered': list(forged.values()), 'good': good})
     assert run.rc == 0, run
     *replaced, kept = run.results
     assert kept == good                  # a token the cluster signed is still reused
@@ -278,7 +265,7 @@ def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbo
     include = {'name': 'The role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'}, 'vars': {
         'mcp_k8s_server_service_account': 'role-server', 'mcp_k8s_server_namespace': 'mcp',
         'mcp_k8s_server_kubeconfig_path': kubeconfig}}
-    first = run_playbook(play(include))
+    first = run_playbook(play(include, record=None))
     assert first.rc == 0, first.stdout[-3000:]
     with open(credential, encoding='utf-8') as handle:
         written = json.load(handle)
@@ -299,14 +286,14 @@ def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbo
                 # the role's own registered result (before ansible-core 2.19 its warnings are not shown)
                 'warned': '{{ warned | default([]) + [__mcp_k8s_server_minted.warnings | default([])] }}'},
              'no_log': True}]
-    tasks.append(record('{"tokens": written | map(attribute="status.token") | list, "minted": minted, '
-                        '"warnings": warned}'))
+    tasks.append(record_task('{"tokens": written | map(attribute="status.token") | list, "minted": minted, '
+                             '"warnings": warned}'))
     # the credential file as the collection writes it (the exact form: anything else is not ours and
     # is refused, never read for a token), with the forged token in place of the real one
     for index, token in enumerate(forged.values()):
         (tmp_path / ('forged-%d.json' % index)).write_text(
             json.dumps(dict(written, status=dict(written['status'], token=token)), indent=2, sort_keys=True) + '\n')
-    run = run_playbook(play(*tasks))
+    run = run_playbook(play(*tasks, record=None))
     assert run.rc == 0, run
     assert run.results['minted'] == [True] * 3
     # the role's sa_token task: one module process per role run

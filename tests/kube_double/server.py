@@ -435,6 +435,17 @@ class KubeDouble:
         return name
 
     # ------------------------------------------------------------------ controllers
+    def stop_token_controller(self):
+        """Stop filling in token Secrets (the other controllers keep running), as on a cluster
+        whose kube-controller-manager runs without its token controller."""
+        controllers = self._controllers
+        self.objects.hooks.remove(controllers)
+
+        def hook(event, res, obj, old):
+            if res.plural != 'secrets':
+                controllers(event, res, obj, old)
+        self.objects.hooks.append(hook)
+
     def _controllers(self, event, res, obj, old):
         store = self.objects
         meta = obj['metadata']
