@@ -79,12 +79,12 @@ def playbook_env(collections_path, tmp_path, kubeconfig_path):
     return env
 
 
-def cluster_named(kube):
+def cluster_named(cluster):
     """How mcp.k8s.server_files names a cluster in its messages: the API server URL and the start
     of the SHA-256 of its CA certificate."""
-    with open(kube.ca_path, encoding='ascii') as handle:
+    with open(cluster.ca_path, encoding='ascii') as handle:
         der = ssl.PEM_cert_to_DER_cert(handle.read())
-    return '%s (CA sha256:%s\u2026)' % (kube.url, hashlib.sha256(der).hexdigest()[:16])
+    return '%s (CA sha256:%s\u2026)' % (cluster.url, hashlib.sha256(der).hexdigest()[:16])
 
 
 def local_inventory(path, python=PYTHON):

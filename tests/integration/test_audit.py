@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.both_clients, pytest.mark.real_only('reads kube-apiser
 SA_USER = 'system:serviceaccount:mcp:server'
 
 
-def test_requests_made_with_a_minted_token_carry_its_credential_id(cluster, run_playbook):
+def test_requests_made_with_a_minted_token_carry_its_credential_id(seeded_cluster, run_playbook):
     run = run_playbook(play(
         {'name': 'mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp'},
          'register': 'minted', 'no_log': True},
@@ -33,7 +33,7 @@ def test_requests_made_with_a_minted_token_carry_its_credential_id(cluster, run_
     found = run.results
     assert found['module'] == 'JTI=%s' % found['jti'] == found['info']
     assert found['lookup'] == 'JTI=%s' % found['lookup_jti'] and found['lookup'] != found['module']
-    used = [r for r in cluster.requests if r['user'] == SA_USER]
+    used = [r for r in seeded_cluster.requests if r['user'] == SA_USER]
     assert used, 'no request as %s in the audit log' % SA_USER
     assert {tuple(r['extra'].get('authentication.kubernetes.io/credential-id', [])) for r in used} == \
         {(found['module'],)}

@@ -352,15 +352,15 @@ SURFACE_TASKS = {
 }
 
 
-def render(value, files, kube, token):
+def render(value, files, cluster, token):
     if isinstance(value, str):
         text = re.sub(r'\{files\.(\w+)\}', lambda m: getattr(files, m.group(1)), value)
-        return (text.replace('{url}', kube.url).replace('{ca}', kube.ca_path).replace('{token}', token)
-                .replace('{kubeconfig}', kube.kubeconfig_path))
+        return (text.replace('{url}', cluster.url).replace('{ca}', cluster.ca_path).replace('{token}', token)
+                .replace('{kubeconfig}', cluster.kubeconfig_path))
     if isinstance(value, dict):
-        return {k: render(v, files, kube, token) for k, v in value.items()}
+        return {k: render(v, files, cluster, token) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, files, kube, token) for v in value]
+        return [render(v, files, cluster, token) for v in value]
     return value
 
 
@@ -368,22 +368,22 @@ def render(value, files, kube, token):
 def corpus(collections_path, tmp_path_factory):
     """Run every case once, each on its own host; the JSON report per case, the run, the double."""
     tmp_path = tmp_path_factory.mktemp('bad-input')
-    kube = KubeDouble(str(tmp_path / 'double')).start()
+    cluster = KubeDouble(str(tmp_path / 'double')).start()
     try:
-        kube.create_service_account('server', 'mcp')
+        cluster.create_service_account('server', 'mcp')
         # an account (made by its sa_access case) that holds a right through a binding of its own beyond
         # what sa_access grants it
-        kube.grant('system:serviceaccount:mcp:extra', ['create'], ['configmaps'], name='extra-configmaps')
-        files = BadFiles(kube, tmp_path / 'files')
-        token = kube.mint_token('server', 'mcp')
-        for name, rewrite in answer_rewrites(kube, token).items():
-            kube.create_service_account(name, 'mcp')
-            kube.inject_fault(r'/serviceaccounts/%s/token$' % name, rewrite=rewrite)
+        cluster.grant('system:serviceaccount:mcp:extra', ['create'], ['configmaps'], name='extra-configmaps')
+        files = BadFiles(cluster, tmp_path / 'files')
+        token = cluster.mint_token('server', 'mcp')
+        for name, rewrite in answer_rewrites(cluster, token).items():
+            cluster.create_service_account(name, 'mcp')
+            cluster.inject_fault(r'/serviceaccounts/%s/token$' % name, rewrite=rewrite)
         inventory = {'all': {'children': {}}}
         for case, (surface, options, _expected) in CASES.items():
             group = inventory['all']['children'].setdefault(surface, {'hosts': {}})
             host_vars = {'ansible_connection': 'local', 'ansible_python_interpreter': PYTHON}
-            rendered = render(options, files, kube, token)
+            rendered = render(options, files, cluster, token)
             if surface == 'role':
                 host_vars.update(rendered)
                 host_vars.setdefault('mcp_k8s_server_verify', False)
@@ -398,9 +398,9 @@ def corpus(collections_path, tmp_path_factory):
                  for surface, task in SURFACE_TASKS.items()]
         (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
         (tmp_path / 'corpus.yml').write_text(yaml.safe_dump(plays, sort_keys=False))
-        env = playbook_env(collections_path, tmp_path, kube.kubeconfig_path)
+        env = playbook_env(collections_path, tmp_path, cluster.kubeconfig_path)
         env.update({'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json', 'ANSIBLE_FORKS': '8'})
-        kube.clear_requests()
+        cluster.clear_requests()
         proc = ansible_playbook(['-i', tmp_path / 'inventory.yml', tmp_path / 'corpus.yml'], env, tmp_path)
         report = json.loads(proc.stdout[proc.stdout.index('{'):]) if '{' in proc.stdout else {}
         results = {}
@@ -409,9 +409,9 @@ def corpus(collections_path, tmp_path_factory):
                 for host, result in task['hosts'].items():
                     if result.get('failed') and host not in results:
                         results[host] = result
-        yield {'proc': proc, 'report': report, 'results': results, 'kube': kube, 'files': files, 'token': token}
+        yield {'proc': proc, 'report': report, 'results': results, 'kube': cluster, 'files': files, 'token': token}
     finally:
-        kube.stop()
+        cluster.stop()
 
 
 def sentence_of(surface, result):

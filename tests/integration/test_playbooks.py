@@ -43,17 +43,17 @@ def service_account(server):
 
 
 @pytest.fixture
-def fleet(kube, kube_double_factory, tmp_path):
+def fleet(cluster, kube_double_factory, tmp_path):
     """Two clusters in an inventory group ``clusters``: east (the server under test, double or
     real) and west (a second double); east keeps a kubeconfig for the server, west none."""
     west = kube_double_factory()
     east_kubeconfig = str(tmp_path / 'east.kubeconfig')
     inventory = tmp_path / 'clusters.yml'
     inventory.write_text(yaml.safe_dump({'clusters': {'hosts': {
-        'east': {'mcp_k8s_kubeconfig': kube.kubeconfig_path, 'mcp_k8s_server_kubeconfig_path': east_kubeconfig},
+        'east': {'mcp_k8s_kubeconfig': cluster.kubeconfig_path, 'mcp_k8s_server_kubeconfig_path': east_kubeconfig},
         'west': {'mcp_k8s_kubeconfig': west.kubeconfig_path},
     }}}))
-    return {'east': kube, 'west': west, 'inventory': str(inventory), 'east_kubeconfig': east_kubeconfig}
+    return {'east': cluster, 'west': west, 'inventory': str(inventory), 'east_kubeconfig': east_kubeconfig}
 
 
 def test_a_fleet_is_provisioned_and_deprovisioned_with_a_summary_per_cluster(fleet, ansible_env, tmp_path):
@@ -140,9 +140,9 @@ def test_the_token_playbook_mints_on_each_cluster_of_the_inventory(fleet, ansibl
         assert shown[host]['msg']['service_account']['uid'] == uid
 
 
-def test_connection_variables_of_the_lookup_reach_the_cluster(kube, ansible_env, tmp_path):
+def test_connection_variables_of_the_lookup_reach_the_cluster(cluster, ansible_env, tmp_path):
     """Without an inventory (localhost), -e mcp_k8s_kubeconfig is the connection."""
-    out = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_kubeconfig=' + kube.kubeconfig_path,
+    out = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_kubeconfig=' + cluster.kubeconfig_path,
                                   '-e', 'mcp_k8s_server_verify=false')
     assert set(recap(out)) == {'localhost'}
-    assert service_account(kube) is not None
+    assert service_account(cluster) is not None

@@ -7,12 +7,12 @@ pytestmark = pytest.mark.both_clients
 
 
 @pytest.fixture
-def cluster(kube_double):
-    kube_double.create_service_account('server', 'mcp')
-    return kube_double
+def seeded_cluster(cluster):
+    cluster.create_service_account('server', 'mcp')
+    return cluster
 
 
-def test_claims_of_minted_and_legacy_tokens(cluster, run_playbook):
+def test_claims_of_minted_and_legacy_tokens(seeded_cluster, run_playbook):
     run = run_playbook(play(
         {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'duration': '2h'},
          'register': 'minted', 'no_log': True},
