@@ -4,7 +4,7 @@ The upstream ``mcp-k8s-server`` (kubernetes Python client, SSE) starts on the co
 role wrote, ``kubernetes-mcp-server`` (client-go, streamable HTTP) on the role's kubeconfig;
 both are installed by ``make mcp-servers`` (test dependencies only, see mcp_servers.py).
 
-The cluster is ``kube`` (the API server double, and the real control plane when that tier is
+The cluster is ``cluster`` (the API server double, and the real control plane when that tier is
 on), used through the interface both offer (``kubeconfig_path``, ``objects``). The rotation test
 needs tokens that expire in test time: TokenRequest's minimum is 10 minutes, so it asks the
 double for its test-only ``token_lifetime`` option (every token lives 40 s); it is the one test

@@ -46,7 +46,7 @@ def other_cluster(kube_double_factory):
 
 
 def authenticated(cluster, token):
-    """Whether ``kube`` accepts ``token`` (a TokenReview as its admin)."""
+    """Whether ``cluster`` accepts ``token`` (a TokenReview as its admin)."""
     from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
     with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
