@@ -74,14 +74,14 @@ def _b64(data):
 class BadFiles:
     """Paths of broken kubeconfigs and CA bundles next to a working double, and their secrets."""
 
-    def __init__(self, kube, directory):
-        self.kube = kube
+    def __init__(self, cluster, directory):
+        self.kube = cluster
         self.dir = str(directory)
         os.makedirs(self.dir, exist_ok=True)
-        with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+        with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
             self.admin = yaml.safe_load(handle)
         self.secrets = {self.admin['users'][0]['user']['client-key-data'],
-                        _b64(kube.pki.admin_key_pem), kube.pki.admin_key_pem.decode().split('\n')[1]}
+                        _b64(cluster.pki.admin_key_pem), cluster.pki.admin_key_pem.decode().split('\n')[1]}
         foreign_key, foreign_cert = make_ca()
         self.foreign_ca = self._write('foreign-ca.pem', _pem(foreign_cert))
 
@@ -89,7 +89,7 @@ class BadFiles:
         wrong_ca['clusters'][0]['cluster']['certificate-authority-data'] = _b64(_pem(foreign_cert))
         self.wrong_ca = self._dump('wrong-ca.kubeconfig', wrong_ca)
 
-        cert, key = client_certificate(kube.pki.ca_key, kube.pki.ca_cert, 'kubernetes-admin', ('system:masters',),
+        cert, key = client_certificate(cluster.pki.ca_key, cluster.pki.ca_cert, 'kubernetes-admin', ('system:masters',),
                                        expired=True)
         self.expired = self._dump('expired-cert.kubeconfig', self._with_client(cert, key))
         cert, key = client_certificate(foreign_key, foreign_cert, 'kubernetes-admin', ('system:masters',))
@@ -106,14 +106,14 @@ class BadFiles:
         self.no_server = self._dump('no-server.kubeconfig', no_server)
 
         # a real token with the final newline a file or a YAML block scalar leaves
-        self.newline_token = kube.mint_token('server', 'mcp')
+        self.newline_token = cluster.mint_token('server', 'mcp')
         self.secrets.update((self.newline_token, self.newline_token.rsplit('.', 1)[1]))
         token_newline = self._admin_copy()
         token_newline['users'][0]['user'] = {'token': self.newline_token + '\n'}
         self.token_newline = self._dump('token-newline.kubeconfig', token_newline)
         self.api_key_newline = self.newline_token + '\n'
         # passwords in URLs: never shown
-        self.url_with_password = kube.url.replace('https://', 'https://admin:sekrit-host-password@')
+        self.url_with_password = cluster.url.replace('https://', 'https://admin:sekrit-host-password@')
         with socket.socket() as sock:
             sock.bind(('127.0.0.1', 0))
             self.dead_proxy_port = sock.getsockname()[1]     # nothing listens there once closed
@@ -180,7 +180,7 @@ def unsigned_token(**claims):
     return jwt.encode(payload, 'k' * 32, algorithm='HS256')
 
 
-def answer_rewrites(kube, other_token):
+def answer_rewrites(cluster, other_token):
     """TokenRequest answers kube-apiserver never sends, by ServiceAccount name (one case each)."""
     def status(**fields):
         def rewrite(body):

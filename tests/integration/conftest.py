@@ -3,11 +3,12 @@
 Once per session the collection is built with ``ansible-galaxy collection build`` and the
 tarball installed into a temporary collections path (``--no-deps``: kubernetes.core comes
 with the ``ansible`` package in the test environment). Each test gets ``run_playbook``,
-which runs a playbook against the server under test, ``kube``.
+which runs a playbook against the server under test, ``cluster``.
 
-Every test that uses ``kube`` (or ``kube_double``, ``cluster``, ``run_playbook``) runs twice:
-against a fresh API server double (``[double]``) and against the worker's real control plane
-(``[real]``, kube-apiserver built from Go modules, reset to a fresh cluster for each test).
+Every test that uses ``cluster`` (or ``seeded_cluster``, ``run_playbook``) runs twice: against a
+fresh API server double (``[double]``, ``cluster.kind == 'double'``) and against the worker's
+real control plane (``[real]``, ``'real'``: kube-apiserver built from Go modules, reset to a
+fresh cluster for each test).
 A test that needs what only the double can do (fault injection, its internals) says so with
 ``@pytest.mark.double_only('why')`` and runs once. ``MCP_K8S_REAL_CLUSTER=0`` leaves the real
 tier out, and the run says so.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
-from harness import PYTHON, ansible_command, playbook_env
+from harness import ansible_command, ansible_playbook, local_inventory, playbook_env
 from kube_real.build import BuildError, selected_version
 from kube_real.pytest_plugin import real_tier_enabled
 
@@ -44,14 +45,14 @@ class PlaybookRun:
 
 
 def pytest_generate_tests(metafunc):
-    if 'kube_backend' not in metafunc.fixturenames:
+    if 'cluster_kind' not in metafunc.fixturenames:
         return
-    backends = ['double']
+    kinds = ['double']
     if real_tier_enabled() and metafunc.definition.get_closest_marker('double_only') is None:
-        backends.append('real')
+        kinds.append('real')
     if metafunc.definition.get_closest_marker('real_only') is not None:
-        backends = ['real'] if real_tier_enabled() else []
-    metafunc.parametrize('kube_backend', backends, scope='function')
+        kinds = ['real'] if real_tier_enabled() else []
+    metafunc.parametrize('cluster_kind', kinds, scope='function')
 
 
 def pytest_report_header(config):  # pylint: disable=unused-argument
@@ -65,43 +66,45 @@ def pytest_report_header(config):  # pylint: disable=unused-argument
 
 
 @pytest.fixture
-def kube_backend():
-    """Parametrized in pytest_generate_tests: 'double' or 'real'."""
+def cluster_kind():
+    """Parametrized in pytest_generate_tests: 'double' or 'real' (the test ids [double], [real])."""
     return 'double'
 
 
 @pytest.fixture
-def kube(kube_backend, kube_double_factory, real_control_plane_factory, request):
-    """The server under test. A test parametrized indirectly on ``kube`` (or ``kube_double``)
-    passes server options (``max_token_expiration``, ``api_audiences``, ``issuer``, ...)."""
-    options = getattr(request, 'param', None)
-    if options is None:
-        callspec = getattr(request.node, 'callspec', None)
-        options = callspec.params.get('kube_double', {}) if callspec else {}
-    if kube_backend == 'real':
-        return real_control_plane_factory(**options)
-    return kube_double_factory(**options)
+def cluster(cluster_kind, kube_double_factory, real_control_plane_factory, request):
+    """The server under test: a fresh API server double (``.kind == 'double'``) or a real control
+    plane reset to a fresh cluster (``.kind == 'real'``). A test parametrized indirectly on
+    ``cluster`` passes server options (``max_token_expiration``, ``api_audiences``, ``issuer``, ...)."""
+    options = getattr(request, 'param', None) or {}
+    if cluster_kind == 'real':
+        server = real_control_plane_factory(**options)
+    else:
+        server = kube_double_factory(**options)
+    assert server.kind == cluster_kind, (server, cluster_kind)
+    return server
 
 
 @pytest.fixture
-def kube_double(kube):
-    """The older name of ``kube``: the server under test, double or real."""
-    return kube
+def kube_double():
+    """Not here: the unit tests' name for a double, which an integration test would take for the
+    server under test and so never run against the real control plane."""
+    pytest.fail('tests/integration: the server under test is the fixture `cluster` (double or real, '
+                'cluster.kind); kube_double_factory() starts a double of its own', pytrace=False)
 
 
 @pytest.fixture
-def cluster(kube_double):
-    """Namespace ``mcp`` with ServiceAccounts ``server`` and ``other`` and a Pod running as ``server``.
-
-    Test files that need other objects define their own ``cluster``."""
-    store = kube_double.objects
+def seeded_cluster(cluster):
+    """``cluster`` with namespace ``mcp``, ServiceAccounts ``server`` and ``other`` and a Pod running
+    as ``server``. Test files that need other objects define their own ``seeded_cluster``."""
+    store = cluster.objects
     store.create('namespaces', {'metadata': {'name': 'mcp'}})
     for name in ('server', 'other'):
         store.create('serviceaccounts', {'metadata': {'name': name}}, namespace='mcp')
     store.create('pods', {'metadata': {'name': 'web'}, 'spec': {
         'serviceAccountName': 'server', 'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace='mcp')
-    kube_double.clear_requests()
-    return kube_double
+    cluster.clear_requests()
+    return cluster
 
 
 @pytest.fixture(scope='session')
@@ -123,18 +126,19 @@ def collections_path(tmp_path_factory):
 
 
 @pytest.fixture
-def ansible_env(collections_path, tmp_path, kube_double):
-    """playbook_env for this test's double."""
-    return playbook_env(collections_path, tmp_path, kube_double.kubeconfig_path)
+def ansible_env(collections_path, tmp_path, cluster):
+    """playbook_env for this test's server."""
+    return playbook_env(collections_path, tmp_path, cluster.kubeconfig_path)
 
 
 @pytest.fixture
-def run_playbook(ansible_env, tmp_path, kube_double):
+def run_playbook(ansible_env, tmp_path, cluster):
     """Return a function that runs one playbook (YAML text, a list of plays, or a path)."""
     counter = [0]
 
     def run(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None,
             inventory=None, args=(), timeout=600):
+        more_args = args
         counter[0] += 1
         n = counter[0]
         if isinstance(playbook, (list, dict)):
@@ -146,27 +150,25 @@ def run_playbook(ansible_env, tmp_path, kube_double):
         results_file = tmp_path / ('results-%d.json' % n)
         variables = {
             'results_file': str(results_file),
-            'kubeconfig': kube_double.kubeconfig_path,
+            'kubeconfig': cluster.kubeconfig_path,
         }
         variables.update(extra_vars or {})
         vars_file = tmp_path / ('vars-%d.json' % n)
         vars_file.write_text(json.dumps(variables))
         if inventory is None:
-            inventory = tmp_path / 'inventory.ini'
-            inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
-        command = [ansible_command('ansible-playbook'), '-i', str(inventory), playbook, '-e', '@%s' % vars_file]
+            inventory = local_inventory(tmp_path / 'inventory.ini')
+        args = ['-i', str(inventory), playbook, '-e', '@%s' % vars_file]
         if check:
-            command.append('--check')
+            args.append('--check')
         if diff:
-            command.append('--diff')
+            args.append('--diff')
         if verbosity:
-            command.append('-' + 'v' * verbosity)
-        command.extend(args)
+            args.append('-' + 'v' * verbosity)
+        args.extend(more_args)
         run_env = dict(ansible_env)
         run_env.update(env or {})
-        proc = subprocess.run(command, capture_output=True, text=True, env=run_env, timeout=timeout,
-                              cwd=str(tmp_path), check=False)
+        proc = ansible_playbook(args, run_env, tmp_path, timeout=timeout)
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        return PlaybookRun(command, proc.returncode, proc.stdout, proc.stderr, results)
+        return PlaybookRun(proc.args, proc.returncode, proc.stdout, proc.stderr, results)
 
     return run

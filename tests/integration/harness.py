@@ -1,9 +1,15 @@
-"""What the integration tests share outside fixtures: the test environment's commands and the
-environment for ansible-* runs. A module of its own name, so tests import it safely (``conftest``
-names several modules when tests/unit and tests/integration run in one session)."""
+"""What the integration tests share outside fixtures: the test environment's commands, the
+environment for ansible-* runs, running ``ansible-playbook``, the plays the tests write and
+reading what they print. A module of its own name, so tests import it safely (``conftest`` names
+several modules when tests/unit and tests/integration run in one session). The ``run_playbook``
+fixture (conftest.py) is built on these; a test that needs its own inventory or environment calls
+them directly rather than writing its own."""
+import base64
 import functools
 import hashlib
+import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -73,9 +79,78 @@ def playbook_env(collections_path, tmp_path, kubeconfig_path):
     return env
 
 
-def cluster_named(kube):
+def cluster_named(cluster):
     """How mcp.k8s.server_files names a cluster in its messages: the API server URL and the start
     of the SHA-256 of its CA certificate."""
-    with open(kube.ca_path, encoding='ascii') as handle:
+    with open(cluster.ca_path, encoding='ascii') as handle:
         der = ssl.PEM_cert_to_DER_cert(handle.read())
-    return '%s (CA sha256:%s\u2026)' % (kube.url, hashlib.sha256(der).hexdigest()[:16])
+    return '%s (CA sha256:%s\u2026)' % (cluster.url, hashlib.sha256(der).hexdigest()[:16])
+
+
+def local_inventory(path, python=PYTHON):
+    """Write an inventory of one host, localhost over the local connection with ``python``."""
+    path.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % python)
+    return path
+
+
+def ansible_playbook(args, env, cwd, timeout=600):
+    """Run the test environment's ``ansible-playbook ARGS`` and return the finished process
+    (stdout and stderr captured as text; the exit status is the caller's to assert)."""
+    return subprocess.run([ansible_command('ansible-playbook')] + [str(arg) for arg in args], capture_output=True,
+                          text=True, env=env, cwd=str(cwd), timeout=timeout, check=False)
+
+
+def start_playbook(args, env, cwd):
+    """``ansible-playbook ARGS`` started in the background (stderr into stdout), for a test that
+    acts while it runs."""
+    return subprocess.Popen([ansible_command('ansible-playbook')] + [str(arg) for arg in args], env=env, cwd=str(cwd),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run_collection_playbook(env, cwd, name, *args, timeout=600):
+    """``ansible-playbook ARGS mcp.k8s.NAME``: a playbook of the installed collection, as a user runs it."""
+    return ansible_playbook(list(args) + ['mcp.k8s.' + name], env, cwd, timeout=timeout)
+
+
+def record_task(expression, always=True):
+    """The task that writes ``expression`` (Jinja) as JSON to ``results_file``, which
+    ``run_playbook`` reads back into ``run.results``. ``always``: also in check mode, and with
+    no diff of its own."""
+    task = {'name': 'Record results', 'ansible.builtin.copy': {
+        'content': '{{ %s | to_json }}' % expression, 'dest': '{{ results_file }}', 'mode': '0600'}}
+    if always:
+        task.update({'check_mode': False, 'diff': False})
+    return task
+
+
+def play(*tasks, record='{}', name='test', hosts='localhost', **keys):
+    """A playbook of one play on ``hosts`` running ``tasks``, then recording ``record`` (a Jinja
+    expression; ``None``: no record task, the tasks write ``results_file`` themselves or not at
+    all); ``keys`` are further play keywords (``vars``, ``module_defaults``)."""
+    tasks = list(tasks)
+    if record is not None:
+        tasks.append(record_task(record))
+    return [dict({'name': name, 'hosts': hosts, 'gather_facts': False}, **keys, tasks=tasks)]
+
+
+def claims_of(token):
+    """The claims of a JWT, unverified."""
+    payload = token.split('.')[1]
+    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+
+
+def flat(text):
+    """Output with its line wrapping undone (ansible-core wraps long warnings)."""
+    return ' '.join(text.split())
+
+
+def recap_changed(output, host='localhost'):
+    """The ``changed=`` count of ``host`` in the PLAY RECAP."""
+    match = re.search(r'%s\s*:\s*ok=\d+\s+changed=(\d+)' % re.escape(host), output)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+def object_uid(cluster, resource, name, namespace='mcp'):
+    """The uid of an object the server under test holds."""
+    return cluster.objects.get(resource, name, namespace=namespace)['metadata']['uid']

@@ -6,18 +6,14 @@ output and sa_token_info return that value as ``credential_id``.
 """
 import pytest
 
+from harness import play
+
 pytestmark = [pytest.mark.both_clients, pytest.mark.real_only('reads kube-apiserver\'s audit log')]
 
 SA_USER = 'system:serviceaccount:mcp:server'
 
 
-def play(*tasks):
-    return [{'hosts': 'localhost', 'gather_facts': False,
-             'module_defaults': {'group/mcp.k8s.k8s': {'kubeconfig': '{{ kubeconfig }}'}},
-             'tasks': list(tasks)}]
-
-
-def test_requests_made_with_a_minted_token_carry_its_credential_id(cluster, run_playbook):
+def test_requests_made_with_a_minted_token_carry_its_credential_id(seeded_cluster, run_playbook):
     run = run_playbook(play(
         {'name': 'mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp'},
          'register': 'minted', 'no_log': True},
@@ -32,12 +28,12 @@ def test_requests_made_with_a_minted_token_carry_its_credential_id(cluster, run_
             'content': '{{ {"module": minted.credential_id, "info": info.credential_id,'
                        ' "jti": minted.claims.jti, "lookup": looked_up.credential_id,'
                        ' "lookup_jti": looked_up.claims.jti} | to_json }}'}},
-    ))
+        module_defaults={'group/mcp.k8s.k8s': {'kubeconfig': '{{ kubeconfig }}'}}, record=None))
     assert run.rc == 0, run
     found = run.results
     assert found['module'] == 'JTI=%s' % found['jti'] == found['info']
     assert found['lookup'] == 'JTI=%s' % found['lookup_jti'] and found['lookup'] != found['module']
-    used = [r for r in cluster.requests if r['user'] == SA_USER]
+    used = [r for r in seeded_cluster.requests if r['user'] == SA_USER]
     assert used, 'no request as %s in the audit log' % SA_USER
     assert {tuple(r['extra'].get('authentication.kubernetes.io/credential-id', [])) for r in used} == \
         {(found['module'],)}

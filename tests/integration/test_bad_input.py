@@ -9,7 +9,6 @@ The table of cases and their sentences is docs/bad-input.md.
 import json
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
@@ -18,7 +17,7 @@ from bad_input_support import BadFiles, answer_rewrites
 from kube_double import KubeDouble
 
 
-from harness import PYTHON, ansible_command, lookup_sentence, playbook_env
+from harness import PYTHON, ansible_playbook, lookup_sentence, playbook_env
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
@@ -353,15 +352,15 @@ SURFACE_TASKS = {
 }
 
 
-def render(value, files, kube, token):
+def render(value, files, server, token):
     if isinstance(value, str):
         text = re.sub(r'\{files\.(\w+)\}', lambda m: getattr(files, m.group(1)), value)
-        return (text.replace('{url}', kube.url).replace('{ca}', kube.ca_path).replace('{token}', token)
-                .replace('{kubeconfig}', kube.kubeconfig_path))
+        return (text.replace('{url}', server.url).replace('{ca}', server.ca_path).replace('{token}', token)
+                .replace('{kubeconfig}', server.kubeconfig_path))
     if isinstance(value, dict):
-        return {k: render(v, files, kube, token) for k, v in value.items()}
+        return {k: render(v, files, server, token) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, files, kube, token) for v in value]
+        return [render(v, files, server, token) for v in value]
     return value
 
 
@@ -369,22 +368,22 @@ def render(value, files, kube, token):
 def corpus(collections_path, tmp_path_factory):
     """Run every case once, each on its own host; the JSON report per case, the run, the double."""
     tmp_path = tmp_path_factory.mktemp('bad-input')
-    kube = KubeDouble(str(tmp_path / 'double')).start()
+    double = KubeDouble(str(tmp_path / 'double')).start()
     try:
-        kube.create_service_account('server', 'mcp')
+        double.create_service_account('server', 'mcp')
         # an account (made by its sa_access case) that holds a right through a binding of its own beyond
         # what sa_access grants it
-        kube.grant('system:serviceaccount:mcp:extra', ['create'], ['configmaps'], name='extra-configmaps')
-        files = BadFiles(kube, tmp_path / 'files')
-        token = kube.mint_token('server', 'mcp')
-        for name, rewrite in answer_rewrites(kube, token).items():
-            kube.create_service_account(name, 'mcp')
-            kube.inject_fault(r'/serviceaccounts/%s/token$' % name, rewrite=rewrite)
+        double.grant('system:serviceaccount:mcp:extra', ['create'], ['configmaps'], name='extra-configmaps')
+        files = BadFiles(double, tmp_path / 'files')
+        token = double.mint_token('server', 'mcp')
+        for name, rewrite in answer_rewrites(double, token).items():
+            double.create_service_account(name, 'mcp')
+            double.inject_fault(r'/serviceaccounts/%s/token$' % name, rewrite=rewrite)
         inventory = {'all': {'children': {}}}
         for case, (surface, options, _expected) in CASES.items():
             group = inventory['all']['children'].setdefault(surface, {'hosts': {}})
             host_vars = {'ansible_connection': 'local', 'ansible_python_interpreter': PYTHON}
-            rendered = render(options, files, kube, token)
+            rendered = render(options, files, double, token)
             if surface == 'role':
                 host_vars.update(rendered)
                 host_vars.setdefault('mcp_k8s_server_verify', False)
@@ -399,12 +398,10 @@ def corpus(collections_path, tmp_path_factory):
                  for surface, task in SURFACE_TASKS.items()]
         (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
         (tmp_path / 'corpus.yml').write_text(yaml.safe_dump(plays, sort_keys=False))
-        env = playbook_env(collections_path, tmp_path, kube.kubeconfig_path)
+        env = playbook_env(collections_path, tmp_path, double.kubeconfig_path)
         env.update({'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json', 'ANSIBLE_FORKS': '8'})
-        kube.clear_requests()
-        proc = subprocess.run([ansible_command('ansible-playbook'), '-i', str(tmp_path / 'inventory.yml'),
-                               str(tmp_path / 'corpus.yml')], capture_output=True, text=True, env=env,
-                              cwd=str(tmp_path), timeout=600, check=False)
+        double.clear_requests()
+        proc = ansible_playbook(['-i', tmp_path / 'inventory.yml', tmp_path / 'corpus.yml'], env, tmp_path)
         report = json.loads(proc.stdout[proc.stdout.index('{'):]) if '{' in proc.stdout else {}
         results = {}
         for play in report.get('plays', ()):
@@ -412,9 +409,9 @@ def corpus(collections_path, tmp_path_factory):
                 for host, result in task['hosts'].items():
                     if result.get('failed') and host not in results:
                         results[host] = result
-        yield {'proc': proc, 'report': report, 'results': results, 'kube': kube, 'files': files, 'token': token}
+        yield {'proc': proc, 'report': report, 'results': results, 'double': double, 'files': files, 'token': token}
     finally:
-        kube.stop()
+        double.stop()
 
 
 def sentence_of(surface, result):
@@ -446,10 +443,10 @@ def test_only_cases_that_need_the_server_reach_it(corpus):
     rejected credentials and the malformed answers reach the TokenRequest endpoint, and no token
     is minted except those the malformed answers replace and the one verify_mint checks the rights
     beyond the grant with."""
-    asked = sorted((entry['path'], entry['status']) for entry in corpus['kube'].requests
+    asked = sorted((entry['path'], entry['status']) for entry in corpus['double'].requests
                    if entry['method'] == 'POST' and re.search(TOKEN_PATH, entry['path']))
     answers = [('/api/v1/namespaces/mcp/serviceaccounts/%s/token' % name, 201)
-               for name in answer_rewrites(corpus['kube'], corpus['token'])]
+               for name in answer_rewrites(corpus['double'], corpus['token'])]
     assert asked == sorted([('/api/v1/namespaces/mcp/serviceaccounts/extra/token', 201),   # verify_mint's
                             ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
                             ('/api/v1/namespaces/mcp/serviceaccounts/ghost/token', 404),
@@ -467,10 +464,10 @@ def test_case_fails_with_one_clear_sentence(corpus, case):
     print('%s: %s' % (case, message))
 
     def fill(text):
-        return render(text, corpus['files'], corpus['kube'], corpus['token'])
+        return render(text, corpus['files'], corpus['double'], corpus['token'])
 
     if isinstance(expected, re.Pattern):
-        assert re.fullmatch(expected.pattern.replace('{url}', re.escape(corpus['kube'].url)), message), message
+        assert re.fullmatch(expected.pattern.replace('{url}', re.escape(corpus['double'].url)), message), message
     elif isinstance(expected, tuple):
         start, end = expected
         assert message.startswith(fill(start)), message

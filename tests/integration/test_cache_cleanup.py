@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from harness import PYTHON, ansible_command
+from harness import local_inventory, start_playbook
 
 pytestmark = pytest.mark.both_clients
 
@@ -22,9 +22,9 @@ CACHE = 'mcp_k8s_sa_token_cache.json'
 
 
 @pytest.fixture
-def cluster(kube_double):
-    kube_double.create_service_account('server', 'mcp')
-    return kube_double
+def seeded_cluster(cluster):
+    cluster.create_service_account('server', 'mcp')
+    return cluster
 
 
 def write_playbook(tmp_path, name, seconds):
@@ -38,11 +38,7 @@ def write_playbook(tmp_path, name, seconds):
 
 
 def start(tmp_path, ansible_env, playbook):
-    inventory = tmp_path / 'inventory.ini'
-    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % PYTHON)
-    return subprocess.Popen([ansible_command('ansible-playbook'), '-i', str(inventory), playbook],
-                            env=ansible_env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return start_playbook(['-i', local_inventory(tmp_path / 'inventory.ini'), playbook], ansible_env, tmp_path)
 
 
 def cache_files(tmp_path):
@@ -74,7 +70,7 @@ def watchers_of(path):
 
 
 @pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGKILL])
-def test_the_cache_file_goes_with_a_killed_run(cluster, ansible_env, tmp_path, signum):
+def test_the_cache_file_goes_with_a_killed_run(seeded_cluster, ansible_env, tmp_path, signum):
     proc = start(tmp_path, ansible_env, write_playbook(tmp_path, 'long.yml', 120))
     try:
         files = wait_for(lambda: cache_files(tmp_path))
@@ -95,7 +91,7 @@ def test_the_cache_file_goes_with_a_killed_run(cluster, ansible_env, tmp_path, s
 
 
 @pytest.mark.skipif(not os.path.isdir('/proc'), reason='finds the watcher through /proc')
-def test_a_file_left_when_the_watcher_was_killed_too_is_swept_by_the_next_run(cluster, ansible_env, tmp_path):
+def test_a_file_left_when_the_watcher_was_killed_too_is_swept_by_the_next_run(seeded_cluster, ansible_env, tmp_path):
     proc = start(tmp_path, ansible_env, write_playbook(tmp_path, 'long.yml', 120))
     try:
         files = wait_for(lambda: cache_files(tmp_path))
@@ -117,7 +113,7 @@ def test_a_file_left_when_the_watcher_was_killed_too_is_swept_by_the_next_run(cl
     assert not os.path.exists(files[0]), 'the next run did not sweep the stale file'
 
 
-def test_a_fifo_named_like_a_cache_file_in_a_shared_local_tmp_blocks_nothing(cluster, ansible_env, tmp_path):
+def test_a_fifo_named_like_a_cache_file_in_a_shared_local_tmp_blocks_nothing(seeded_cluster, ansible_env, tmp_path):
     """Another user's or tool's FIFO beside the runs' directories: the first write's sweep neither opens
     nor deletes it, and the run finishes (opening it for reading would block with the cache lock held)."""
     sleeper = subprocess.Popen(['sleep', '120'])       # a live pid: its directory's file would be read

@@ -4,12 +4,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 
 import pytest
 
 from docs_blocks import block as page_block
-from harness import ansible_command
+from harness import ansible_playbook
 from interpreters import discovered_first, python_without_requirements
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -17,19 +16,19 @@ BOT = 'system:serviceaccount:ci:deploy-bot'
 
 
 @pytest.fixture
-def clusters(kube, kube_double_factory, tmp_path):
+def clusters(cluster, kube_double_factory, tmp_path):
     """The two clusters of the docs' inventory (~/.kube/east.conf: the server under test, west: a
     second double), each with the deploy bot that may read ConfigMaps in ci."""
     west = kube_double_factory()
     home = tmp_path / 'home'
     (home / '.kube').mkdir(parents=True)
-    for name, server in (('east', kube), ('west', west)):
+    for name, server in (('east', cluster), ('west', west)):
         shutil.copy(server.kubeconfig_path, str(home / '.kube' / ('%s.conf' % name)))
         server.create_service_account('deploy-bot', 'ci')
         server.grant(BOT, ['get', 'list'], ['configmaps'], namespace='ci')
         server.objects.create('configmaps', {'metadata': {'name': 'settings'}, 'data': {'level': 'info'}}, namespace='ci')
         server.clear_requests()
-    return {'east': kube, 'west': west, 'home': str(home)}
+    return {'east': cluster, 'west': west, 'home': str(home)}
 
 
 def run_console(command, ansible_env, cwd, home):
@@ -40,8 +39,7 @@ def run_console(command, ansible_env, cwd, home):
     env = dict(ansible_env, HOME=home, K8S_AUTH_KUBECONFIG='')
     del env['ANSIBLE_PYTHON_INTERPRETER']
     env['PATH'] = discovered_first(cwd, python_without_requirements(cwd)) + os.pathsep + env['PATH']
-    proc = subprocess.run([ansible_command('ansible-playbook')] + argv[1:], capture_output=True, text=True, env=env,
-                          cwd=str(cwd), timeout=900, check=False)
+    proc = ansible_playbook(argv[1:], env, cwd, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
@@ -78,24 +76,24 @@ def test_the_connecting_and_playbooks_pages_as_written(clusters, ansible_env, tm
                      'ServiceAccount default/mcp-k8s-server"') == 2, out
 
 
-def test_the_readme_example_as_written(kube, ansible_env, tmp_path):
+def test_the_readme_example_as_written(cluster, ansible_env, tmp_path):
     """README's first play: module_defaults for group/mcp.k8s.k8s with ~/.kube/config and context
     prod, the token handed to kubernetes.core, with no warning (no audiences given)."""
     import yaml
     home = tmp_path / 'home'
     (home / '.kube').mkdir(parents=True)
-    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+    with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
     config['contexts'][0]['name'] = 'prod'
     config['current-context'] = 'nowhere'
     (home / '.kube' / 'config').write_text(yaml.safe_dump(config))
-    kube.create_service_account('deploy-bot', 'ci')
-    kube.grant(BOT, ['get', 'list'], ['configmaps'], namespace='ci')
-    kube.clear_requests()
+    cluster.create_service_account('deploy-bot', 'ci')
+    cluster.grant(BOT, ['get', 'list'], ['configmaps'], namespace='ci')
+    cluster.clear_requests()
     play = page_block('README.md', 'yaml', '- hosts: localhost\n  module_defaults:\n    group/mcp.k8s.k8s:')
     (tmp_path / 'readme.yml').write_text(play)
     out = run_console('ansible-playbook readme.yml', ansible_env, tmp_path, str(home))
     warnings = [line for line in out.splitlines() if line.startswith('[WARNING]') and 'localhost' not in line]
     assert warnings == [] and 'ok=3' in out, out
-    reads = [r for r in kube.requests if r['method'] == 'GET' and r['path'] == '/api/v1/namespaces/ci/configmaps']
+    reads = [r for r in cluster.requests if r['method'] == 'GET' and r['path'] == '/api/v1/namespaces/ci/configmaps']
     assert reads and {r['user'] for r in reads} == {BOT}

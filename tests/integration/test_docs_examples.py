@@ -62,8 +62,8 @@ NOT_RUNNABLE = {
     ('docs/development.md', 'python', 'from kube_double import KubeDouble'): (
         "the double's interface with placeholders (state_dir, path_re); tests/unit/kube_double uses every call"),
     ('docs/development.md', 'python', 'kube_double_factory('): "the double's helpers with placeholders (...); tests/unit/kube_double uses each",
-    ('docs/development.md', 'python', 'def test_x(kube_double, run_playbook):'): (
-        'the harness interface with placeholders (PLAYBOOK_YAML, {...}); every integration test uses run_playbook'),
+    ('docs/development.md', 'python', 'from harness import play, record_task'): (
+        'the harness interface with placeholders (TASK, {...}); every integration test uses run_playbook'),
     ('docs/development.md', 'yaml', '- name: Record results'): (
         "the pattern of the test playbooks' last task; it needs the harness's results_file"),
     ('docs/mcp-k8s-server.md', '', '*/5 * * * *'): 'a crontab line (cron runs it, as root); the command in it is the provision command run above',
@@ -174,20 +174,20 @@ def test_make_demo_as_written(tmp_path):
 
 
 @pytest.mark.real_only("reads kube-apiserver's audit log")
-def test_finding_where_a_token_was_used_as_written(kube, collections_path, tmp_path):
+def test_finding_where_a_token_was_used_as_written(cluster, collections_path, tmp_path):
     """The README's two tasks, in a play, with one request made with the token between them; the audit
     log path of a control-plane node (/var/log/kubernetes/audit.log) is the real control plane's."""
     tasks = yaml.safe_load(block('README.md', 'yaml', '- name: Mint a token and remember only its credential id'))
     assert len(tasks) == 2 and '/var/log/kubernetes/audit.log' in tasks[1]['ansible.builtin.command']
-    tasks[1]['ansible.builtin.command'] = tasks[1]['ansible.builtin.command'].replace('/var/log/kubernetes/audit.log', kube.audit_log_path)
+    tasks[1]['ansible.builtin.command'] = tasks[1]['ansible.builtin.command'].replace('/var/log/kubernetes/audit.log', cluster.audit_log_path)
     tasks[1]['register'] = 'uses'
-    kube.create_service_account('deploy-bot', 'ci')
+    cluster.create_service_account('deploy-bot', 'ci')
     use = {'name': 'Use the token', 'kubernetes.core.k8s_info': {'kind': 'ConfigMap', 'namespace': 'ci'},
            'module_defaults': {'group/kubernetes.core.k8s': '{{ minted.connection }}'}, 'ignore_errors': True}
     record = {'name': 'Record', 'ansible.builtin.copy': {'content': '{{ uses.stdout_lines | to_json }}', 'dest': str(tmp_path / 'uses.json')}}
     (tmp_path / 'play.yml').write_text(yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False,
                                                         'tasks': [tasks[0], use, tasks[1], record]}], sort_keys=False))
-    env = user_env(tmp_path / 'home', ANSIBLE_COLLECTIONS_PATH=str(collections_path), K8S_AUTH_KUBECONFIG=kube.kubeconfig_path)
+    env = user_env(tmp_path / 'home', ANSIBLE_COLLECTIONS_PATH=str(collections_path), K8S_AUTH_KUBECONFIG=cluster.kubeconfig_path)
     proc = run_command([ansible_command('ansible-playbook'), 'play.yml'], env, tmp_path)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     uses = [yaml.safe_load(line) for line in yaml.safe_load((tmp_path / 'uses.json').read_text())]
@@ -196,7 +196,7 @@ def test_finding_where_a_token_was_used_as_written(kube, collections_path, tmp_p
     assert all(len(use) == 4 for use in uses), uses
 
 
-def test_the_server_guide_as_written(kube, collections_path, tmp_path):
+def test_the_server_guide_as_written(cluster, collections_path, tmp_path):
     """docs/mcp-k8s-server.md: its settings file, the provision command (the admin kubeconfig in
     ~/.kube/config), the files it writes, then the deprovision command. The server's own install
     and start (the next two commands) are checked against the pins and config the end-to-end tests
@@ -212,7 +212,7 @@ def test_the_server_guide_as_written(kube, collections_path, tmp_path):
     # `kubectl config use-context` last pointed.
     settings_text = settings_text.replace('/home/ops/', str(home) + '/')
     settings = yaml.safe_load(settings_text)
-    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+    with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         admin = yaml.safe_load(handle)
     context = next(c for c in admin['contexts'] if c['name'] == admin['current-context'])
     context['name'] = settings['mcp_k8s_context']
@@ -235,7 +235,7 @@ def test_the_server_guide_as_written(kube, collections_path, tmp_path):
     assert proc.returncode == 0, out[-6000:]
     assert re.search(r'Verified:\s+\d+ access checks passed', out), out[-4000:]
     namespace = settings['mcp_k8s_server_namespace']
-    assert kube.objects.find('serviceaccounts', 'mcp-k8s-server', namespace) is not None
+    assert cluster.objects.find('serviceaccounts', 'mcp-k8s-server', namespace) is not None
     written = [settings['mcp_k8s_server_kubeconfig_path'], settings['mcp_k8s_server_kubeconfig_path'] + '.credential.json',
                settings['mcp_k8s_server_config_path']]
     paths = [home / path[2:] if path.startswith('~/') else tmp_path / path for path in written]
@@ -252,5 +252,5 @@ def test_the_server_guide_as_written(kube, collections_path, tmp_path):
 
     proc = run_command(commands(deprovision)[0], env, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
-    assert kube.objects.find('serviceaccounts', 'mcp-k8s-server', namespace) is None
+    assert cluster.objects.find('serviceaccounts', 'mcp-k8s-server', namespace) is None
     assert [path for path in paths if path.exists()] == []

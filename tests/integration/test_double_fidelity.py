@@ -6,7 +6,7 @@ same options. The observations (status code, Status reason/message/details, toke
 review answers, normalised for uids, ports and timestamps only) must be equal, or the probe is
 in ``ACCEPTED`` with the reason the difference stays. The run writes ``docs/double-fidelity.md``.
 
-This test is not parametrized by ``kube_backend``: it starts one plane of each kind itself.
+This test is not parametrized by ``cluster_kind``: it starts one plane of each kind itself.
 ``MCP_K8S_FIDELITY_DUMP=path`` also writes the raw observations as JSON.
 """
 import concurrent.futures

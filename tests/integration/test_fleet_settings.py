@@ -14,15 +14,10 @@ import os
 
 import yaml
 
-from harness import lookup_sentence
+from harness import flat, lookup_sentence
 
 SA = 'mcp-k8s-server'
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-
-
-def flat(text):
-    """Output with its line wrapping undone (ansible-core wraps long warnings)."""
-    return ' '.join(text.split())
 
 
 def two_context_kubeconfig(path, clusters):
@@ -71,15 +66,15 @@ def _read(path):
 
 
 def test_the_lookup_templates_its_host_variables_and_names_the_cluster_it_asked(
-        kube, kube_double_factory, run_playbook, tmp_path):
+        cluster, kube_double_factory, run_playbook, tmp_path):
     """Two hosts, one kubeconfig reached through a templated host variable, a context each: east (the
     server under test) has the account, west (a double) does not, and its error says it asked west."""
     west = kube_double_factory()
-    kube.create_service_account('server', 'mcp')
+    cluster.create_service_account('server', 'mcp')
     west.objects.create('namespaces', {'metadata': {'name': 'mcp'}})
     kc_dir = tmp_path / 'kc'
     kc_dir.mkdir()
-    kubeconfig = two_context_kubeconfig(kc_dir / 'kubeconfig', [('east', kube), ('west', west)])
+    kubeconfig = two_context_kubeconfig(kc_dir / 'kubeconfig', [('east', cluster), ('west', west)])
     inventory = tmp_path / 'fleet.yml'
     inventory.write_text(yaml.safe_dump({'fleet': {
         'vars': {'ansible_connection': 'local', 'kc_dir': str(kc_dir),
@@ -102,7 +97,7 @@ def test_the_lookup_templates_its_host_variables_and_names_the_cluster_it_asked(
         'namespace "mcp"; create it first or correct the name.' % (west.url, kubeconfig))
     assert '{{' not in json.dumps(results)
     # each host asked its own cluster: one TokenRequest each
-    assert kube.count(method='POST', path_re=TOKEN_PATH) == 1
+    assert cluster.count(method='POST', path_re=TOKEN_PATH) == 1
     assert west.count(method='POST', path_re=TOKEN_PATH) == 1
 
 
@@ -113,7 +108,7 @@ REFUSED_10M = ('renew_before "10m" (600 seconds) is not shorter than duration "1
                'duration.')
 
 
-def test_renew_before_not_shorter_than_the_duration_is_refused_and_a_narrow_gap_warned(cluster, run_playbook):
+def test_renew_before_not_shorter_than_the_duration_is_refused_and_a_narrow_gap_warned(seeded_cluster, run_playbook):
     def attempt(name, task):
         return dict(task, name=name, register=name, ignore_errors=True)
 
@@ -145,23 +140,23 @@ def test_renew_before_not_shorter_than_the_duration_is_refused_and_a_narrow_gap_
             'less).') in output
     assert 'renew_before "9m" leaves a token of duration "10m" reusable for only "1m" after it is minted' in output
     # the refusals came before any request; the two narrow ones minted
-    assert cluster.count(method='POST', path_re=TOKEN_PATH) == 2
+    assert seeded_cluster.count(method='POST', path_re=TOKEN_PATH) == 2
 
 
-def test_the_role_refuses_a_10_minute_token_with_its_default_renew_before(kube, run_playbook):
+def test_the_role_refuses_a_10_minute_token_with_its_default_renew_before(cluster, run_playbook):
     run = run_playbook([role_play({'mcp_k8s_server_token_duration': '10m', 'mcp_k8s_server_verify': False})])
     assert run.rc != 0, run
     assert REFUSED_10M in flat(run.output).replace('\\"', '"'), run
     # refused before anything is applied
-    assert kube.objects.find('serviceaccounts', SA, 'default') is None
-    assert kube.count(method='POST', path_re=TOKEN_PATH) == 0
+    assert cluster.objects.find('serviceaccounts', SA, 'default') is None
+    assert cluster.count(method='POST', path_re=TOKEN_PATH) == 0
 
 
 # ---------------------------------------------------------------- a context the kubeconfig lacks
 
 
-def test_a_mistyped_context_lists_the_contexts_of_the_kubeconfig(cluster, run_playbook, tmp_path):
-    kubeconfig = two_context_kubeconfig(tmp_path / 'fleet.kubeconfig', [('east', cluster), ('west', cluster)])
+def test_a_mistyped_context_lists_the_contexts_of_the_kubeconfig(seeded_cluster, run_playbook, tmp_path):
+    kubeconfig = two_context_kubeconfig(tmp_path / 'fleet.kubeconfig', [('east', seeded_cluster), ('west', seeded_cluster)])
     tasks = [
         {'name': 'module', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'kubeconfig': kubeconfig,
                                                 'context': 'wets'}, 'register': 'module', 'ignore_errors': True},
@@ -178,13 +173,13 @@ def test_a_mistyped_context_lists_the_contexts_of_the_kubeconfig(cluster, run_pl
                 'the context option (K8S_AUTH_CONTEXT), or none for its current context "east".' % kubeconfig)
     assert run.results['module'] == sentence
     assert lookup_sentence(run.results['lookup']) == sentence
-    assert cluster.requests == []
+    assert seeded_cluster.requests == []
 
 
 # ---------------------------------------------------------------- a mistyped role variable
 
 
-def test_a_mistyped_role_variable_is_warned_about_with_the_one_meant(kube, run_playbook):
+def test_a_mistyped_role_variable_is_warned_about_with_the_one_meant(cluster, run_playbook):
     run = run_playbook([role_play({'mcp_k8s_server_acess': 'operator', 'mcp_k8s_server_verify': False})])
     assert run.rc == 0, run
     output = flat(run.output)
@@ -193,7 +188,7 @@ def test_a_mistyped_role_variable_is_warned_about_with_the_one_meant(kube, run_p
             'variables).') in output
     assert output.count('is not a variable of the role') == 1   # the role's own variables and facts are known
     # and it was ignored: the default access (read-only) was applied
-    role = kube.objects.get('clusterroles', SA)
+    role = cluster.objects.get('clusterroles', SA)
     assert not any('delete' in rule.get('verbs', ()) for rule in role['rules'])
 
 
@@ -211,20 +206,20 @@ def summary(run):
     return json.JSONDecoder().raw_decode(section[start:])[0]['msg']
 
 
-def test_check_mode_summary_says_no_token_was_minted(kube, run_playbook, collections_path):
+def test_check_mode_summary_says_no_token_was_minted(cluster, run_playbook, collections_path):
     run = run_playbook(_collection_playbook(collections_path, 'provision'), check=True)
     assert run.rc == 0, run
     lines = summary(run)
     assert 'Token:      none minted in check mode; a run without --check mints one' in lines, lines
     assert 'Claims:     none (no token in check mode)' in lines, lines
     assert 'Verified:   skipped in check mode' in lines, lines
-    assert kube.count(method='POST', path_re=TOKEN_PATH) == 0
-    assert kube.objects.find('serviceaccounts', SA, 'default') is None
+    assert cluster.count(method='POST', path_re=TOKEN_PATH) == 0
+    assert cluster.objects.find('serviceaccounts', SA, 'default') is None
 
 
-def test_namespace_scope_summaries_name_the_namespaces(kube, run_playbook, collections_path):
+def test_namespace_scope_summaries_name_the_namespaces(cluster, run_playbook, collections_path):
     for namespace in ('team-a', 'team-b'):
-        kube.objects.create('namespaces', {'metadata': {'name': namespace}})
+        cluster.objects.create('namespaces', {'metadata': {'name': namespace}})
     scope = {'mcp_k8s_server_scope': 'namespaces', 'mcp_k8s_server_namespaces': ['team-a', 'team-b'],
              'mcp_k8s_server_verify': False}
     run = run_playbook(_collection_playbook(collections_path, 'provision'), extra_vars=scope)
@@ -238,4 +233,4 @@ def test_namespace_scope_summaries_name_the_namespaces(kube, run_playbook, colle
         ['RoleBinding team-a/%s' % SA, 'RoleBinding team-b/%s' % SA, 'Role team-a/%s' % SA, 'Role team-b/%s' % SA,
          'ServiceAccount default/%s' % SA])
     for namespace in ('team-a', 'team-b'):
-        assert kube.objects.find('rolebindings', SA, namespace) is None
+        assert cluster.objects.find('rolebindings', SA, namespace) is None

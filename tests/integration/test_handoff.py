@@ -7,6 +7,8 @@ import stat
 import pytest
 import yaml
 
+from harness import record_task
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ACCOUNT = 'system:serviceaccount:mcp:mcp-k8s-server'
 
@@ -19,19 +21,14 @@ def module_examples(module='sa_token'):
     return dict((task['name'], task) for task in yaml.safe_load(source.EXAMPLES))
 
 
-def record(expression):
-    return {'name': 'Record results', 'ansible.builtin.copy': {
-        'content': '{{ %s | to_json }}' % expression, 'dest': '{{ results_file }}', 'mode': '0600'}}
-
-
 @pytest.fixture
-def reader(kube):
+def reader(cluster):
     """ServiceAccount mcp/mcp-k8s-server that may read ConfigMaps and Pods in mcp, a ConfigMap to read."""
-    kube.create_service_account('mcp-k8s-server', 'mcp')
-    kube.grant(ACCOUNT, ['get', 'list'], ['configmaps', 'pods'], namespace='mcp')
-    kube.objects.create('configmaps', {'metadata': {'name': 'settings'}, 'data': {'level': 'info'}}, namespace='mcp')
-    kube.clear_requests()
-    return kube
+    cluster.create_service_account('mcp-k8s-server', 'mcp')
+    cluster.grant(ACCOUNT, ['get', 'list'], ['configmaps', 'pods'], namespace='mcp')
+    cluster.objects.create('configmaps', {'metadata': {'name': 'settings'}, 'data': {'level': 'info'}}, namespace='mcp')
+    cluster.clear_requests()
+    return cluster
 
 
 def test_the_examples_hand_the_token_to_kubernetes_core_unmasked(reader, run_playbook, tmp_path):
@@ -45,8 +42,8 @@ def test_the_examples_hand_the_token_to_kubernetes_core_unmasked(reader, run_pla
     tasks.append({'name': 'The kubeconfig dict', 'kubernetes.core.k8s_info': {
         'kind': 'ConfigMap', 'namespace': 'mcp', 'name': 'settings', 'kubeconfig': '{{ minted.kubeconfig }}'},
         'register': 'with_kubeconfig'})
-    tasks.append(record("{'configmaps': configmaps, 'pods': pods, 'with_kubeconfig': with_kubeconfig, "
-                        "'connection': minted.connection, 'token': minted.token}"))
+    tasks.append(record_task("{'configmaps': configmaps, 'pods': pods, 'with_kubeconfig': with_kubeconfig, "
+                             "'connection': minted.connection, 'token': minted.token}"))
     tasks[2] = dict(tasks[2], register='pods')
     cache = tmp_path / 'cache'
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}], verbosity=3,
@@ -83,8 +80,8 @@ def test_the_examples_hand_the_token_to_kubernetes_core_unmasked(reader, run_pla
 ACCEPTED = ['https://api.example.com', 'https://second.example.com']
 
 
-@pytest.mark.parametrize('kube_double', [{'api_audiences': ACCEPTED}], indirect=True)
-def test_audiences_the_api_server_refuses_are_warned_about(kube_double, reader, run_playbook):
+@pytest.mark.parametrize('cluster', [{'api_audiences': ACCEPTED}], indirect=True)
+def test_audiences_the_api_server_refuses_are_warned_about(cluster, reader, run_playbook):
     """The README's old example asked for https://kubernetes.default.svc, which this API server
     does not accept: the module says so, and the connection values are indeed refused."""
     tasks = [
@@ -100,15 +97,15 @@ def test_audiences_the_api_server_refuses_are_warned_about(kube_double, reader, 
         {'name': 'Read with the accepted token', 'kubernetes.core.k8s_info': {'kind': 'ConfigMap', 'namespace': 'mcp'},
          'module_defaults': {'group/kubernetes.core.k8s': '{{ accepted.connection }}'},
          'register': 'read_accepted'},
-        record("{'refused': refused.warnings | default([]), 'accepted': accepted.warnings | default([]), "
-               "'read_refused': [read_refused.failed | default(false), read_refused.msg | default('')], "
-               "'read_accepted': read_accepted.resources | map(attribute='metadata.name') | list}"),
+        record_task("{'refused': refused.warnings | default([]), 'accepted': accepted.warnings | default([]), "
+                    "'read_refused': [read_refused.failed | default(false), read_refused.msg | default('')], "
+                    "'read_accepted': read_accepted.resources | map(attribute='metadata.name') | list}"),
     ]
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
     assert run.rc == 0, run
     results = run.results
     [warning] = results['refused']
-    assert 'is for https://kubernetes.default.svc, none of which the API server at %s accepts' % kube_double.url in warning
+    assert 'is for https://kubernetes.default.svc, none of which the API server at %s accepts' % cluster.url in warning
     assert '(it accepts %s)' % ', '.join(ACCEPTED) in warning
     assert 'add %s to audiences' % ACCEPTED[0] in warning
     assert results['accepted'] == []
@@ -116,7 +113,7 @@ def test_audiences_the_api_server_refuses_are_warned_about(kube_double, reader, 
     assert failed is True and ('401' in message or 'Unauthorized' in message), message
     assert 'settings' in results['read_accepted']   # (kube-root-ca.crt too on a real control plane)
     # one TokenRequest per mint and one that asked the API server's audiences, per mint with audiences
-    assert kube_double.count('POST', r'/serviceaccounts/mcp-k8s-server/token$') == 4
+    assert cluster.count('POST', r'/serviceaccounts/mcp-k8s-server/token$') == 4
 
 
 def lookup_examples():
@@ -128,24 +125,24 @@ def lookup_examples():
     return dict((task['name'], task) for task in yaml.safe_load(source[start:source.index("'''", start)]))
 
 
-def test_the_lookup_examples_hand_the_token_to_kubernetes_core_unmasked(kube, run_playbook, tmp_path):
+def test_the_lookup_examples_hand_the_token_to_kubernetes_core_unmasked(cluster, run_playbook, tmp_path):
     deployer = 'system:serviceaccount:ci:deployer'
-    kube.create_service_account('deployer', 'ci')
-    kube.grant(deployer, ['get', 'list', 'create', 'patch'], ['pods', 'configmaps'], namespace='ci')
-    kube.clear_requests()
+    cluster.create_service_account('deployer', 'ci')
+    cluster.grant(deployer, ['get', 'list', 'create', 'patch'], ['pods', 'configmaps'], namespace='ci')
+    cluster.clear_requests()
     examples = lookup_examples()
     tasks = [examples[name] for name in ('Mint a token for the deployer and keep its connection values',
                                          'Act as the deployer with kubernetes.core',
                                          'Or give them to every kubernetes.core task of a block')]
-    tasks.append(record("{'pods': pods, 'connection': deployer.connection, 'token': deployer.token}"))
+    tasks.append(record_task("{'pods': pods, 'connection': deployer.connection, 'token': deployer.token}"))
     run = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}], verbosity=3,
                        env={'XDG_CACHE_HOME': str(tmp_path / 'cache')})
     assert run.rc == 0, run.stdout[-2500:]
     token = run.results['token']
     assert token and token not in run.output
     assert run.results['pods']['api_found'] is True and run.results['pods']['resources'] == []
-    assert run.results['connection']['host'] == kube.url and run.results['connection']['api_key'] == token
+    assert run.results['connection']['host'] == cluster.url and run.results['connection']['api_key'] == token
     # the block's ConfigMap was created by the deployer, and its result is not masked
     assert 'kind": "ConfigMap' in run.output or "'kind': 'ConfigMap'" in run.output
-    writes = [r for r in kube.requests if r['method'] in ('POST', 'PATCH') and '/configmaps' in r['path']]
+    writes = [r for r in cluster.requests if r['method'] in ('POST', 'PATCH') and '/configmaps' in r['path']]
     assert writes and {r['user'] for r in writes} == {deployer}, writes

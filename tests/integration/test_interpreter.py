@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from harness import ansible_command, playbook_env
+from harness import ansible_playbook, playbook_env
 from interpreters import pyenv_pythons_without, python_without_requirements
 
 pytestmark = pytest.mark.both_clients
@@ -54,8 +54,7 @@ def test_every_module_names_the_library_and_the_interpreter(interpreter, collect
     (tmp_path / 'play.yml').write_text(yaml.safe_dump([{'hosts': 'clusters', 'gather_facts': False, 'tasks': tasks}], sort_keys=False))
     env = playbook_env(collections_path, tmp_path, '/nonexistent/kubeconfig')
     del env['ANSIBLE_PYTHON_INTERPRETER']
-    proc = subprocess.run([ansible_command('ansible-playbook'), '-i', str(inventory), 'play.yml'], capture_output=True, text=True,
-                          env=env, cwd=str(tmp_path), timeout=600, check=False)
+    proc = ansible_playbook(['-i', inventory, 'play.yml'], env, tmp_path)
     assert 'Module result deserialization failed' not in proc.stdout + proc.stderr, proc.stdout
     assert re.search(r'east\s+: ok=%d .* failed=0 .* ignored=%d' % (len(MODULES) + 1, len(MODULES)), proc.stdout), proc.stdout + proc.stderr
     messages = json.loads(results.read_text())

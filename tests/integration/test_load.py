@@ -22,15 +22,15 @@ FORKS = 10
 
 
 @pytest.fixture
-def cluster(kube_double):
+def seeded_cluster(cluster):
     for index in range(HOSTS):
-        kube_double.create_service_account('app-%02d' % index, 'load')
-    kube_double.create_service_account('shared', 'load')
-    kube_double.clear_requests()
-    return kube_double
+        cluster.create_service_account('app-%02d' % index, 'load')
+    cluster.create_service_account('shared', 'load')
+    cluster.clear_requests()
+    return cluster
 
 
-def test_50_hosts_10_forks_lookup_and_module(cluster, run_playbook, tmp_path):
+def test_50_hosts_10_forks_lookup_and_module(seeded_cluster, run_playbook, tmp_path):
     inventory = tmp_path / 'fifty.ini'
     inventory.write_text('[fleet]\n' + ''.join(
         'host-%02d ansible_connection=local ansible_python_interpreter=%s account=app-%02d\n' % (i, PYTHON, i)
@@ -81,9 +81,9 @@ def test_50_hosts_10_forks_lookup_and_module(cluster, run_playbook, tmp_path):
         assert summary['same'] in (True, 'True')
     # the shared token: one for the whole run, across 50 hosts and 10 forks
     assert len({summary['jtis'][0] for summary in results.values()}) == 1
-    assert cluster.count(method='POST', path_re=r'/serviceaccounts/shared/token$') == 1
+    assert seeded_cluster.count(method='POST', path_re=r'/serviceaccounts/shared/token$') == 1
     # one per host from the lookup, one per host from the module, none for the reuse
     assert len({summary['own_jtis'][0] for summary in results.values()}) == HOSTS
-    assert cluster.count(method='POST', path_re=r'/serviceaccounts/app-\d\d/token$') == 2 * HOSTS
-    assert cluster.count(method='POST', path_re=TOKEN_PATH) == 1 + 2 * HOSTS
-    assert cluster.count(method='POST', path_re=TOKEN_PATH, status=201) == 1 + 2 * HOSTS
+    assert seeded_cluster.count(method='POST', path_re=r'/serviceaccounts/app-\d\d/token$') == 2 * HOSTS
+    assert seeded_cluster.count(method='POST', path_re=TOKEN_PATH) == 1 + 2 * HOSTS
+    assert seeded_cluster.count(method='POST', path_re=TOKEN_PATH, status=201) == 1 + 2 * HOSTS

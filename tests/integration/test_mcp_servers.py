@@ -4,7 +4,7 @@ The upstream ``mcp-k8s-server`` (kubernetes Python client, SSE) starts on the co
 role wrote, ``kubernetes-mcp-server`` (client-go, streamable HTTP) on the role's kubeconfig;
 both are installed by ``make mcp-servers`` (test dependencies only, see mcp_servers.py).
 
-The cluster is ``kube`` (the API server double, and the real control plane when that tier is
+The cluster is ``cluster`` (the API server double, and the real control plane when that tier is
 on), used through the interface both offer (``kubeconfig_path``, ``objects``). The rotation test
 needs tokens that expire in test time: TokenRequest's minimum is 10 minutes, so it asks the
 double for its test-only ``token_lifetime`` option (every token lives 40 s); it is the one test
@@ -52,16 +52,16 @@ def api_status(text):
 
 
 @pytest.fixture
-def workload(kube_double):
+def workload(cluster):
     """The cluster under test, with a Pod ``web`` and a Deployment ``api`` in namespace ``mcp``."""
-    kube_double.objects.create('namespaces', {'metadata': {'name': NS}})
-    kube_double.objects.create('pods', {'metadata': {'name': 'web', 'labels': {'app': 'web'}}, 'spec': {
+    cluster.objects.create('namespaces', {'metadata': {'name': NS}})
+    cluster.objects.create('pods', {'metadata': {'name': 'web', 'labels': {'app': 'web'}}, 'spec': {
         'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace=NS)
-    kube_double.objects.create('deployments', {'metadata': {'name': 'api'}, 'spec': {
+    cluster.objects.create('deployments', {'metadata': {'name': 'api'}, 'spec': {
         'replicas': 1, 'selector': {'matchLabels': {'app': 'api'}},
         'template': {'metadata': {'labels': {'app': 'api'}}, 'spec': {'containers': [{'name': 'c', 'image': 'busybox'}]}}}},
         namespace=NS)
-    return kube_double
+    return cluster
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_kubernetes_mcp_server_read_only_and_operator(workload, run_playbook, fi
 
 
 @pytest.mark.double_only('tokens that expire in test time: the double\'s token_lifetime (TokenRequest minimum: 10 minutes)')
-@pytest.mark.parametrize('kube_double', [{'token_lifetime': TOKEN_LIFETIME}], indirect=True)
+@pytest.mark.parametrize('cluster', [{'token_lifetime': TOKEN_LIFETIME}], indirect=True)
 def test_rotation_without_restart(workload, run_playbook, files, servers, tmp_path):
     """Both servers keep answering after the token they started with has expired, once the role
     has rerun (it rewrote the credential file their exec plugin reads); the same processes.

@@ -4,12 +4,12 @@ host's ``mcp_k8s_*`` connection variables, as docs/playbooks.md shows them."""
 import json
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
 
-from harness import ansible_command, cluster_named
+import harness
+from harness import cluster_named
 
 SA = 'mcp-k8s-server'
 USER = 'system:serviceaccount:default:%s' % SA
@@ -20,9 +20,7 @@ def run_collection_playbook(ansible_env, tmp_path, name, *args):
     """``ansible-playbook ... mcp.k8s.NAME`` with no K8S_AUTH_KUBECONFIG: only the inventory says
     where each cluster is."""
     env = dict(ansible_env, K8S_AUTH_KUBECONFIG='', KUBECONFIG=str(tmp_path / 'no-such-kubeconfig'))
-    command = [ansible_command('ansible-playbook'), *args, 'mcp.k8s.' + name]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=900,
-                          check=False)
+    proc = harness.run_collection_playbook(env, tmp_path, name, *args, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -45,17 +43,17 @@ def service_account(server):
 
 
 @pytest.fixture
-def fleet(kube, kube_double_factory, tmp_path):
+def fleet(cluster, kube_double_factory, tmp_path):
     """Two clusters in an inventory group ``clusters``: east (the server under test, double or
     real) and west (a second double); east keeps a kubeconfig for the server, west none."""
     west = kube_double_factory()
     east_kubeconfig = str(tmp_path / 'east.kubeconfig')
     inventory = tmp_path / 'clusters.yml'
     inventory.write_text(yaml.safe_dump({'clusters': {'hosts': {
-        'east': {'mcp_k8s_kubeconfig': kube.kubeconfig_path, 'mcp_k8s_server_kubeconfig_path': east_kubeconfig},
+        'east': {'mcp_k8s_kubeconfig': cluster.kubeconfig_path, 'mcp_k8s_server_kubeconfig_path': east_kubeconfig},
         'west': {'mcp_k8s_kubeconfig': west.kubeconfig_path},
     }}}))
-    return {'east': kube, 'west': west, 'inventory': str(inventory), 'east_kubeconfig': east_kubeconfig}
+    return {'east': cluster, 'west': west, 'inventory': str(inventory), 'east_kubeconfig': east_kubeconfig}
 
 
 def test_a_fleet_is_provisioned_and_deprovisioned_with_a_summary_per_cluster(fleet, ansible_env, tmp_path):
@@ -142,9 +140,9 @@ def test_the_token_playbook_mints_on_each_cluster_of_the_inventory(fleet, ansibl
         assert shown[host]['msg']['service_account']['uid'] == uid
 
 
-def test_connection_variables_of_the_lookup_reach_the_cluster(kube, ansible_env, tmp_path):
+def test_connection_variables_of_the_lookup_reach_the_cluster(cluster, ansible_env, tmp_path):
     """Without an inventory (localhost), -e mcp_k8s_kubeconfig is the connection."""
-    out = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_kubeconfig=' + kube.kubeconfig_path,
+    out = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_kubeconfig=' + cluster.kubeconfig_path,
                                   '-e', 'mcp_k8s_server_verify=false')
     assert set(recap(out)) == {'localhost'}
-    assert service_account(kube) is not None
+    assert service_account(cluster) is not None

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 
-from harness import BIN, displayed
+from harness import displayed, recap_changed, run_collection_playbook
 
 pytestmark = [pytest.mark.slow]
 
@@ -95,12 +95,6 @@ RECORD = {
 }
 
 
-def recap_changed(output):
-    match = re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)', output)
-    assert match, output[-3000:]
-    return int(match.group(1))
-
-
 def play_output(output, play_name):
     """The part of the default callback's output that belongs to one play."""
     start = output.index('PLAY [%s]' % play_name)
@@ -108,49 +102,49 @@ def play_output(output, play_name):
     return output[start:end if end >= 0 else len(output)]
 
 
-def get(kube, plural, name=SA, namespace=None):
-    return kube.objects.find(plural, name, namespace)
+def get(cluster, plural, name=SA, namespace=None):
+    return cluster.objects.find(plural, name, namespace)
 
 
-def rbac_objects(kube):
+def rbac_objects(cluster):
     """Every (kind, namespace, name) named after the account."""
     found = set()
     for plural, kind in (('clusterroles', 'ClusterRole'), ('clusterrolebindings', 'ClusterRoleBinding'),
                          ('roles', 'Role'), ('rolebindings', 'RoleBinding')):
-        items = kube.objects.list(plural)[0]
+        items = cluster.objects.list(plural)[0]
         for obj in items:
             if obj['metadata']['name'] == SA:
                 found.add((kind, obj['metadata'].get('namespace', ''), SA))
     return found
 
 
-def resource_versions(kube):
+def resource_versions(cluster):
     return {(plural, obj['metadata'].get('namespace', ''), obj['metadata']['name']): obj['metadata']['resourceVersion']
             for plural in ('serviceaccounts', 'clusterroles', 'clusterrolebindings', 'roles', 'rolebindings')
-            for obj in kube.objects.list(plural)[0]}
+            for obj in cluster.objects.list(plural)[0]}
 
 
-def real_writes(kube):
+def real_writes(cluster):
     """Writes in the request log that were not server-side dry runs (reviews excluded)."""
-    return [r for r in kube.requests if r['method'] in ('POST', 'PUT', 'PATCH', 'DELETE')
+    return [r for r in cluster.requests if r['method'] in ('POST', 'PUT', 'PATCH', 'DELETE')
             and 'dryRun=All' not in (r.get('query') or '') and not r['path'].endswith('reviews')]
 
 
-def review_once_revoked(kube, token, wait=15):
+def review_once_revoked(cluster, token, wait=15):
     """TokenReview until the token is rejected or ``wait`` seconds pass: kube-apiserver (and the
     double, as it) caches a token's successful authentication for 10 s."""
     deadline = time.monotonic() + wait
-    review = token_review(kube, token)
+    review = token_review(cluster, token)
     while review.authenticated is True and time.monotonic() < deadline:
         time.sleep(0.5)
-        review = token_review(kube, token)
+        review = token_review(cluster, token)
     return review
 
 
-def token_review(kube, token):
+def token_review(cluster, token):
     """TokenReview with the admin credentials, as an authenticating proxy would ask."""
     from kubernetes import client, config  # pylint: disable=import-outside-toplevel
-    api_client = config.new_client_from_config(config_file=kube.kubeconfig_path)
+    api_client = config.new_client_from_config(config_file=cluster.kubeconfig_path)
     try:
         api = client.AuthenticationV1Api(api_client)
         body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenReview', 'spec': {'token': token}}
@@ -169,21 +163,21 @@ def assert_ok(run):
     assert run.rc == 0, str(run)
 
 
-def assert_account(kube, access, scope='cluster', namespaces=()):
+def assert_account(cluster, access, scope='cluster', namespaces=()):
     """The ServiceAccount, role(s) and binding(s) exist as the role makes them, and nothing else."""
-    account = get(kube, 'serviceaccounts', namespace='default')
+    account = get(cluster, 'serviceaccounts', namespace='default')
     assert account is not None
     assert account['metadata']['labels'] == {'app': 'mcp-k8s-server', 'app.kubernetes.io/managed-by': 'mcp.k8s'}
     subject = [{'kind': 'ServiceAccount', 'name': SA, 'namespace': 'default'}]
     if scope == 'cluster':
         expected = {('ClusterRole', '', SA), ('ClusterRoleBinding', '', SA)}
-        roles = [get(kube, 'clusterroles')]
-        bindings = [(get(kube, 'clusterrolebindings'), 'ClusterRole')]
+        roles = [get(cluster, 'clusterroles')]
+        bindings = [(get(cluster, 'clusterrolebindings'), 'ClusterRole')]
     else:
         expected = {(kind, ns, SA) for ns in namespaces for kind in ('Role', 'RoleBinding')}
-        roles = [get(kube, 'roles', namespace=ns) for ns in namespaces]
-        bindings = [(get(kube, 'rolebindings', namespace=ns), 'Role') for ns in namespaces]
-    assert rbac_objects(kube) == expected
+        roles = [get(cluster, 'roles', namespace=ns) for ns in namespaces]
+        bindings = [(get(cluster, 'rolebindings', namespace=ns), 'Role') for ns in namespaces]
+    assert rbac_objects(cluster) == expected
     for role in roles:
         assert grants(role['rules']) == EXPECTED_GRANTS[access], role['rules']
         assert role['metadata']['annotations']['mcp.k8s/service-account'] == 'default/' + SA
@@ -196,7 +190,7 @@ def assert_account(kube, access, scope='cluster', namespaces=()):
 
 
 # ------------------------------------------------------------------------------------ tests
-def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook, tmp_path):
+def test_read_only_cluster_idempotent_and_token_reused(cluster, run_playbook, tmp_path):
     """Default variables: the objects and rules of read-only; a second run of the role in the
     play changes nothing and mints nothing; a later ansible-playbook run with the same
     kubeconfig_path reuses the token in that file and reports changed=0."""
@@ -204,13 +198,13 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     role_vars = {'mcp_k8s_server_kubeconfig_path': kubeconfig}
     run = run_playbook([role_play('first', role_vars, record=False), role_play('second', role_vars)])
     assert_ok(run)
-    assert_account(kube_double, 'read-only')
+    assert_account(cluster, 'read-only')
     # SSA with our own field manager
-    patches = [r for r in kube_double.requests if r['method'] == 'PATCH']
+    patches = [r for r in cluster.requests if r['method'] == 'PATCH']
     assert patches and all('fieldManager=mcp.k8s' in (r.get('query') or '') for r in patches), patches
     # the account's token, and on the first run (no token yet when sa_access checks the rights) a
     # 10-minute one that sa_access mints for its checks; the second play reuses the fact for both
-    minted = [r for r in kube_double.requests
+    minted = [r for r in cluster.requests
               if r['method'] == 'POST' and r['path'].endswith('/serviceaccounts/mcp-k8s-server/token')]
     assert len(minted) == 2, minted
     second = play_output(run.stdout, 'second')
@@ -236,30 +230,30 @@ def test_read_only_cluster_idempotent_and_token_reused(kube_double, run_playbook
     same_kubeconfig = written == results['kubeconfig']
     assert same_kubeconfig, 'the kubeconfig file differs from the kubeconfig fact'
 
-    versions = resource_versions(kube_double)
-    kube_double.clear_requests()
+    versions = resource_versions(cluster)
+    cluster.clear_requests()
     again = run_playbook([role_play('third', role_vars)])
     assert_ok(again)
     assert recap_changed(again.stdout) == 0, again.stdout
-    assert kube_double.count(method='POST', path_re=r'/token$') == 0
+    assert cluster.count(method='POST', path_re=r'/token$') == 0
     reused = again.results['token'] == results['token']
     assert reused, 'the token was not reused'
     # server-side apply sends its PATCH every time; nothing may change
-    assert resource_versions(kube_double) == versions
-    assert kube_double.count(method='DELETE') == 0 and kube_double.count(method='PUT') == 0
+    assert resource_versions(cluster) == versions
+    assert cluster.count(method='DELETE') == 0 and cluster.count(method='PUT') == 0
     # the rights were checked once, with the file's token, by the same sa_access call
-    assert kube_double.count(method='POST', path_re=r'/selfsubjectaccessreviews$') == 6
+    assert cluster.count(method='POST', path_re=r'/selfsubjectaccessreviews$') == 6
     assert [check['ok'] for check in again.results['verification']['checks']] == [True] * 6
 
 
 @pytest.mark.parametrize('access', ['operator', 'upstream', 'custom'])
-def test_access_levels(kube_double, run_playbook, access):
+def test_access_levels(cluster, run_playbook, access):
     role_vars = {'mcp_k8s_server_access': access}
     if access == 'custom':
         role_vars['mcp_k8s_server_rules'] = CUSTOM_RULES
     run = run_playbook([role_play('provision', role_vars)])
     assert_ok(run)
-    assert_account(kube_double, access)
+    assert_account(cluster, access)
     checks = run.results['verification']['checks']
     assert checks and all(check['ok'] for check in checks)
     asked = {(c['verb'], c['resource'], c['subresource']): c['expected'] for c in checks}
@@ -274,27 +268,27 @@ def test_access_levels(kube_double, run_playbook, access):
                               ('list', 'pods', 'log'), ('get', 'deployments', '')}
 
 
-def test_scope_and_access_converge(kube_double, run_playbook):
+def test_scope_and_access_converge(cluster, run_playbook):
     """cluster -> namespaces (two) -> namespaces (one) -> operator at cluster scope; a binding
     whose roleRef must change is recreated; objects that are not ours are left alone."""
     for name in ('team-a', 'team-b'):
-        kube_double.objects.create('namespaces', {'metadata': {'name': name}})
+        cluster.objects.create('namespaces', {'metadata': {'name': name}})
     assert_ok(run_playbook([role_play('cluster')]))
-    assert_account(kube_double, 'read-only')
+    assert_account(cluster, 'read-only')
 
     # an earlier run bound the account to 'view' under our binding's name in team-a
-    kube_double.objects.create('rolebindings', {
+    cluster.objects.create('rolebindings', {
         'metadata': {'name': SA, 'namespace': 'team-a', 'annotations': {'mcp.k8s/service-account': 'default/' + SA}},
         'subjects': [{'kind': 'ServiceAccount', 'name': SA, 'namespace': 'default'}],
         'roleRef': {'apiGroup': RBAC, 'kind': 'ClusterRole', 'name': 'view'}}, 'team-a')
-    old_uid = get(kube_double, 'rolebindings', namespace='team-a')['metadata']['uid']
-    foreign = kube_double.grant('someone-else', ['get'], ['pods'], namespace='team-b', name=SA + '-other')
+    old_uid = get(cluster, 'rolebindings', namespace='team-a')['metadata']['uid']
+    foreign = cluster.grant('someone-else', ['get'], ['pods'], namespace='team-b', name=SA + '-other')
 
     both = {'mcp_k8s_server_scope': 'namespaces', 'mcp_k8s_server_namespaces': ['team-a', 'team-b']}
     run = run_playbook([role_play('namespaces', both)])
     assert_ok(run)
-    assert_account(kube_double, 'read-only', 'namespaces', ['team-a', 'team-b'])
-    assert get(kube_double, 'rolebindings', namespace='team-a')['metadata']['uid'] != old_uid
+    assert_account(cluster, 'read-only', 'namespaces', ['team-a', 'team-b'])
+    assert get(cluster, 'rolebindings', namespace='team-a')['metadata']['uid'] != old_uid
     checks = run.results['verification']['checks']
     assert {c['namespace'] for c in checks} == {'team-a', 'team-b', ''}
     assert [c for c in checks if c['namespace'] == ''] == [
@@ -306,15 +300,15 @@ def test_scope_and_access_converge(kube_double, run_playbook):
 
     one = {'mcp_k8s_server_scope': 'namespaces', 'mcp_k8s_server_namespaces': ['team-a']}
     assert_ok(run_playbook([role_play('one namespace', one)]))
-    assert_account(kube_double, 'read-only', 'namespaces', ['team-a'])
+    assert_account(cluster, 'read-only', 'namespaces', ['team-a'])
 
     assert_ok(run_playbook([role_play('operator', {'mcp_k8s_server_access': 'operator'})]))
-    assert_account(kube_double, 'operator')
-    assert get(kube_double, 'roles', foreign, 'team-b') is not None
-    assert get(kube_double, 'rolebindings', foreign, 'team-b') is not None
+    assert_account(cluster, 'operator')
+    assert get(cluster, 'roles', foreign, 'team-b') is not None
+    assert get(cluster, 'rolebindings', foreign, 'team-b') is not None
 
 
-def test_check_mode_and_diff(kube_double, run_playbook, tmp_path):
+def test_check_mode_and_diff(cluster, run_playbook, tmp_path):
     """--check --diff on an empty cluster creates and mints nothing but shows the objects;
     after a real run, a check run with the same variables reports nothing to change (the
     token in the kubeconfig is still good), and one for operator shows the rule change and
@@ -322,17 +316,17 @@ def test_check_mode_and_diff(kube_double, run_playbook, tmp_path):
     role_vars = {'mcp_k8s_server_kubeconfig_path': str(tmp_path / 'sa.kubeconfig')}
     run = run_playbook([role_play('check', role_vars)], check=True, diff=True)
     assert_ok(run)
-    assert get(kube_double, 'serviceaccounts', namespace='default') is None
-    assert rbac_objects(kube_double) == set()
-    assert kube_double.count(method='POST', path_re=r'/token$') == 0
-    assert real_writes(kube_double) == []
+    assert get(cluster, 'serviceaccounts', namespace='default') is None
+    assert rbac_objects(cluster) == set()
+    assert cluster.count(method='POST', path_re=r'/token$') == 0
+    assert real_writes(cluster) == []
     assert recap_changed(run.stdout) > 0
     assert 'ClusterRoleBinding' in run.stdout and 'pods/log' in run.stdout  # the diff
 
     assert not os.path.exists(role_vars['mcp_k8s_server_kubeconfig_path'])
     assert_ok(run_playbook([role_play('provision', role_vars)]))
-    before = get(kube_double, 'clusterroles')
-    kube_double.clear_requests()
+    before = get(cluster, 'clusterroles')
+    cluster.clear_requests()
     same = run_playbook([role_play('check again', role_vars)], check=True, diff=True)
     assert_ok(same)
     assert recap_changed(same.stdout) == 0, same.stdout
@@ -340,37 +334,37 @@ def test_check_mode_and_diff(kube_double, run_playbook, tmp_path):
     run = run_playbook([role_play('check operator', dict(role_vars, mcp_k8s_server_access='operator'))],
                        check=True, diff=True)
     assert_ok(run)
-    assert get(kube_double, 'clusterroles') == before
-    assert real_writes(kube_double) == []
+    assert get(cluster, 'clusterroles') == before
+    assert real_writes(cluster) == []
     assert 'deletecollection' in run.stdout and 'deployments/scale' in run.stdout
     assert recap_changed(run.stdout) >= 1
 
 
-def test_check_mode_into_a_new_namespace_and_no_takeover(kube_double, run_playbook):
+def test_check_mode_into_a_new_namespace_and_no_takeover(cluster, run_playbook):
     """Check mode with a namespace still to create dry-runs what it can; a ClusterRole of the
     same name that belongs to another account (another namespace) is never taken over."""
     role_vars = {'mcp_k8s_server_namespace': 'brand-new', 'mcp_k8s_server_create_namespace': True}
     run = run_playbook([role_play('check', role_vars)], check=True, diff=True)
     assert_ok(run)
-    assert kube_double.objects.find('namespaces', 'brand-new') is None
-    assert rbac_objects(kube_double) == set() and real_writes(kube_double) == []
+    assert cluster.objects.find('namespaces', 'brand-new') is None
+    assert rbac_objects(cluster) == set() and real_writes(cluster) == []
     assert '+++ after: ServiceAccount brand-new/mcp-k8s-server' in run.stdout  # shown, not dry-run
 
-    kube_double.objects.create('clusterroles', {
+    cluster.objects.create('clusterroles', {
         'metadata': {'name': SA, 'annotations': {'mcp.k8s/service-account': 'tools/' + SA}}, 'rules': []})
     run = run_playbook([role_play('take over', role_vars)])
     assert run.rc != 0
     assert ('ClusterRole mcp-k8s-server belongs to the ServiceAccount tools/mcp-k8s-server. Remove that account first'
             in run.stdout), run.stdout
-    assert not get(kube_double, 'clusterroles').get('rules')  # untouched (kube-apiserver omits empty rules)
-    assert kube_double.objects.find('namespaces', 'brand-new') is None  # refused before anything changed
+    assert not get(cluster, 'clusterroles').get('rules')  # untouched (kube-apiserver omits empty rules)
+    assert cluster.objects.find('namespaces', 'brand-new') is None  # refused before anything changed
 
 
-def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_playbook):
+def test_verify_fails_with_a_table_when_rbac_is_tampered_with(cluster, run_playbook):
     # 1. someone else granted the account secrets: the role applies its own objects, but the
     #    account can do more than read-only allows
     assert_ok(run_playbook([role_play('provision')]))
-    extra = kube_double.grant(USER, ['get'], ['secrets'])
+    extra = cluster.grant(USER, ['get'], ['secrets'])
     run = run_playbook([role_play('tampered', {'mcp_k8s_server_verify_retries': 0})])
     assert run.rc != 0
     assert 'RBAC verification failed for %s (access read-only, scope cluster): 1 of 6 checks differ' % USER in run.stdout
@@ -387,12 +381,12 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
 
     # 2. the ClusterRole loses pod logs after the role ran: the verify entry point (with the
     #    account's kubeconfig fact of an earlier run) reports it
-    kube_double.objects.delete('clusterrolebindings', extra)
+    cluster.objects.delete('clusterrolebindings', extra)
     provisioned = run_playbook([role_play('provision')])
     assert_ok(provisioned)
-    role = get(kube_double, 'clusterroles')
+    role = get(cluster, 'clusterroles')
     role['rules'] = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]
-    kube_double.objects.update('clusterroles', role, SA)
+    cluster.objects.update('clusterroles', role, SA)
     clean = run_playbook(
         [role_play('verify', {'mcp_k8s_server_verify_retries': 1, 'mcp_k8s_server_verify_delay': 1},
                    tasks_from='verify')],
@@ -403,10 +397,10 @@ def test_verify_fails_with_a_table_when_rbac_is_tampered_with(kube_double, run_p
 
     # 3. the role repairs it
     assert_ok(run_playbook([role_play('repair')]))
-    assert_account(kube_double, 'read-only')
+    assert_account(cluster, 'read-only')
 
 
-def test_token_for_other_audiences_is_verified_with_an_api_server_token(kube_double, run_playbook):
+def test_token_for_other_audiences_is_verified_with_an_api_server_token(cluster, run_playbook):
     """A token for the MCP server's proxy (not the API server) is registered as asked; the
     verify step asks with a short-lived token of the API server's audiences."""
     run = run_playbook([role_play('provision', {'mcp_k8s_server_token_audiences': ['mcp-proxy']})])
@@ -415,11 +409,11 @@ def test_token_for_other_audiences_is_verified_with_an_api_server_token(kube_dou
     assert all(check['ok'] for check in run.results['verification']['checks'])
     # the verify one (sa_access, before the token exists), the token, the one that asks the API server's
     # audiences (mcp.k8s.sa_token warns about mcp-proxy)
-    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/mcp-k8s-server/token$') == 3
-    assert token_review(kube_double, run.results['token']).authenticated is not True  # not for the API server
+    assert cluster.count(method='POST', path_re=r'/serviceaccounts/mcp-k8s-server/token$') == 3
+    assert token_review(cluster, run.results['token']).authenticated is not True  # not for the API server
 
 
-def test_kubeconfig_works_with_kubectl_and_only_its_rights(kube_double, run_playbook, tmp_path):
+def test_kubeconfig_works_with_kubectl_and_only_its_rights(cluster, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     assert_ok(run_playbook([role_play('provision', {'mcp_k8s_server_kubeconfig_path': kubeconfig})]))
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
@@ -430,8 +424,8 @@ def test_kubeconfig_works_with_kubectl_and_only_its_rights(kube_double, run_play
     assert 'Forbidden' in secrets.stderr and USER in secrets.stderr, secrets.stderr
 
 
-def test_absent_removes_everything_and_revokes_tokens(kube_double, run_playbook, tmp_path):
-    kube_double.objects.create('namespaces', {'metadata': {'name': 'team-a'}})
+def test_absent_removes_everything_and_revokes_tokens(cluster, run_playbook, tmp_path):
+    cluster.objects.create('namespaces', {'metadata': {'name': 'team-a'}})
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     present = {'mcp_k8s_server_namespace': 'mcp', 'mcp_k8s_server_create_namespace': True,
                'mcp_k8s_server_kubeconfig_path': kubeconfig, 'mcp_k8s_server_scope': 'namespaces',
@@ -439,25 +433,25 @@ def test_absent_removes_everything_and_revokes_tokens(kube_double, run_playbook,
     run = run_playbook([role_play('provision', present)])
     assert_ok(run)
     token = run.results['token']
-    assert kube_double.objects.find('namespaces', 'mcp')['metadata']['annotations']['mcp.k8s/created-by'] == 'mcp/' + SA
-    assert token_review(kube_double, token).authenticated is True
+    assert cluster.objects.find('namespaces', 'mcp')['metadata']['annotations']['mcp.k8s/created-by'] == 'mcp/' + SA
+    assert token_review(cluster, token).authenticated is True
     # an earlier provisioning at cluster scope left objects the current variables do not name
     assert_ok(run_playbook([role_play('cluster too', dict(present, mcp_k8s_server_scope='cluster',
                                                           mcp_k8s_server_verify=False))]))
-    kube_double.objects.create('clusterroles', {'metadata': {'name': SA + '-unrelated'}, 'rules': []})
+    cluster.objects.create('clusterroles', {'metadata': {'name': SA + '-unrelated'}, 'rules': []})
 
     absent = dict(present, mcp_k8s_server_state='absent', mcp_k8s_server_delete_namespace=True)
     run = run_playbook([role_play('deprovision', absent)])
     assert_ok(run)
-    assert rbac_objects(kube_double) == set()
-    assert kube_double.objects.find('serviceaccounts', SA, 'mcp') is None
-    ns = kube_double.objects.find('namespaces', 'mcp')
+    assert rbac_objects(cluster) == set()
+    assert cluster.objects.find('serviceaccounts', SA, 'mcp') is None
+    ns = cluster.objects.find('namespaces', 'mcp')
     assert ns is None or ns['metadata'].get('deletionTimestamp')
-    assert kube_double.objects.find('namespaces', 'team-a') is not None
-    assert kube_double.objects.find('clusterroles', SA + '-unrelated') is not None
+    assert cluster.objects.find('namespaces', 'team-a') is not None
+    assert cluster.objects.find('clusterroles', SA + '-unrelated') is not None
     assert not os.path.exists(kubeconfig)
     # kube-apiserver caches a successful authentication for 10 s: the revocation shows within that
-    review = review_once_revoked(kube_double, token)
+    review = review_once_revoked(cluster, token)
     assert review.authenticated is not True, review
     assert run.results['token'] == ''
 
@@ -467,7 +461,7 @@ def test_absent_removes_everything_and_revokes_tokens(kube_double, run_playbook,
     assert recap_changed(again.stdout) == 0, again.stdout
 
 
-def test_namespace_not_created_without_asking(kube_double, run_playbook):
+def test_namespace_not_created_without_asking(cluster, run_playbook):
     run = run_playbook([role_play('provision', {'mcp_k8s_server_namespace': 'missing'})])
     assert run.rc != 0
     assert 'Namespace(s) missing not found: create them first (or set mcp_k8s_server_create_namespace: true)' in run.stdout
@@ -479,7 +473,7 @@ def test_namespace_not_created_without_asking(kube_double, run_playbook):
     assert 'mcp_k8s_server_access' in run.stdout and 'read-only' in run.stdout
 
 
-def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
+def test_no_token_in_verbose_output(cluster, run_playbook, tmp_path):
     """-vvv through minting, reuse from the fact and the file, verify, failure paths."""
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
     role_vars = {'mcp_k8s_server_kubeconfig_path': kubeconfig}
@@ -493,7 +487,7 @@ def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
     assert_ok(again)
     tokens.add(again.results['token'])
     assert len(tokens) == 2, 'the token was not renewed'
-    kube_double.grant(USER, ['get'], ['secrets'])
+    cluster.grant(USER, ['get'], ['secrets'])
     failed = run_playbook([role_play('tampered', dict(role_vars, mcp_k8s_server_verify_retries=0))], verbosity=3)
     assert failed.rc != 0
     assert 'ESTABLISH LOCAL CONNECTION' in first.output  # -vvv was in effect
@@ -505,17 +499,9 @@ def test_no_token_in_verbose_output(kube_double, run_playbook, tmp_path):
     assert 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' not in json.dumps(first.results)
 
 
-def _run_collection_playbook(ansible_env, tmp_path, name, *args):
-    """``ansible-playbook mcp.k8s.NAME`` as a user runs it after installing the collection
-    (the harness's run_playbook takes a file or YAML text, not a collection playbook name)."""
-    command = [os.path.join(BIN, 'ansible-playbook'), 'mcp.k8s.' + name, *args]
-    return subprocess.run(command, capture_output=True, text=True, env=ansible_env, cwd=str(tmp_path),
-                          timeout=600, check=False)
-
-
-def test_playbooks(kube_double, ansible_env, tmp_path):
+def test_playbooks(cluster, ansible_env, tmp_path):
     kubeconfig = str(tmp_path / 'sa.kubeconfig')
-    run = _run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
+    run = run_collection_playbook(ansible_env, tmp_path, 'provision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
     with open(kubeconfig + '.credential.json', encoding='utf-8') as handle:   # exec mode, the default
         token = json.load(handle)['status']['token']
@@ -526,10 +512,10 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
                  '"Kubeconfig: %s"' % kubeconfig, '"Verified:   6 access checks passed"', '"Token:      minted, expires '):
         assert line in run.stdout, run.stdout
 
-    kube_double.create_service_account('ci', 'build')
+    cluster.create_service_account('ci', 'build')
     token_file = tmp_path / 'ci.token'
-    run = _run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'token_service_account=ci', '-e',
-                                   'token_namespace=build', '-e', 'token_duration=30m', '-e', 'token_file=%s' % token_file)
+    run = run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'token_service_account=ci', '-e',
+                                  'token_namespace=build', '-e', 'token_duration=30m', '-e', 'token_file=%s' % token_file)
     assert run.returncode == 0, run.stdout + run.stderr
     ci_token = token_file.read_text()
     assert JWT.match(ci_token) and stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -539,80 +525,80 @@ def test_playbooks(kube_double, ansible_env, tmp_path):
     assert claims['exp'] - claims['iat'] == 1800
     assert '"expires_in": ' in run.stdout and '"expiration_timestamp": ' in run.stdout
 
-    run = _run_collection_playbook(ansible_env, tmp_path, 'token')
+    run = run_collection_playbook(ansible_env, tmp_path, 'token')
     assert run.returncode != 0 and 'Name the ServiceAccount: -e token_service_account=NAME' in run.stdout
 
-    run = _run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
+    run = run_collection_playbook(ansible_env, tmp_path, 'deprovision', '-e', 'mcp_k8s_server_kubeconfig_path=' + kubeconfig)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert rbac_objects(kube_double) == set()
-    assert get(kube_double, 'serviceaccounts', namespace='default') is None
+    assert rbac_objects(cluster) == set()
+    assert get(cluster, 'serviceaccounts', namespace='default') is None
     assert not os.path.exists(kubeconfig)
     assert ('"Removed: ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount default/mcp-k8s-server, '
             'file %s, file %s.credential.json"' % (kubeconfig, kubeconfig)) in run.stdout
     assert '"Kept:    Namespace default (mcp_k8s_server_delete_namespace is false)"' in run.stdout
-    assert review_once_revoked(kube_double, token).authenticated is not True
+    assert review_once_revoked(cluster, token).authenticated is not True
 
 
 # ------------------------------------------- what is not ours (issue 16 items 1, 4 and 5)
-def test_someone_elses_cluster_role_of_the_same_name_is_untouched(kube_double, run_playbook):
+def test_someone_elses_cluster_role_of_the_same_name_is_untouched(cluster, run_playbook):
     """An existing ci-deployer ClusterRole and binding (another account's rights, no annotation of
     ours) are neither rewritten nor deleted: the run fails before changing anything, naming both;
     with mcp_k8s_server_adopt they are taken over."""
-    kube_double.objects.create('namespaces', {'metadata': {'name': 'ci'}})
+    cluster.objects.create('namespaces', {'metadata': {'name': 'ci'}})
     deployer_rules = [{'apiGroups': ['apps'], 'resources': ['deployments'], 'verbs': ['*']}]
-    kube_double.objects.create('clusterroles', {'metadata': {'name': 'ci-deployer'}, 'rules': deployer_rules})
-    kube_double.objects.create('clusterrolebindings', {
+    cluster.objects.create('clusterroles', {'metadata': {'name': 'ci-deployer'}, 'rules': deployer_rules})
+    cluster.objects.create('clusterrolebindings', {
         'metadata': {'name': 'ci-deployer'},
         'subjects': [{'kind': 'ServiceAccount', 'name': 'deployer', 'namespace': 'ci'}],
         'roleRef': {'apiGroup': RBAC, 'kind': 'ClusterRole', 'name': 'ci-deployer'}})
-    before = (get(kube_double, 'clusterroles', 'ci-deployer'), get(kube_double, 'clusterrolebindings', 'ci-deployer'))
-    kube_double.clear_requests()
+    before = (get(cluster, 'clusterroles', 'ci-deployer'), get(cluster, 'clusterrolebindings', 'ci-deployer'))
+    cluster.clear_requests()
     role_vars = {'mcp_k8s_server_service_account': 'ci-deployer', 'mcp_k8s_server_namespace': 'ci'}
     run = run_playbook([role_play('take over', role_vars)])
     assert run.rc != 0
     assert ('ClusterRole ci-deployer and ClusterRoleBinding ci-deployer already exist and were not made by mcp.k8s '
             'for the ServiceAccount ci/ci-deployer (no mcp.k8s/service-account annotation), so nothing was changed; '
             'choose another name, remove them, or set mcp_k8s_server_adopt to true to take them over.') in run.stdout
-    assert (get(kube_double, 'clusterroles', 'ci-deployer'), get(kube_double, 'clusterrolebindings', 'ci-deployer')) == before
-    assert real_writes(kube_double) == []
-    assert kube_double.objects.find('serviceaccounts', 'ci-deployer', 'ci') is None
+    assert (get(cluster, 'clusterroles', 'ci-deployer'), get(cluster, 'clusterrolebindings', 'ci-deployer')) == before
+    assert real_writes(cluster) == []
+    assert cluster.objects.find('serviceaccounts', 'ci-deployer', 'ci') is None
 
     # absent does not delete them either, and says so
     run = run_playbook([role_play('absent', dict(role_vars, mcp_k8s_server_state='absent'))])
     assert_ok(run)
-    assert (get(kube_double, 'clusterroles', 'ci-deployer'), get(kube_double, 'clusterrolebindings', 'ci-deployer')) == before
+    assert (get(cluster, 'clusterroles', 'ci-deployer'), get(cluster, 'clusterrolebindings', 'ci-deployer')) == before
     assert run.results['summary']['removed'] == []
     assert [(o['kind'], o['name']) for o in run.results['summary']['left_alone']] == [
         ('ClusterRoleBinding', 'ci-deployer'), ('ClusterRole', 'ci-deployer')]
 
     adopted = run_playbook([role_play('adopt', dict(role_vars, mcp_k8s_server_adopt=True))])
     assert_ok(adopted)
-    role = get(kube_double, 'clusterroles', 'ci-deployer')
+    role = get(cluster, 'clusterroles', 'ci-deployer')
     assert grants(role['rules']) == READ_ONLY and role['metadata']['annotations']['mcp.k8s/service-account'] == 'ci/ci-deployer'
-    assert get(kube_double, 'clusterrolebindings', 'ci-deployer')['subjects'] == [
+    assert get(cluster, 'clusterrolebindings', 'ci-deployer')['subjects'] == [
         {'kind': 'ServiceAccount', 'name': 'ci-deployer', 'namespace': 'ci'}]
 
 
 @pytest.mark.parametrize('name', ['cluster-admin', 'view'])
-def test_builtin_role_names_are_refused(kube_double, run_playbook, name):
-    before = get(kube_double, 'clusterroles', name)
+def test_builtin_role_names_are_refused(cluster, run_playbook, name):
+    before = get(cluster, 'clusterroles', name)
     run = run_playbook([role_play('built-in', {'mcp_k8s_server_service_account': name,
                                                'mcp_k8s_server_adopt': True})])
     assert run.rc != 0
     assert ('"%s" is a built-in Kubernetes name and the roles and bindings take the account\'s name, so they would '
             'replace a built-in role; built-in and system names are never changed: choose another name.' % name) in run.stdout
-    assert get(kube_double, 'clusterroles', name) == before
-    assert real_writes(kube_double) == []
+    assert get(cluster, 'clusterroles', name) == before
+    assert real_writes(cluster) == []
 
 
-def test_absent_leaves_what_it_did_not_make_and_says_so(kube_double, run_playbook, tmp_path):
+def test_absent_leaves_what_it_did_not_make_and_says_so(cluster, run_playbook, tmp_path):
     """A hand-made ServiceAccount of the role's name survives state absent, listed in the
     summary with the reason; a kubeconfig file the collection did not write is not deleted."""
-    kube_double.create_service_account(SA, 'default')
+    cluster.create_service_account(SA, 'default')
     run = run_playbook([role_play('absent', {'mcp_k8s_server_state': 'absent'})])
     assert_ok(run)
     assert recap_changed(run.stdout) == 0, run.stdout
-    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
+    assert get(cluster, 'serviceaccounts', namespace='default') is not None
     assert run.results['summary']['left_alone'] == [
         {'kind': 'ServiceAccount', 'namespace': 'default', 'name': SA,
          'reason': 'it was not made by mcp.k8s for default/mcp-k8s-server (no mcp.k8s/service-account annotation)'}]
@@ -621,10 +607,10 @@ def test_absent_leaves_what_it_did_not_make_and_says_so(kube_double, run_playboo
     run = run_playbook([role_play('absent', {'mcp_k8s_server_state': 'absent',
                                              'mcp_k8s_server_kubeconfig_path': str(foreign_file)})])
     assert foreign_file.read_text() == 'apiVersion: v1\nkind: Config\nusers: []\n'
-    assert get(kube_double, 'serviceaccounts', namespace='default') is not None
+    assert get(cluster, 'serviceaccounts', namespace='default') is not None
 
 
-def test_a_file_the_role_did_not_write_is_not_overwritten(kube_double, run_playbook, tmp_path):
+def test_a_file_the_role_did_not_write_is_not_overwritten(cluster, run_playbook, tmp_path):
     path = tmp_path / 'kubeconfig'
     path.write_text('not: [yaml')
     token_mode = {'mcp_k8s_server_kubeconfig_path': str(path), 'mcp_k8s_server_kubeconfig_credential': 'token'}
@@ -632,13 +618,13 @@ def test_a_file_the_role_did_not_write_is_not_overwritten(kube_double, run_playb
     assert run.rc != 0
     assert ('%s exists and was not written by mcp.k8s; move it away, set mcp_k8s_server_kubeconfig_path to another '
             'path, or set mcp_k8s_server_kubeconfig_overwrite: true to replace it.' % path) in run.stdout
-    assert path.read_text() == 'not: [yaml' and get(kube_double, 'serviceaccounts', namespace='default') is None
-    assert kube_double.count(method='POST', path_re=r'/token$') == 0 and kube_double.count(method='PATCH') == 0
+    assert path.read_text() == 'not: [yaml' and get(cluster, 'serviceaccounts', namespace='default') is None
+    assert cluster.count(method='POST', path_re=r'/token$') == 0 and cluster.count(method='PATCH') == 0
     assert_ok(run_playbook([role_play('overwrite', dict(token_mode, mcp_k8s_server_kubeconfig_overwrite=True))]))
     assert path.read_text().startswith('# Written by mcp.k8s for %s: later runs reuse its token' % USER)
 
 
-def test_a_kubeconfig_an_earlier_version_of_the_role_wrote_is_reused(kube_double, run_playbook, tmp_path):
+def test_a_kubeconfig_an_earlier_version_of_the_role_wrote_is_reused(cluster, run_playbook, tmp_path):
     # token mode files written before mcp.k8s.server_files wrote them: same YAML, another first line
     path = tmp_path / 'kubeconfig'
     token_mode = {'mcp_k8s_server_kubeconfig_path': str(path), 'mcp_k8s_server_kubeconfig_credential': 'token'}
@@ -646,10 +632,10 @@ def test_a_kubeconfig_an_earlier_version_of_the_role_wrote_is_reused(kube_double
     text = path.read_text()
     # (this version's two comment lines, the second the cluster record, in place of that first line)
     path.write_text('# Written by the Ansible role mcp.k8s.mcp_k8s_server for %s\n' % USER + text.split('\n', 2)[2])
-    before = kube_double.count(method='POST', path_re=r'/token$')
+    before = cluster.count(method='POST', path_re=r'/token$')
     run = run_playbook([role_play('again', token_mode)])
     assert_ok(run)
-    assert kube_double.count(method='POST', path_re=r'/token$') == before     # its token was reused
+    assert cluster.count(method='POST', path_re=r'/token$') == before     # its token was reused
     assert path.read_text() == text                                          # and the file taken over
 
 
@@ -659,13 +645,13 @@ def test_a_kubeconfig_an_earlier_version_of_the_role_wrote_is_reused(kube_double
     ([{'apiGroups': [RBAC], 'resources': ['clusterroles'], 'verbs': ['escalate', 'bind']}], 'rules[0] grants "escalate"'),
     ([{'apiGroups': [''], 'resources': ['users'], 'verbs': ['impersonate']}], 'rules[0] grants "impersonate"'),
 ])
-def test_custom_rules_that_grant_everything_need_the_opt_in(kube_double, run_playbook, rules, phrase):
+def test_custom_rules_that_grant_everything_need_the_opt_in(cluster, run_playbook, rules, phrase):
     role_vars = {'mcp_k8s_server_access': 'custom', 'mcp_k8s_server_rules': rules}
     run = run_playbook([role_play('custom', role_vars)])
     assert run.rc != 0
     assert ('Refusing to grant %s what the rules allow: %s' % (USER, phrase)) in run.stdout
     assert 'set mcp_k8s_server_allow_wildcards_and_escalation to true if that is really meant' in run.stdout
-    assert real_writes(kube_double) == []
+    assert real_writes(cluster) == []
     if '"*"' in phrase:  # the check of rights asks the wildcard as written
         run = run_playbook([role_play('custom', dict(role_vars, mcp_k8s_server_allow_wildcards_and_escalation=True))])
         assert_ok(run)
@@ -673,7 +659,7 @@ def test_custom_rules_that_grant_everything_need_the_opt_in(kube_double, run_pla
         assert any('*' in (c['verb'], c['resource']) and c['ok'] and c['actual'] for c in checks), checks
 
 
-def test_operator_warns_and_names_its_escalation_paths(kube_double, run_playbook):
+def test_operator_warns_and_names_its_escalation_paths(cluster, run_playbook):
     run = run_playbook([role_play('operator', {'mcp_k8s_server_access': 'operator'})])
     assert_ok(run)
     assert 'may write in every namespace (create pods' in run.output
@@ -691,24 +677,24 @@ def test_operator_warns_and_names_its_escalation_paths(kube_double, run_playbook
 
 
 # ------------------------------------------------------ connecting (issue 17 items 2 and 7)
-def test_play_module_defaults_are_honoured(kube_double, run_playbook, tmp_path):
+def test_play_module_defaults_are_honoured(cluster, run_playbook, tmp_path):
     """A fleet play sets the kubeconfig once, in module_defaults for group/mcp.k8s.k8s; the
     role (its own mcp_k8s_server_auth_* unset) uses it, although K8S_AUTH_KUBECONFIG is wrong."""
     play = role_play('fleet', {'mcp_k8s_server_kubeconfig_path': str(tmp_path / 'sa.kubeconfig')})
-    play['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': kube_double.kubeconfig_path}}
+    play['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': cluster.kubeconfig_path}}
     run = run_playbook([play], env={'K8S_AUTH_KUBECONFIG': str(tmp_path / 'missing')})
     assert_ok(run)
-    assert_account(kube_double, 'read-only')
+    assert_account(cluster, 'read-only')
     assert all(c['ok'] for c in run.results['verification']['checks'])
     # the role's own variable still wins where it is set
     play = role_play('own', {'mcp_k8s_server_auth_kubeconfig': str(tmp_path / 'missing')})
-    play['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': kube_double.kubeconfig_path}}
+    play['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': cluster.kubeconfig_path}}
     run = run_playbook([play])
     assert run.rc != 0 and 'kubeconfig %s does not exist' % (tmp_path / 'missing') in run.stdout
 
 
-def test_unreachable_cluster_fails_first_in_one_sentence(kube_double, run_playbook, tmp_path):
-    with open(kube_double.kubeconfig_path, encoding='utf-8') as handle:
+def test_unreachable_cluster_fails_first_in_one_sentence(cluster, run_playbook, tmp_path):
+    with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
     config['clusters'][0]['cluster']['server'] = 'https://127.0.0.1:9'
     unreachable = tmp_path / 'unreachable.kubeconfig'

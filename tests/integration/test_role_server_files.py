@@ -4,13 +4,12 @@ and diff without the token, removed by state=absent only when the collection wro
 bound to the cluster they were written for."""
 import json
 import os
-import re
 import stat
 
 import pytest
 import yaml
 
-from harness import cluster_named
+from harness import cluster_named, recap_changed
 
 NS = 'mcp'
 
@@ -26,13 +25,9 @@ def role_play(variables, state='present'):
             'dest': '{{ results_file }}', 'mode': '0600'}}]}]
 
 
-def recap_changed(output):
-    return int(re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)', output).group(1))
-
-
 @pytest.fixture
-def files(kube_double, tmp_path):
-    kube_double.objects.create('namespaces', {'metadata': {'name': NS}})
+def files(cluster, tmp_path):
+    cluster.objects.create('namespaces', {'metadata': {'name': NS}})
     return {'mcp_k8s_server_namespace': NS,
             'mcp_k8s_server_kubeconfig_path': str(tmp_path / 'server' / 'kubeconfig'),
             'mcp_k8s_server_config_path': str(tmp_path / 'server' / 'config.yaml'),
@@ -75,7 +70,7 @@ def test_files_written_once_without_secrets_in_output(files, run_playbook, tmp_p
 
 
 @pytest.mark.slow
-def test_a_config_file_not_ours_is_refused_and_kept(files, kube_double, run_playbook, tmp_path):
+def test_a_config_file_not_ours_is_refused_and_kept(files, cluster, run_playbook, tmp_path):
     os.makedirs(str(tmp_path / 'server'))
     foreign = 'server: {port: 9}\n'
     with open(files['mcp_k8s_server_config_path'], 'w', encoding='utf-8') as handle:
@@ -117,11 +112,11 @@ def file_texts(folder):
 
 
 @pytest.mark.slow
-def test_files_stay_with_their_cluster(files, kube, kube_double_factory, run_playbook, tmp_path):
+def test_files_stay_with_their_cluster(files, cluster, kube_double_factory, run_playbook, tmp_path):
     """Issue 24 §1: the settings run again with another cluster's kubeconfig (a context switch)
     neither creates the account there nor repoints the files; a deprovision against that other
     cluster keeps them and says why; the move is one variable away."""
-    east, west = kube, kube_double_factory()
+    east, west = cluster, kube_double_factory()
     west.objects.create('namespaces', {'metadata': {'name': NS}})
     on_west = dict(files, mcp_k8s_server_auth_kubeconfig=west.kubeconfig_path)
     first = run_playbook(role_play(files))
@@ -170,13 +165,13 @@ def test_files_stay_with_their_cluster(files, kube, kube_double_factory, run_pla
 
 
 @pytest.mark.slow
-def test_the_credential_file_may_not_be_the_kubeconfig(files, kube, run_playbook, tmp_path):
+def test_the_credential_file_may_not_be_the_kubeconfig(files, cluster, run_playbook, tmp_path):
     os.makedirs(str(tmp_path / 'server'))
-    kube.clear_requests()
+    cluster.clear_requests()
     variables = dict(files, mcp_k8s_server_credential_path=files['mcp_k8s_server_kubeconfig_path'])
     run = run_playbook(role_play(variables))
     assert run.rc == 2
     assert ('mcp_k8s_server_credential_path and mcp_k8s_server_kubeconfig_path name the same file, %s, which would hold '
             'both; set mcp_k8s_server_credential_path to another path.' % files['mcp_k8s_server_kubeconfig_path']) in run.stdout
     assert os.listdir(str(tmp_path / 'server')) == []
-    assert kube.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is None    # refused before anything changed
+    assert cluster.objects.find('serviceaccounts', 'mcp-k8s-server', NS) is None    # refused before anything changed

@@ -11,6 +11,8 @@ import time
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
 
+from harness import play
+
 AGG_VIEW = 'rbac.authorization.k8s.io/aggregate-to-view'
 AGG_EDIT = 'rbac.authorization.k8s.io/aggregate-to-edit'
 SECRETS_GET = [{'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['get']}]
@@ -27,13 +29,9 @@ def access_task(register, ignore_errors=True, **options):
     return {'name': register, 'register': register, 'ignore_errors': ignore_errors, 'mcp.k8s.sa_access': options}
 
 
-def play(*tasks):
-    return [{'name': 'access', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}]
-
-
-def may(kube, user, verb, resource, namespace='team'):
+def may(cluster, user, verb, resource, namespace='team'):
     """What the API server answers ``user`` (a client certificate) asking itself."""
-    asking = connection.get_cluster({'kubeconfig': kube.write_kubeconfig(user=user)})
+    asking = connection.get_cluster({'kubeconfig': cluster.write_kubeconfig(user=user)})
     return reviews.access_review(asking, verb, resource, namespace=namespace)['allowed']
 
 
@@ -46,16 +44,16 @@ def eventually(predicate, seconds=15.0):
     return True
 
 
-def test_labels_that_aggregate_into_view_are_refused_and_view_stays_as_it_was(kube, run_playbook):
-    store = kube.objects
+def test_labels_that_aggregate_into_view_are_refused_and_view_stays_as_it_was(cluster, run_playbook):
+    store = cluster.objects
     store.create('namespaces', {'metadata': {'name': 'team'}})
     alice_view = {'metadata': {'name': 'alice-view', 'namespace': 'team'},
                   'subjects': [{'kind': 'User', 'name': 'alice', 'apiGroup': 'rbac.authorization.k8s.io'}],
                   'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'view'}}
     store.create('rolebindings', alice_view, 'team')
-    assert eventually(lambda: may(kube, 'alice', 'list', 'pods')) and not may(kube, 'alice', 'get', 'secrets')
+    assert eventually(lambda: may(cluster, 'alice', 'list', 'pods')) and not may(cluster, 'alice', 'get', 'secrets')
     labels = {'app': 'reader', AGG_VIEW: 'true'}
-    run = run_playbook(play(access_task('refused', name='reader', labels=labels, rules=SECRETS_GET), record('refused')))
+    run = run_playbook(play(access_task('refused', name='reader', labels=labels, rules=SECRETS_GET), record('refused'), record=None))
     assert run.rc == 0, str(run)
     refused = run.results['refused']
     assert refused['failed'] and refused['msg'] == (
@@ -65,64 +63,64 @@ def test_labels_that_aggregate_into_view_are_refused_and_view_stays_as_it_was(ku
         'really meant.')
     assert store.find('clusterroles', 'reader') is None and store.find('serviceaccounts', 'reader', 'default') is None
     time.sleep(1)
-    assert not may(kube, 'alice', 'get', 'secrets')
+    assert not may(cluster, 'alice', 'get', 'secrets')
 
     # what the refusal prevents: with the opt-in, the aggregation controller copies the rules into view
     run = run_playbook(play(access_task('allowed', ignore_errors=False, name='reader', labels=labels, rules=SECRETS_GET,
-                                        allow_aggregation=True), record('allowed')))
+                                        allow_aggregation=True), record('allowed'), record=None))
     assert run.rc == 0 and run.results['allowed']['changed'], str(run)
-    assert eventually(lambda: may(kube, 'alice', 'get', 'secrets')), 'view was not widened by the aggregation controller'
+    assert eventually(lambda: may(cluster, 'alice', 'get', 'secrets')), 'view was not widened by the aggregation controller'
 
 
-def test_an_adopted_aggregated_cluster_role_loses_its_aggregation_rule(kube, run_playbook):
-    kube.objects.create('clusterroles', {'metadata': {'name': 'app'}, 'aggregationRule': {
+def test_an_adopted_aggregated_cluster_role_loses_its_aggregation_rule(cluster, run_playbook):
+    cluster.objects.create('clusterroles', {'metadata': {'name': 'app'}, 'aggregationRule': {
         'clusterRoleSelectors': [{'matchLabels': {AGG_EDIT: 'true'}}]}})
     # the aggregation controller fills it with everything edit aggregates (a moment on the real server)
-    assert eventually(lambda: len(kube.objects.find('clusterroles', 'app').get('rules') or []) > 3)
+    assert eventually(lambda: len(cluster.objects.find('clusterroles', 'app').get('rules') or []) > 3)
     task = access_task('adopted', ignore_errors=False, name='app', adopt=True, rules=PODS_LIST, verify_mint=True)
-    first = run_playbook(play(task, record('adopted')))
+    first = run_playbook(play(task, record('adopted'), record=None))
     assert first.rc == 0, str(first)
     adopted = first.results['adopted']
     role = [c for c in adopted['changes'] if c['kind'] == 'ClusterRole'][0]
     assert role['action'] == 'updated' and 'its aggregationRule was removed' in role['reason']
-    live = kube.objects.find('clusterroles', 'app')
+    live = cluster.objects.find('clusterroles', 'app')
     assert 'aggregationRule' not in live and live['rules'] == PODS_LIST
     # the report is what the live role grants: list pods, nothing beyond, no escalation
     assert adopted['escalations'] == [] and adopted['beyond_grant'] == []
     assert adopted['verification']['mismatches'] == []
     time.sleep(1)   # the controller had its chance to refill it
-    assert kube.objects.find('clusterroles', 'app')['rules'] == PODS_LIST
-    second = run_playbook(play(task, record('adopted')))
+    assert cluster.objects.find('clusterroles', 'app')['rules'] == PODS_LIST
+    second = run_playbook(play(task, record('adopted'), record=None))
     assert second.rc == 0 and not second.results['adopted']['changed'], second.results
 
 
-def test_accounts_of_system_namespaces_are_never_adopted(kube, run_playbook):
+def test_accounts_of_system_namespaces_are_never_adopted(cluster, run_playbook):
     run = run_playbook(play(access_task('system', name='root-ca-cert-publisher', namespace='kube-system', adopt=True,
-                                        rules=PODS_LIST), record('system')))
+                                        rules=PODS_LIST), record('system'), record=None))
     assert run.rc == 0, str(run)
     assert run.results['system']['msg'] == (
         '"kube-system" is a system namespace: its ServiceAccounts belong to Kubernetes and its controllers and hold '
         'rights through built-in bindings, so mcp.k8s never creates, adopts or changes an account there; choose '
         'another namespace.')
-    assert kube.count(method='PATCH') == 0
+    assert cluster.count(method='PATCH') == 0
 
 
-def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(kube, run_playbook):
+def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(cluster, run_playbook):
     task = access_task('checked', name='app', rules=PODS_LIST, verify_mint=True)
-    clean = run_playbook(play(task, record('checked')))
+    clean = run_playbook(play(task, record('checked'), record=None))
     assert clean.rc == 0, str(clean)
     # a fresh account holds nothing but its grant and what every account holds
     assert clean.results['checked']['beyond_grant'] == [], clean.results['checked']['verification']['table']
     assert not clean.results['checked'].get('failed')
 
-    kube.objects.create('clusterroles', {'metadata': {'name': 'cm-writer'},
-                                         'rules': [{'apiGroups': [''], 'resources': ['configmaps'],
-                                                    'verbs': ['create', 'update']}]})
-    kube.objects.create('clusterrolebindings', {
+    cluster.objects.create('clusterroles', {'metadata': {'name': 'cm-writer'},
+                                            'rules': [{'apiGroups': [''], 'resources': ['configmaps'],
+                                                       'verbs': ['create', 'update']}]})
+    cluster.objects.create('clusterrolebindings', {
         'metadata': {'name': 'app-cm-writer'},
         'subjects': [{'kind': 'ServiceAccount', 'name': 'app', 'namespace': 'default'}],
         'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'cm-writer'}})
-    extra = run_playbook(play(task, record('checked')))
+    extra = run_playbook(play(task, record('checked'), record=None))
     assert extra.rc == 0, str(extra)
     checked = extra.results['checked']
     assert checked['failed']
@@ -132,21 +130,21 @@ def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(kube, run
     assert [(b['resource'], b['verbs'], b['namespaces']) for b in checked['beyond_grant']] == [
         ('configmaps', ['create', 'update'], [''])]
     assert any(row.startswith('BEYOND  create, update configmaps') for row in checked['verification']['table'])
-    assert kube.count(method='POST', path_re=r'/selfsubjectrulesreviews$') >= 2
+    assert cluster.count(method='POST', path_re=r'/selfsubjectrulesreviews$') >= 2
 
 
-def test_rules_limited_to_resource_names_are_verified_by_name_and_their_paths_reported(kube, run_playbook):
-    kube.objects.create('namespaces', {'metadata': {'name': 'team'}})
+def test_rules_limited_to_resource_names_are_verified_by_name_and_their_paths_reported(cluster, run_playbook):
+    cluster.objects.create('namespaces', {'metadata': {'name': 'team'}})
     rules = [{'apiGroups': [''], 'resources': ['configmaps'], 'resourceNames': ['settings'], 'verbs': ['get']},
              {'apiGroups': [''], 'resources': ['serviceaccounts/token'], 'resourceNames': ['deployer'],
               'verbs': ['create']}]
     run = run_playbook(play(access_task('named', ignore_errors=False, name='app', rules=rules, scope='namespaces',
-                                        namespaces=['team'], verify_mint=True), record('named')))
+                                        namespaces=['team'], verify_mint=True), record('named'), record=None))
     assert run.rc == 0, str(run)
     named = run.results['named']
     asked = [(c['verb'], c['resource'], c.get('name'), c['namespace'], c['actual']) for c in named['verification']['checks']]
     assert asked == [('get', 'configmaps', 'settings', 'team', True), ('create', 'serviceaccounts', 'deployer', 'team', True),
                      ('get', 'configmaps', 'settings', '', False)]
-    assert kube.count(method='POST', path_re=r'/selfsubjectaccessreviews$') >= 3
+    assert cluster.count(method='POST', path_re=r'/selfsubjectaccessreviews$') >= 3
     assert [(p['id'], p['names']) for p in named['escalations']] == [('tokens', ['deployer'])]
     assert named['escalations'][0]['grant'] == 'create serviceaccounts/token (resourceNames deployer)'

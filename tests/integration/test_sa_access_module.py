@@ -30,12 +30,12 @@ RECORD = {'name': 'Record results', 'no_log': True, 'ansible.builtin.copy': {
     'dest': '{{ results_file }}', 'mode': '0600'}}
 
 
-def test_examples_word_for_word(kube_double, run_playbook):
+def test_examples_word_for_word(cluster, run_playbook):
     for namespace in ('team-a', 'team-b', 'monitoring', 'ops'):
-        kube_double.objects.create('namespaces', {'metadata': {'name': namespace}})
+        cluster.objects.create('namespaces', {'metadata': {'name': namespace}})
     # the hand-made account and role that the adopt example takes over
-    kube_double.objects.create('serviceaccounts', {'metadata': {'name': 'backup'}}, 'ops')
-    kube_double.objects.create('clusterroles', {'metadata': {'name': 'backup'}, 'rules': []})
+    cluster.objects.create('serviceaccounts', {'metadata': {'name': 'backup'}}, 'ops')
+    cluster.objects.create('clusterroles', {'metadata': {'name': 'backup'}, 'rules': []})
     play = {'name': 'examples', 'hosts': 'localhost', 'gather_facts': False, 'tasks': examples() + [RECORD]}
     run = run_playbook([play])
     assert run.rc == 0, str(run)
@@ -43,33 +43,33 @@ def test_examples_word_for_word(kube_double, run_playbook):
 
     assert access['names'] == ['ServiceAccount ci/ci-deployer', 'Role team-a/ci-deployer', 'RoleBinding team-a/ci-deployer',
                                'Role team-b/ci-deployer', 'RoleBinding team-b/ci-deployer']
-    assert kube_double.objects.find('namespaces', 'ci')['metadata']['annotations']['mcp.k8s/created-by'] == 'ci/ci-deployer'
+    assert cluster.objects.find('namespaces', 'ci')['metadata']['annotations']['mcp.k8s/created-by'] == 'ci/ci-deployer'
     assert [e['grant'] for e in access['escalations']] == ['update apps/deployments']
     assert 'team-a, team-b' in access['escalations'][0]['means']
 
-    binding = kube_double.objects.find('clusterrolebindings', 'dashboard')
-    assert binding['roleRef']['name'] == 'view' and kube_double.objects.find('clusterroles', 'dashboard') is None
-    adopted = kube_double.objects.find('clusterroles', 'backup')
+    binding = cluster.objects.find('clusterrolebindings', 'dashboard')
+    assert binding['roleRef']['name'] == 'view' and cluster.objects.find('clusterroles', 'dashboard') is None
+    adopted = cluster.objects.find('clusterroles', 'backup')
     assert adopted['rules'][0]['resources'] == ['persistentvolumeclaims']
-    assert kube_double.objects.find('serviceaccounts', 'backup', 'ops')['metadata']['annotations'] == {
+    assert cluster.objects.find('serviceaccounts', 'backup', 'ops')['metadata']['annotations'] == {
         'mcp.k8s/service-account': 'ops/backup'}
 
     asked = [(c['verb'], c['resource'], c['namespace'], c['expected'], c['actual']) for c in rights['verification']['checks']]
     assert asked == [('patch', 'deployments', 'team-a', True, True), ('patch', 'deployments', 'team-b', True, True),
                      ('get', 'secrets', 'team-a', False, False), ('get', 'secrets', 'team-b', False, False),
                      ('patch', 'deployments', '', False, False)]
-    assert kube_double.count(method='POST', path_re=r'/selfsubjectaccessreviews$') == 5
+    assert cluster.count(method='POST', path_re=r'/selfsubjectaccessreviews$') == 5
 
     assert removed['removed'] == [{'kind': 'RoleBinding', 'namespace': 'team-a', 'name': 'ci-deployer'},
                                   {'kind': 'RoleBinding', 'namespace': 'team-b', 'name': 'ci-deployer'},
                                   {'kind': 'Role', 'namespace': 'team-a', 'name': 'ci-deployer'},
                                   {'kind': 'Role', 'namespace': 'team-b', 'name': 'ci-deployer'},
                                   {'kind': 'ServiceAccount', 'namespace': 'ci', 'name': 'ci-deployer'}]
-    assert kube_double.objects.find('serviceaccounts', 'ci-deployer', 'ci') is None
+    assert cluster.objects.find('serviceaccounts', 'ci-deployer', 'ci') is None
     assert 'ci-deployer Role kept' not in run.stdout
 
 
-def test_check_mode_diff_and_a_second_run(kube_double, run_playbook):
+def test_check_mode_diff_and_a_second_run(cluster, run_playbook):
     task = {'name': 'Access', 'mcp.k8s.sa_access': {
         'name': 'app', 'namespace': 'default',
         'rules': [{'apiGroups': [''], 'resources': ['pods', 'pods/log'], 'verbs': ['get', 'list']}]},
@@ -80,21 +80,21 @@ def test_check_mode_diff_and_a_second_run(kube_double, run_playbook):
     check = run_playbook([play], check=True, diff=True)
     assert check.rc == 0, str(check)
     assert '+++ after: ClusterRole app' in check.stdout and 'pods/log' in check.stdout
-    assert kube_double.objects.find('clusterroles', 'app') is None
+    assert cluster.objects.find('clusterroles', 'app') is None
     assert [c['action'] for c in check.results['changes']] == ['created'] * 3
 
     first = run_playbook([play])
     assert first.rc == 0 and first.results['changed']
-    versions = [kube_double.objects.get(p, 'app', ns)['metadata']['resourceVersion']
+    versions = [cluster.objects.get(p, 'app', ns)['metadata']['resourceVersion']
                 for p, ns in (('serviceaccounts', 'default'), ('clusterroles', None), ('clusterrolebindings', None))]
     again = run_playbook([play], diff=True)
     assert again.rc == 0 and not again.results['changed'], again.results
     assert [c['action'] for c in again.results['changes']] == ['unchanged'] * 3
-    assert versions == [kube_double.objects.get(p, 'app', ns)['metadata']['resourceVersion']
+    assert versions == [cluster.objects.get(p, 'app', ns)['metadata']['resourceVersion']
                         for p, ns in (('serviceaccounts', 'default'), ('clusterroles', None), ('clusterrolebindings', None))]
 
 
-def test_a_rejected_verify_token_is_reported_not_fatal_unless_verify_only(kube_double, run_playbook):
+def test_a_rejected_verify_token_is_reported_not_fatal_unless_verify_only(cluster, run_playbook):
     rules = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]
     tasks = [
         {'name': 'Converge, verifying with a token the API server rejects', 'register': 'converged',
@@ -115,12 +115,12 @@ def test_a_rejected_verify_token_is_reported_not_fatal_unless_verify_only(kube_d
 
 
 def test_verify_mint_checks_with_a_short_token_and_verify_token_file_only_takes_the_accounts_own(
-        kube_double, run_playbook, tmp_path):
+        cluster, run_playbook, tmp_path):
     """verify_mint: no token at hand (or a rejected one) -> one 10-minute token of the account, minted for
     the checks; verify_token_file: the token of a file the collection wrote, only when it is the account's."""
     rules = [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['list']}]
-    kube_double.create_service_account('other', 'default')
-    other_token = kube_double.mint_token('other', 'default')
+    cluster.create_service_account('other', 'default')
+    other_token = cluster.mint_token('other', 'default')
     foreign = tmp_path / 'other.credential.json'
     foreign.write_text(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential',
                                    'status': {'token': other_token, 'expirationTimestamp': '2099-01-01T00:00:00Z'}}))
@@ -139,7 +139,7 @@ def test_verify_mint_checks_with_a_short_token_and_verify_token_file_only_takes_
             'content': "{{ {'minted': minted, 'not_ours': not_ours, 'fallback': fallback, 'only_not_ours': only_not_ours,"
                        " 'as_admin': as_admin} | to_json }}",
             'dest': '{{ results_file }}', 'mode': '0600'}}]
-    before = kube_double.count(method='POST', path_re=r'/serviceaccounts/app/token$')
+    before = cluster.count(method='POST', path_re=r'/serviceaccounts/app/token$')
     run = run_playbook([{'name': 'mint', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
     assert run.rc == 0, str(run)
     minted, not_ours, fallback = run.results['minted'], run.results['not_ours'], run.results['fallback']
@@ -154,6 +154,6 @@ def test_verify_mint_checks_with_a_short_token_and_verify_token_file_only_takes_
     assert as_admin['msg'].startswith('The connection authenticates as ') and \
         ', not as system:serviceaccount:default:app, so verify_only would check the rights of ' in as_admin['msg']
     assert fallback['verify_token_minted'] is True and fallback['verification']['mismatches'] == []
-    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/app/token$') - before == 2
-    assert kube_double.count(method='POST', path_re=r'/serviceaccounts/other/token$') == 0
+    assert cluster.count(method='POST', path_re=r'/serviceaccounts/app/token$') - before == 2
+    assert cluster.count(method='POST', path_re=r'/serviceaccounts/other/token$') == 0
     assert other_token not in run.output

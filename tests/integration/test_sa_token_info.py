@@ -1,32 +1,24 @@
 """``mcp.k8s.sa_token_info`` driven through ansible-playbook against the API server double."""
-import base64
 import json
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from harness import claims_of, play
+
 pytestmark = pytest.mark.both_clients
 
 
 @pytest.fixture
-def cluster(kube_double):
+def seeded_cluster(cluster):
     """Namespace ``mcp`` with the ServiceAccount ``server``, allowed to list pods and get configmaps there."""
-    kube_double.create_service_account('server', 'mcp')
-    kube_double.grant('system:serviceaccount:mcp:server', ['get', 'list'], ['pods'], namespace='mcp')
-    kube_double.grant('system:serviceaccount:mcp:server', ['get'], ['deployments'], api_groups=['apps'],
-                      namespace='mcp')
-    kube_double.clear_requests()
-    return kube_double
-
-
-def play(*tasks, record='{}'):
-    return [{
-        'name': 'sa_token_info', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False, 'diff': False}],
-    }]
+    cluster.create_service_account('server', 'mcp')
+    cluster.grant('system:serviceaccount:mcp:server', ['get', 'list'], ['pods'], namespace='mcp')
+    cluster.grant('system:serviceaccount:mcp:server', ['get'], ['deployments'], api_groups=['apps'],
+                  namespace='mcp')
+    cluster.clear_requests()
+    return cluster
 
 
 def info(register='info', ignore_errors=False, **options):
@@ -52,14 +44,9 @@ def legacy(state='present'):
         'service_account': 'server', 'namespace': 'mcp', 'state': state}, 'register': 'kept', 'no_log': True}
 
 
-def claims_of(token):
-    payload = token.split('.')[1]
-    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
-
-
-def foreign_token(kube, kid=None):
+def foreign_token(cluster, kid=None):
     """A token with the claims of a real one, signed with a fresh RSA key of our own."""
-    claims = claims_of(kube.mint_token('server', 'mcp'))
+    claims = claims_of(cluster.mint_token('server', 'mcp'))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return jwt.encode(claims, key, algorithm='RS256', headers={'kid': kid} if kid else None)
 
@@ -75,7 +62,7 @@ CHECKS = [
 ]
 
 
-def test_everything_about_a_bound_token(cluster, run_playbook):
+def test_everything_about_a_bound_token(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(audiences=[]), keep(),
                             info(review=True, verify_signature=True, can_i=CHECKS),
                             record="{'info': info, 'minted': minted}"), verbosity=3)
@@ -85,7 +72,7 @@ def test_everything_about_a_bound_token(cluster, run_playbook):
     assert result['changed'] is False
     assert result['claims'] == claims_of(token)
     assert result['header']['alg'] == 'RS256' and result['header']['kid']
-    assert result['issuer'] == cluster.issuers[0]
+    assert result['issuer'] == seeded_cluster.issuers[0]
     assert result['subject'] == 'system:serviceaccount:mcp:server'
     assert result['service_account'] == minted['service_account']
     assert result['audiences'] == minted['audiences']
@@ -99,7 +86,7 @@ def test_everything_about_a_bound_token(cluster, run_playbook):
                                                   'system:authenticated']
     assert result['signature']['verified'] is True
     assert result['signature']['key_id'] == result['header']['kid']
-    assert result['signature']['issuer'] == cluster.issuers[0]
+    assert result['signature']['issuer'] == seeded_cluster.issuers[0]
     table = [(c['verb'], c['resource'], c['group'], c['namespace'], c['name'], c['allowed']) for c in result['can_i']]
     assert table == [
         ('list', 'pods', '', 'mcp', None, True),
@@ -113,34 +100,34 @@ def test_everything_about_a_bound_token(cluster, run_playbook):
     assert all(set(c) >= {'verb', 'resource', 'namespace', 'name', 'allowed', 'reason'} for c in result['can_i'])
     assert result['all_allowed'] is False
     # the access reviews were made with the token, the TokenReview and discovery with the admin's credentials
-    users = dict((e['path'], e['user']) for e in cluster.requests if e['method'] in ('POST', 'GET')
+    users = dict((e['path'], e['user']) for e in seeded_cluster.requests if e['method'] in ('POST', 'GET')
                  and not e['path'].endswith('/token'))
     assert users['/apis/authorization.k8s.io/v1/selfsubjectaccessreviews'] == 'system:serviceaccount:mcp:server'
     assert users['/apis/authentication.k8s.io/v1/tokenreviews'] != 'system:serviceaccount:mcp:server'
-    assert cluster.count('POST', r'selfsubjectaccessreviews$') == len(CHECKS)
+    assert seeded_cluster.count('POST', r'selfsubjectaccessreviews$') == len(CHECKS)
     # the token is an input (no_log) and never an output
     assert token not in run.output
     assert 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' not in json.dumps(dict((k, v) for k, v in result.items()
                                                                         if k != 'invocation'))
 
 
-def test_all_allowed(cluster, run_playbook):
+def test_all_allowed(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(), keep(), info(can_i=CHECKS[:2]), record='info'))
     assert run.rc == 0, str(run)
     assert run.results['all_allowed'] is True
     assert 'review' not in run.results and 'signature' not in run.results
 
 
-def test_offline_needs_no_cluster(cluster, run_playbook):
-    token = cluster.mint_token('server', 'mcp', audiences=['vault'])
+def test_offline_needs_no_cluster(seeded_cluster, run_playbook):
+    token = seeded_cluster.mint_token('server', 'mcp', audiences=['vault'])
     run = run_playbook(play(info(), record='info'), extra_vars={'token': token},
                        env={'K8S_AUTH_KUBECONFIG': '/nonexistent'})
     assert run.rc == 0, str(run)
     assert run.results['audiences'] == ['vault']
-    assert cluster.requests == []
+    assert seeded_cluster.requests == []
 
 
-def test_legacy_token_and_revocation(cluster, run_playbook):
+def test_legacy_token_and_revocation(seeded_cluster, run_playbook):
     run = run_playbook(play(
         legacy(), keep('kept'),
         info(register='before', review=True, verify_signature=True, can_i=CHECKS[:1]),
@@ -168,11 +155,11 @@ def test_legacy_token_and_revocation(cluster, run_playbook):
     assert denied['can_i'][0]['evaluation_error'] == (
         'The API server at %s rejected the token (401 Unauthorized) when asked to create selfsubjectaccessreviews '
         'for list pods; the token has expired, been revoked (its Secret, ServiceAccount or bound object deleted) '
-        'or is for another cluster.' % cluster.url)
+        'or is for another cluster.' % seeded_cluster.url)
 
 
-def test_review_with_audiences(cluster, run_playbook):
-    token = cluster.mint_token('server', 'mcp', audiences=['vault'])
+def test_review_with_audiences(seeded_cluster, run_playbook):
+    token = seeded_cluster.mint_token('server', 'mcp', audiences=['vault'])
     run = run_playbook(play(info(register='default', review=True), info(register='vault', review=True,
                                                                         audiences=['vault']),
                             record="{'default': default.review, 'vault': vault.review}"), extra_vars={'token': token})
@@ -181,9 +168,9 @@ def test_review_with_audiences(cluster, run_playbook):
     assert run.results['vault']['authenticated'] is True and run.results['vault']['audiences'] == ['vault']
 
 
-def test_signature_with_a_foreign_key_and_the_cluster_kid(cluster, run_playbook):
-    kid = jwt.get_unverified_header(cluster.mint_token('server', 'mcp'))['kid']
-    token = foreign_token(cluster, kid=kid)
+def test_signature_with_a_foreign_key_and_the_cluster_kid(seeded_cluster, run_playbook):
+    kid = jwt.get_unverified_header(seeded_cluster.mint_token('server', 'mcp'))['kid']
+    token = foreign_token(seeded_cluster, kid=kid)
     run = run_playbook(play(info(verify_signature=True, ignore_errors=True), record='info'),
                        extra_vars={'token': token})
     assert run.rc == 0, str(run)
@@ -194,9 +181,9 @@ def test_signature_with_a_foreign_key_and_the_cluster_kid(cluster, run_playbook)
     assert token not in run.output
 
 
-def test_signature_with_a_foreign_key_id(cluster, run_playbook):
-    kid = jwt.get_unverified_header(cluster.mint_token('server', 'mcp'))['kid']
-    token = foreign_token(cluster, kid='my-own-key')
+def test_signature_with_a_foreign_key_id(seeded_cluster, run_playbook):
+    kid = jwt.get_unverified_header(seeded_cluster.mint_token('server', 'mcp'))['kid']
+    token = foreign_token(seeded_cluster, kid='my-own-key')
     run = run_playbook(play(info(verify_signature=True, ignore_errors=True), record='info'),
                        extra_vars={'token': token})
     assert run.rc == 0, str(run)
@@ -206,40 +193,40 @@ def test_signature_with_a_foreign_key_id(cluster, run_playbook):
         '"%s"); the token was not signed by this cluster, or its signing key was retired.' % kid)
 
 
-def test_signature_without_key_id(cluster, run_playbook):
+def test_signature_without_key_id(seeded_cluster, run_playbook):
     run = run_playbook(play(info(verify_signature=True, ignore_errors=True), record='info'),
-                       extra_vars={'token': foreign_token(cluster)})
+                       extra_vars={'token': foreign_token(seeded_cluster)})
     assert run.rc == 0, str(run)
     assert run.results['signature']['verified'] is False
     assert run.results['signature']['reason'].startswith('The token\'s signature matches none of the 1 keys the cluster '
                                                          'publishes')
 
 
-def test_not_a_jwt(cluster, run_playbook):
+def test_not_a_jwt(seeded_cluster, run_playbook):
     run = run_playbook(play(info(ignore_errors=True), record='info'), extra_vars={'token': 'sekrit-not-a-jwt'})
     assert run.rc == 0, str(run)
     assert run.results['msg'] == 'The given token is not a JWT (three base64url parts with a JSON payload).'
     assert 'sekrit-not-a-jwt' not in run.output
 
 
-def test_review_forbidden(cluster, run_playbook):
-    kubeconfig = cluster.write_kubeconfig(user='bob')
+def test_review_forbidden(seeded_cluster, run_playbook):
+    kubeconfig = seeded_cluster.write_kubeconfig(user='bob')
     run = run_playbook(play(info(review=True, kubeconfig=kubeconfig, ignore_errors=True), record='info'),
-                       extra_vars={'token': cluster.mint_token('server', 'mcp')})
+                       extra_vars={'token': seeded_cluster.mint_token('server', 'mcp')})
     assert run.rc == 0, str(run)
     assert run.results['msg'].startswith('User "bob" may not create tokenreviews (403 Forbidden); grant it "create" '
                                          'on "tokenreviews"')
 
 
-def test_can_i_entry_without_resource(cluster, run_playbook):
+def test_can_i_entry_without_resource(seeded_cluster, run_playbook):
     run = run_playbook(play(info(can_i=[{'verb': 'get'}], ignore_errors=True), record='info'),
-                       extra_vars={'token': cluster.mint_token('server', 'mcp')})
+                       extra_vars={'token': seeded_cluster.mint_token('server', 'mcp')})
     assert run.rc == 0, str(run)
     assert 'resource' in run.results['msg'] and 'can_i' in run.results['msg']
 
 
-def test_check_mode(cluster, run_playbook):
-    token = cluster.mint_token('server', 'mcp')
+def test_check_mode(seeded_cluster, run_playbook):
+    token = seeded_cluster.mint_token('server', 'mcp')
     run = run_playbook(play(info(review=True, can_i=CHECKS[:1]), record='info'), extra_vars={'token': token},
                        check=True)
     assert run.rc == 0, str(run)

@@ -1,5 +1,4 @@
 """``mcp.k8s.sa_token`` driven through ansible-playbook against the API server double."""
-import base64
 import importlib.util
 import json
 import time
@@ -7,30 +6,17 @@ import time
 import pytest
 import yaml
 
+from harness import claims_of, local_inventory, object_uid, play
+
 pytestmark = pytest.mark.both_clients
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
-
-
-def play(*tasks, record='{}'):
-    """A playbook on localhost running ``tasks`` and recording ``record`` (a Jinja expression)."""
-    return [{
-        'name': 'sa_token', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False}],
-    }]
 
 
 def mint(register='minted', **options):
     options.setdefault('namespace', 'mcp')
     options.setdefault('name', 'server')
     return {'name': 'Mint', 'mcp.k8s.sa_token': options, 'register': register}
-
-
-def claims_of(token):
-    payload = token.split('.')[1]
-    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
 
 
 def task_result(stdout, task):
@@ -40,11 +26,7 @@ def task_result(stdout, task):
     return json.JSONDecoder().raw_decode(section[start:])[0]
 
 
-def object_uid(kube_double, resource, name, namespace='mcp'):
-    return kube_double.objects.get(resource, name, namespace=namespace)['metadata']['uid']
-
-
-def test_mints_a_token_with_the_requested_claims(cluster, run_playbook):
+def test_mints_a_token_with_the_requested_claims(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(audiences=['mcp-server', 'other'], duration='2h', validate=True),
                             record='minted'))
     assert run.rc == 0, run
@@ -54,28 +36,28 @@ def test_mints_a_token_with_the_requested_claims(cluster, run_playbook):
     assert claims['sub'] == 'system:serviceaccount:mcp:server'
     assert claims['aud'] == ['mcp-server', 'other'] == minted['audiences']
     assert claims['exp'] - claims['iat'] == 7200 == minted['duration']
-    assert claims['kubernetes.io']['serviceaccount']['uid'] == object_uid(cluster, 'serviceaccounts', 'server')
+    assert claims['kubernetes.io']['serviceaccount']['uid'] == object_uid(seeded_cluster, 'serviceaccounts', 'server')
     assert minted['changed'] is True and minted['reused'] is False
     assert minted['service_account'] == {'namespace': 'mcp', 'name': 'server',
-                                         'uid': object_uid(cluster, 'serviceaccounts', 'server')}
+                                         'uid': object_uid(seeded_cluster, 'serviceaccounts', 'server')}
     assert minted['review']['authenticated'] is True
     assert minted['review']['user']['username'] == 'system:serviceaccount:mcp:server'
     assert 7190 < minted['expires_in'] <= 7200 and minted['jwt_expiration_timestamp'] is None
     # the mint, and one of the shortest duration that asks the API server's audiences (given audiences)
-    assert cluster.count('POST', TOKEN_PATH) == 2
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 2
 
 
-def test_binds_to_a_pod_read_for_its_uid(cluster, run_playbook):
+def test_binds_to_a_pod_read_for_its_uid(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(bound_object={'kind': 'Pod', 'name': 'web'}), record='minted'))
     assert run.rc == 0, run
-    pod_uid = object_uid(cluster, 'pods', 'web')
+    pod_uid = object_uid(seeded_cluster, 'pods', 'web')
     assert run.results['claims']['kubernetes.io']['pod'] == {'name': 'web', 'uid': pod_uid}
     assert run.results['bound_object'] == {'kind': 'Pod', 'name': 'web', 'uid': pod_uid}
-    sent = [r for r in cluster.requests if r['method'] == 'POST']
-    assert cluster.count('GET', r'/namespaces/mcp/pods/web$') == 1 and len(sent) == 1
+    sent = [r for r in seeded_cluster.requests if r['method'] == 'POST']
+    assert seeded_cluster.count('GET', r'/namespaces/mcp/pods/web$') == 1 and len(sent) == 1
 
 
-def test_extended_expiration_of_pod_bound_tokens(cluster, run_playbook):
+def test_extended_expiration_of_pod_bound_tokens(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(bound_object={'kind': 'Pod', 'name': 'web'}, duration=3607), record='minted'))
     assert run.rc == 0, run
     minted = run.results
@@ -86,7 +68,7 @@ def test_extended_expiration_of_pod_bound_tokens(cluster, run_playbook):
     assert minted['jwt_expiration_timestamp'] != minted['expiration_timestamp']
 
 
-def test_reuses_a_token_that_still_fits(cluster, run_playbook):
+def test_reuses_a_token_that_still_fits(seeded_cluster, run_playbook):
     tasks = [
         mint('first', audiences=['mcp']),
         mint('again', audiences=['mcp'], token='{{ first.token }}', renew_before='10m'),
@@ -104,23 +86,23 @@ def test_reuses_a_token_that_still_fits(cluster, run_playbook):
     assert run.results['renewed']['reused'] is False and run.results['renewed']['changed'] is True
     assert run.results['other_audience']['reused'] is False
     # three mints, each with audiences given: each asks the API server's audiences once
-    assert cluster.count('POST', TOKEN_PATH) == 6
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 6
 
 
-def test_reuse_in_a_later_run_makes_no_token_request(cluster, run_playbook):
+def test_reuse_in_a_later_run_makes_no_token_request(seeded_cluster, run_playbook):
     first = run_playbook(play(mint(), record='minted'))
     assert first.rc == 0, first
-    cluster.clear_requests()
+    seeded_cluster.clear_requests()
     again = run_playbook(play(dict(mint(token='{{ old }}'), no_log=True), record='minted'),
                          extra_vars={'old': first.results['token']}, verbosity=3)
     assert again.rc == 0, again
     assert again.results['reused'] is True and again.results['changed'] is False
     assert again.results['token'] == first.results['token']
-    assert cluster.count('POST', TOKEN_PATH) == 0
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 0
     assert first.results['token'] not in again.output
 
 
-def test_reused_token_is_not_scrubbed_and_input_is_hidden(cluster, run_playbook):
+def test_reused_token_is_not_scrubbed_and_input_is_hidden(seeded_cluster, run_playbook):
     first = run_playbook(play(mint(), record='minted'))
     token = first.results['token']
     again = run_playbook(play(mint(token='{{ old }}'), record='minted'), extra_vars={'old': token}, verbosity=3)
@@ -131,21 +113,21 @@ def test_reused_token_is_not_scrubbed_and_input_is_hidden(cluster, run_playbook)
     assert shown['invocation']['module_args']['token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
 
 
-def test_check_mode(cluster, run_playbook):
+def test_check_mode(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(), record='minted'), check=True)
     assert run.rc == 0, run
     assert run.results['changed'] is True and run.results['token'] is None
-    assert cluster.count('POST') == 0
+    assert seeded_cluster.count('POST') == 0
     real = run_playbook(play(dict(mint(), check_mode=False), record='minted'), check=True)
     assert real.results['token'] and real.results['changed'] is True
     reused = run_playbook(play(mint(token='{{ old }}'), record='minted'), extra_vars={'old': real.results['token']},
                           check=True)
     assert reused.results['changed'] is False and reused.results['token'] == real.results['token']
-    assert cluster.count('POST', TOKEN_PATH) == 1
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1
 
 
-@pytest.mark.parametrize('kube_double', [{'max_token_expiration': 3600}], indirect=True)
-def test_shortened_duration_becomes_a_warning(cluster, run_playbook):
+@pytest.mark.parametrize('cluster', [{'max_token_expiration': 3600}], indirect=True)
+def test_shortened_duration_becomes_a_warning(seeded_cluster, run_playbook):
     run = run_playbook(play(mint(duration='24h'), record='minted'))
     assert run.rc == 0, run
     assert run.results['duration'] == 3600
@@ -154,29 +136,29 @@ def test_shortened_duration_becomes_a_warning(cluster, run_playbook):
 
 
 @pytest.mark.double_only('fault injection')
-def test_retries_after_429_503_and_dropped_connections(cluster, run_playbook):
-    cluster.inject_fault(TOKEN_PATH, status=429, count=1, retry_after=1)
-    cluster.inject_fault(TOKEN_PATH, status=503, count=1)
-    cluster.inject_fault(TOKEN_PATH, drop=True, count=1)
+def test_retries_after_429_503_and_dropped_connections(seeded_cluster, run_playbook):
+    seeded_cluster.inject_fault(TOKEN_PATH, status=429, count=1, retry_after=1)
+    seeded_cluster.inject_fault(TOKEN_PATH, status=503, count=1)
+    seeded_cluster.inject_fault(TOKEN_PATH, drop=True, count=1)
     started = time.monotonic()
     run = run_playbook(play(mint(), record='minted'))
     assert run.rc == 0, run
-    assert run.results['token'] and cluster.count('POST', TOKEN_PATH) == 4
+    assert run.results['token'] and seeded_cluster.count('POST', TOKEN_PATH) == 4
     assert time.monotonic() - started >= 1
 
 
 @pytest.mark.double_only('fault injection')
-def test_retries_are_bounded(cluster, run_playbook):
-    cluster.inject_fault(TOKEN_PATH, status=502, count=50, retry_after=None)
+def test_retries_are_bounded(seeded_cluster, run_playbook):
+    seeded_cluster.inject_fault(TOKEN_PATH, status=502, count=50, retry_after=None)
     run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'))
     assert run.results['failed'] is True
-    assert cluster.count('POST', TOKEN_PATH) == 5
-    assert run.results['msg'].startswith('The API server at %s kept answering 502 ' % cluster.url)
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 5
+    assert run.results['msg'].startswith('The API server at %s kept answering 502 ' % seeded_cluster.url)
     assert 'after 5 attempts in' in run.results['msg']
 
 
-def test_kubeconfig_dict_secrets_stay_out_of_logs(cluster, run_playbook):
-    with open(cluster.kubeconfig_path) as handle:
+def test_kubeconfig_dict_secrets_stay_out_of_logs(seeded_cluster, run_playbook):
+    with open(seeded_cluster.kubeconfig_path) as handle:
         config = yaml.safe_load(handle)
     key_data = config['users'][0]['user']['client-key-data']
     run = run_playbook(play(mint(kubeconfig='{{ config }}'), record='minted'), extra_vars={'config': config},
@@ -185,12 +167,12 @@ def test_kubeconfig_dict_secrets_stay_out_of_logs(cluster, run_playbook):
     assert key_data not in run.output and key_data not in json.dumps(run.results)
     assert run.results['claims']['sub'] == 'system:serviceaccount:mcp:server'
     assert run.results['kubeconfig']['clusters'][0]['cluster'] == {
-        'server': cluster.url, 'certificate-authority-data': config['clusters'][0]['cluster']['certificate-authority-data']}
+        'server': seeded_cluster.url, 'certificate-authority-data': config['clusters'][0]['cluster']['certificate-authority-data']}
 
 
 @pytest.mark.skipif(importlib.util.find_spec('ansible_collections.kubernetes') is None,
                     reason='kubernetes.core is not installed in this environment')
-def test_returned_kubeconfig_works_with_kubernetes_core(cluster, run_playbook):
+def test_returned_kubeconfig_works_with_kubernetes_core(seeded_cluster, run_playbook):
     tasks = [mint(),
              {'name': 'List pods as the ServiceAccount', 'kubernetes.core.k8s_info': {
                  'kubeconfig': '{{ minted.kubeconfig }}', 'kind': 'Pod', 'namespace': 'mcp'},
@@ -251,18 +233,18 @@ ERROR_CASES = {
 }
 
 
-def test_every_error_is_one_clear_sentence(cluster, run_playbook):
-    alice = cluster.write_kubeconfig(user='alice')
+def test_every_error_is_one_clear_sentence(seeded_cluster, run_playbook):
+    alice = seeded_cluster.write_kubeconfig(user='alice')
     tasks = [dict(mint(case, **options), ignore_errors=True) for case, (options, _msg) in ERROR_CASES.items()]
     record = '{%s}' % ', '.join("'%s': %s" % (case, case) for case in ERROR_CASES)
     run = run_playbook(play(*tasks, record=record),
-                       extra_vars={'alice_kubeconfig': alice, 'url': cluster.url, 'ca': cluster.ca_path})
+                       extra_vars={'alice_kubeconfig': alice, 'url': seeded_cluster.url, 'ca': seeded_cluster.ca_path})
     assert run.rc == 0, run
     with open(alice) as handle:
         alice_key = yaml.safe_load(handle)['users'][0]['user']['client-key-data']
     for case, (_options, expected) in ERROR_CASES.items():
         result = run.results[case]
-        expected = expected.replace('{url}', cluster.url)
+        expected = expected.replace('{url}', seeded_cluster.url)
         assert result['failed'] is True, case
         assert result['msg'].startswith(expected), (case, result['msg'])
         assert result['msg'].count('. ') == 0 or case == 'bound_other_uid', (case, result['msg'])
@@ -273,24 +255,23 @@ def test_every_error_is_one_clear_sentence(cluster, run_playbook):
     assert 'Traceback (most recent call last)' not in run.output
     # options are checked before any request: only missing account and namespace, forbidden,
     # uid conflict and unauthorized reached the TokenRequest endpoint
-    assert cluster.count('POST', TOKEN_PATH) == 5
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 5
 
 
-def test_missing_kubernetes_package(cluster, run_playbook, tmp_path):
-    inventory = tmp_path / 'system-python.ini'
-    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n')
+def test_missing_kubernetes_package(seeded_cluster, run_playbook, tmp_path):
+    inventory = local_inventory(tmp_path / 'system-python.ini', python='/usr/bin/python3')
     run = run_playbook(play(dict(mint(), ignore_errors=True), record='minted'), inventory=inventory)
     assert run.results['failed'] is True
     assert run.results['msg'].startswith('Failed to import the required Python library (kubernetes)')
 
 
-@pytest.mark.parametrize('kube_double', [{'issuer': 'https://oidc.example.com/id/0123',
-                                          'api_audiences': ['https://kubernetes.default.svc']}], indirect=True)
-def test_reuse_when_default_audiences_are_not_the_issuer(cluster, run_playbook):
+@pytest.mark.parametrize('cluster', [{'issuer': 'https://oidc.example.com/id/0123',
+                                      'api_audiences': ['https://kubernetes.default.svc']}], indirect=True)
+def test_reuse_when_default_audiences_are_not_the_issuer(seeded_cluster, run_playbook):
     run = run_playbook(play(mint('first'), mint('again', token='{{ first.token }}'),
                             record="{'first': first, 'again': again}"))
     assert run.rc == 0, run
     assert run.results['first']['claims']['iss'] == 'https://oidc.example.com/id/0123'
     assert run.results['first']['audiences'] == ['https://kubernetes.default.svc']
     assert run.results['again']['reused'] is True and run.results['again']['changed'] is False
-    assert cluster.count('POST', TOKEN_PATH) == 1
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1

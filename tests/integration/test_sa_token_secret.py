@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from harness import BIN, ansible_core_version
+from harness import BIN, ansible_core_version, flat, play
 
 pytestmark = pytest.mark.both_clients
 
@@ -16,20 +16,11 @@ WARNING = ('[WARNING]: A token kept in a Secret never expires: it stays valid un
 
 
 @pytest.fixture
-def cluster(kube_double):
+def seeded_cluster(cluster):
     """Namespace ``mcp`` with the ServiceAccount ``legacy``."""
-    kube_double.create_service_account('legacy', 'mcp')
-    kube_double.clear_requests()
-    return kube_double
-
-
-def play(*tasks, record='{}'):
-    return [{
-        'name': 'sa_token_secret', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False, 'diff': False}],
-    }]
+    cluster.create_service_account('legacy', 'mcp')
+    cluster.clear_requests()
+    return cluster
 
 
 def secret(register='kept', ignore_errors=False, no_log=True, **options):
@@ -48,43 +39,28 @@ def review(register='reviewed', token='{{ kept.token }}', until_rejected=False):
     return task
 
 
-def stored_token(kube, name='legacy-token'):
-    return base64.b64decode(kube.objects.get('secrets', name, 'mcp')['data']['token']).decode()
+def stored_token(cluster, name='legacy-token'):
+    return base64.b64decode(cluster.objects.get('secrets', name, 'mcp')['data']['token']).decode()
 
 
-def flat(text):
-    return ' '.join(text.split())
-
-
-def without_token_controller(kube):
-    """Stop the double's token controller from filling in token Secrets (other controllers keep running)."""
-    controllers = kube._controllers
-    kube.objects.hooks.remove(controllers)
-
-    def hook(event, res, obj, old):
-        if res.plural != 'secrets':
-            controllers(event, res, obj, old)
-    kube.objects.hooks.append(hook)
-
-
-def test_creates_then_returns_the_same_token_unchanged(cluster, run_playbook):
+def test_creates_then_returns_the_same_token_unchanged(seeded_cluster, run_playbook):
     run = run_playbook(play(secret(register='first', labels={'team': 'mcp'}),
                             secret(register='second', labels={'team': 'mcp'}),
                             record="{'first': first, 'second': second}"), verbosity=3)
     assert run.rc == 0, str(run)
     first, second = run.results['first'], run.results['second']
-    token = stored_token(cluster)
+    token = stored_token(seeded_cluster)
     assert first['changed'] is True and second['changed'] is False
     assert first['token'] == second['token'] == token
-    assert first['ca_crt'] == cluster.pki.ca_pem.decode()
+    assert first['ca_crt'] == seeded_cluster.pki.ca_pem.decode()
     assert first['namespace'] == 'mcp'
-    stored = cluster.objects.get('secrets', 'legacy-token', 'mcp')
+    stored = seeded_cluster.objects.get('secrets', 'legacy-token', 'mcp')
     assert stored['type'] == 'kubernetes.io/service-account-token'
     assert stored['metadata']['labels'] == {'team': 'mcp'} == first['secret']['labels']
     assert stored['metadata']['annotations']['kubernetes.io/service-account.name'] == 'legacy'
-    assert first['service_account']['uid'] == cluster.objects.get('serviceaccounts', 'legacy', 'mcp')['metadata']['uid']
+    assert first['service_account']['uid'] == seeded_cluster.objects.get('serviceaccounts', 'legacy', 'mcp')['metadata']['uid']
     assert first['kubeconfig']['users'][0]['user']['token'] == token
-    assert cluster.count('POST', SECRETS_PATH + '$') == 1
+    assert seeded_cluster.count('POST', SECRETS_PATH + '$') == 1
     # no_log on the task: the caller got the token, -vvv output shows none of it
     assert token not in run.output
     if ansible_core_version() >= (2, 19):
@@ -95,16 +71,16 @@ def test_creates_then_returns_the_same_token_unchanged(cluster, run_playbook):
         assert first['warnings'] == [WARNING.replace('[WARNING]: ', '')]
 
 
-def test_name_and_its_alias_service_account_name_the_same_account(cluster, run_playbook):
+def test_name_and_its_alias_service_account_name_the_same_account(seeded_cluster, run_playbook):
     by_name = {'name': 'Token Secret by name', 'register': 'by_name', 'no_log': True,
                'mcp.k8s.sa_token_secret': {'name': 'legacy', 'namespace': 'mcp'}}
     run = run_playbook(play(by_name, secret(register='by_alias'), record="{'first': by_name, 'second': by_alias}"))
     assert run.rc == 0, str(run)
     first, second = run.results['first'], run.results['second']
     assert first['changed'] is True and second['changed'] is False
-    assert first['token'] == second['token'] == stored_token(cluster)
+    assert first['token'] == second['token'] == stored_token(seeded_cluster)
     assert first['service_account']['name'] == 'legacy'
-    assert cluster.count('POST', SECRETS_PATH + '$') == 1
+    assert seeded_cluster.count('POST', SECRETS_PATH + '$') == 1
 
 
 HAS_KUBERNETES_CORE = bool(glob.glob(os.path.join(os.path.dirname(BIN), 'lib', 'python3*', 'site-packages',
@@ -112,8 +88,8 @@ HAS_KUBERNETES_CORE = bool(glob.glob(os.path.join(os.path.dirname(BIN), 'lib', '
 
 
 @pytest.mark.skipif(not HAS_KUBERNETES_CORE, reason='kubernetes.core is not installed with this ansible')
-def test_returned_kubeconfig_works(cluster, run_playbook):
-    cluster.grant('system:serviceaccount:mcp:legacy', ['list'], ['configmaps'], namespace='mcp')
+def test_returned_kubeconfig_works(seeded_cluster, run_playbook):
+    seeded_cluster.grant('system:serviceaccount:mcp:legacy', ['list'], ['configmaps'], namespace='mcp')
     run = run_playbook(play(secret(), {
         'name': 'List with the token', 'kubernetes.core.k8s_info': {
             'kind': 'ConfigMap', 'namespace': 'mcp', 'kubeconfig': '{{ kept.kubeconfig }}'},
@@ -121,30 +97,30 @@ def test_returned_kubeconfig_works(cluster, run_playbook):
     assert run.rc == 0, str(run)
     # a real cluster's namespaces hold the root CA ConfigMap (root-ca-certificate-publisher)
     assert [r['metadata']['name'] for r in run.results['resources']] in ([], ['kube-root-ca.crt'])
-    users = set(e['user'] for e in cluster.requests if e['path'].startswith('/api/v1/namespaces/mcp/configmaps'))
+    users = set(e['user'] for e in seeded_cluster.requests if e['path'].startswith('/api/v1/namespaces/mcp/configmaps'))
     assert users == {'system:serviceaccount:mcp:legacy'}
 
 
-def test_custom_name_labels_merge_and_diff(cluster, run_playbook):
+def test_custom_name_labels_merge_and_diff(seeded_cluster, run_playbook):
     run = run_playbook(play(secret(secret_name='long-lived', labels={'a': '1'}), record='kept'))
     assert run.rc == 0, str(run)
     token = run.results['token']
-    stored = cluster.objects.get('secrets', 'long-lived', 'mcp')
+    stored = seeded_cluster.objects.get('secrets', 'long-lived', 'mcp')
     stored['metadata']['labels']['kubernetes.io/legacy-token-last-used'] = '2026-11-28'
-    cluster.objects.update('secrets', stored, 'long-lived', 'mcp')
+    seeded_cluster.objects.update('secrets', stored, 'long-lived', 'mcp')
     run = run_playbook(play(secret(secret_name='long-lived', labels={'a': '2'}), record='kept'), diff=True)
     assert run.rc == 0, str(run)
     assert run.results['changed'] is True and run.results['token'] == token
-    assert cluster.objects.get('secrets', 'long-lived', 'mcp')['metadata']['labels'] == {
+    assert seeded_cluster.objects.get('secrets', 'long-lived', 'mcp')['metadata']['labels'] == {
         'a': '2', 'kubernetes.io/legacy-token-last-used': '2026-11-28'}
 
 
-def test_check_mode_and_diff(cluster, run_playbook):
+def test_check_mode_and_diff(seeded_cluster, run_playbook):
     run = run_playbook(play(secret(labels={'team': 'mcp'}, no_log=False), record='kept'), check=True, diff=True)
     assert run.rc == 0, str(run)
     assert run.results['changed'] is True and run.results['token'] is None
-    assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is None
-    assert cluster.count('POST', SECRETS_PATH) == 0
+    assert seeded_cluster.objects.find('secrets', 'legacy-token', 'mcp') is None
+    assert seeded_cluster.count('POST', SECRETS_PATH) == 0
     assert '+    "type": "kubernetes.io/service-account-token"' in run.stdout
     assert '"team": "mcp"' in run.stdout
 
@@ -157,11 +133,11 @@ def test_check_mode_and_diff(cluster, run_playbook):
     assert run.results['same']['changed'] is False
     assert '+            "team": "other"' in run.stdout
     assert token not in run.stdout            # the diff never shows the data
-    assert 'labels' not in cluster.objects.get('secrets', 'legacy-token', 'mcp')['metadata'] or \
-        cluster.objects.get('secrets', 'legacy-token', 'mcp')['metadata']['labels'] == {}
+    assert 'labels' not in seeded_cluster.objects.get('secrets', 'legacy-token', 'mcp')['metadata'] or \
+        seeded_cluster.objects.get('secrets', 'legacy-token', 'mcp')['metadata']['labels'] == {}
 
 
-def test_absent_revokes_the_token(cluster, run_playbook):
+def test_absent_revokes_the_token(seeded_cluster, run_playbook):
     run = run_playbook(play(
         secret(), review(register='before'),
         secret(register='removed', state='absent'), review(register='after', until_rejected=True),
@@ -174,16 +150,16 @@ def test_absent_revokes_the_token(cluster, run_playbook):
     assert results['removed'] is True and results['again'] is False
     assert results['after']['authenticated'] is False
     assert 'Token has been invalidated' in results['after']['error']
-    assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is None
+    assert seeded_cluster.objects.find('secrets', 'legacy-token', 'mcp') is None
 
 
-def test_absent_in_check_mode_keeps_the_secret(cluster, run_playbook):
+def test_absent_in_check_mode_keeps_the_secret(seeded_cluster, run_playbook):
     run_playbook(play(secret()))
     run = run_playbook(play(secret(state='absent', no_log=False), record='kept'), check=True, diff=True)
     assert run.rc == 0, str(run)
     assert run.results['changed'] is True
     assert '-    "type": "kubernetes.io/service-account-token"' in run.stdout
-    assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is not None
+    assert seeded_cluster.objects.find('secrets', 'legacy-token', 'mcp') is not None
 
 
 def _failure(run_playbook, **options):
@@ -193,66 +169,66 @@ def _failure(run_playbook, **options):
     return run.results
 
 
-def test_missing_service_account(cluster, run_playbook):
+def test_missing_service_account(seeded_cluster, run_playbook):
     result = _failure(run_playbook, service_account='ghost')
     assert result['msg'] == ('ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct '
                              'name and namespace.')
     assert result['changed'] is False
-    assert cluster.count('POST', SECRETS_PATH) == 0
+    assert seeded_cluster.count('POST', SECRETS_PATH) == 0
 
 
-def test_missing_namespace(cluster, run_playbook):
+def test_missing_namespace(seeded_cluster, run_playbook):
     result = _failure(run_playbook, namespace='nowhere')
     assert result['msg'].startswith('Namespace "nowhere" does not exist;')
 
 
 @pytest.mark.double_only('stops the token controller inside the double')
-def test_timeout_without_token_controller(cluster, run_playbook):
-    without_token_controller(cluster)
+def test_timeout_without_token_controller(seeded_cluster, run_playbook):
+    seeded_cluster.stop_token_controller()
     result = _failure(run_playbook, wait_timeout='2s')
     assert result['msg'] == ('The token controller did not fill in Secret "mcp/legacy-token" within 2 seconds; check '
                              'that kube-controller-manager runs with its service account token controller '
                              '(--service-account-private-key-file), or raise wait_timeout.')
     assert result['changed'] is True           # the Secret was created
-    assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is not None
-    polls = cluster.count('GET', SECRETS_PATH + '/legacy-token$')
+    assert seeded_cluster.objects.find('secrets', 'legacy-token', 'mcp') is not None
+    polls = seeded_cluster.count('GET', SECRETS_PATH + '/legacy-token$')
     assert 3 <= polls <= 12
 
 
-def test_rbac_denial(cluster, run_playbook):
-    kubeconfig = cluster.write_kubeconfig(user='alice')
-    cluster.grant('alice', ['get'], ['secrets', 'serviceaccounts'], namespace='mcp')
+def test_rbac_denial(seeded_cluster, run_playbook):
+    kubeconfig = seeded_cluster.write_kubeconfig(user='alice')
+    seeded_cluster.grant('alice', ['get'], ['secrets', 'serviceaccounts'], namespace='mcp')
     result = _failure(run_playbook, kubeconfig=kubeconfig)
     assert result['msg'] == ('User "alice" may not create secrets in namespace "mcp" (403 Forbidden); grant it '
                              '"create" on "secrets" with a Role and RoleBinding.')
 
 
-def test_refuses_a_secret_that_is_not_a_token_secret(cluster, run_playbook):
-    cluster.objects.create('secrets', {'metadata': {'name': 'legacy-token', 'namespace': 'mcp'}, 'type': 'Opaque',
-                                       'data': {'x': 'eA=='}}, 'mcp')
+def test_refuses_a_secret_that_is_not_a_token_secret(seeded_cluster, run_playbook):
+    seeded_cluster.objects.create('secrets', {'metadata': {'name': 'legacy-token', 'namespace': 'mcp'}, 'type': 'Opaque',
+                                              'data': {'x': 'eA=='}}, 'mcp')
     for state in ('present', 'absent'):
         result = _failure(run_playbook, state=state)
         assert result['msg'] == ('Secret "mcp/legacy-token" exists with type "Opaque", not '
                                  '"kubernetes.io/service-account-token"; choose another secret_name or remove that '
                                  'Secret.')
-    assert cluster.objects.get('secrets', 'legacy-token', 'mcp')['type'] == 'Opaque'
+    assert seeded_cluster.objects.get('secrets', 'legacy-token', 'mcp')['type'] == 'Opaque'
 
 
-def test_bad_wait_timeout(cluster, run_playbook):
+def test_bad_wait_timeout(seeded_cluster, run_playbook):
     result = _failure(run_playbook, wait_timeout='soon')
     assert 'wait_timeout' in result['msg']
 
 
-def test_module_defaults_group(cluster, run_playbook, ansible_env):
+def test_module_defaults_group(seeded_cluster, run_playbook, ansible_env):
     playbook = play(secret(), record='kept')
     playbook[0]['module_defaults'] = {'group/mcp.k8s.k8s': {'kubeconfig': '{{ kubeconfig }}', 'namespace': 'mcp'}}
     run = run_playbook(playbook, env={'K8S_AUTH_KUBECONFIG': '/nonexistent'})
     assert run.rc == 0, str(run)
-    assert run.results['token'] == stored_token(cluster)
+    assert run.results['token'] == stored_token(seeded_cluster)
 
 
-def test_invalid_names_fail_before_any_request(cluster, run_playbook):
+def test_invalid_names_fail_before_any_request(seeded_cluster, run_playbook):
     result = _failure(run_playbook, secret_name='Bad/Name')
     assert result['msg'] == ('secret_name "Bad/Name" is not a valid Secret name; use lowercase letters, digits, "-" '
                              'and ".", starting and ending with a letter or digit.')
-    assert cluster.requests == []
+    assert seeded_cluster.requests == []

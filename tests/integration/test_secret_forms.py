@@ -16,17 +16,17 @@ pytestmark = pytest.mark.both_clients
 
 
 @pytest.fixture
-def cluster(kube_double):
-    kube_double.create_service_account('server', 'mcp')
-    kube_double.create_service_account('minter', 'mcp')
-    kube_double.grant('system:serviceaccount:mcp:minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
-    kube_double.clear_requests()
-    return kube_double
+def seeded_cluster(cluster):
+    cluster.create_service_account('server', 'mcp')
+    cluster.create_service_account('minter', 'mcp')
+    cluster.grant('system:serviceaccount:mcp:minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
+    cluster.clear_requests()
+    return cluster
 
 
 @pytest.fixture
-def minter_token(cluster):
-    return cluster.mint_token('minter', 'mcp')
+def minter_token(seeded_cluster):
+    return seeded_cluster.mint_token('minter', 'mcp')
 
 
 def needles(token):
@@ -64,22 +64,22 @@ API_KEY_SENTENCE = ('api_key has whitespace (a line break or spaces) at its star
                     'with the trim filter.')
 
 
-def test_api_key_with_a_trailing_newline(cluster, minter_token, run_playbook, tmp_path):
+def test_api_key_with_a_trailing_newline(seeded_cluster, minter_token, run_playbook, tmp_path):
     key = minter_token + '\n'
-    options = {'host': cluster.url, 'ca_cert': cluster.ca_path, 'api_key': '{{ key }}'}
+    options = {'host': seeded_cluster.url, 'ca_cert': seeded_cluster.ca_path, 'api_key': '{{ key }}'}
     tasks = [module_task(True, **options), module_task(False, **options),
              lookup_task(True, host='host', ca_cert='ca', api_key='key'),
              lookup_task(False, host='host', ca_cert='ca', api_key='key')]
-    run = run_cases(run_playbook, tmp_path, tasks, {'key': key, 'host': cluster.url, 'ca': cluster.ca_path})
+    run = run_cases(run_playbook, tmp_path, tasks, {'key': key, 'host': seeded_cluster.url, 'ca': seeded_cluster.ca_path})
     assert run.rc == 0, run
     assert API_KEY_SENTENCE in run.output, run      # the tasks without no_log say what is wrong
     assert_hidden(needles(key), run, tmp_path / 'ansible.log')
-    assert cluster.requests == []                               # refused before any request
+    assert seeded_cluster.requests == []                               # refused before any request
 
 
-def test_kubeconfig_token_with_a_trailing_newline(cluster, minter_token, run_playbook, tmp_path):
+def test_kubeconfig_token_with_a_trailing_newline(seeded_cluster, minter_token, run_playbook, tmp_path):
     path = tmp_path / 'newline.kubeconfig'
-    with open(cluster.write_kubeconfig(token=minter_token), encoding='utf-8') as handle:
+    with open(seeded_cluster.write_kubeconfig(token=minter_token), encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
     config['users'][0]['user']['token'] = minter_token + '\n'
     path.write_text(yaml.safe_dump(config))
@@ -94,14 +94,14 @@ def test_kubeconfig_token_with_a_trailing_newline(cluster, minter_token, run_pla
     assert ('The token of user "token" in the kubeconfig dict has whitespace (a line break or spaces) at its start '
             'or end; remove it.') in displayed(run.output)
     assert_hidden(needles(minter_token), run, tmp_path / 'ansible.log')
-    assert cluster.requests == []
+    assert seeded_cluster.requests == []
 
 
-def test_a_token_file_with_a_trailing_newline_works_and_is_never_shown(cluster, minter_token, run_playbook,
+def test_a_token_file_with_a_trailing_newline_works_and_is_never_shown(seeded_cluster, minter_token, run_playbook,
                                                                        tmp_path):
     token_file = tmp_path / 'token'
     token_file.write_text(minter_token + '\n')
-    with open(cluster.write_kubeconfig(token='x'), encoding='utf-8') as handle:
+    with open(seeded_cluster.write_kubeconfig(token='x'), encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
     config['users'][0]['user'] = {'tokenFile': str(token_file)}
     path = tmp_path / 'token-file.kubeconfig'
@@ -110,33 +110,33 @@ def test_a_token_file_with_a_trailing_newline_works_and_is_never_shown(cluster, 
     run = run_cases(run_playbook, tmp_path, tasks, {})
     assert run.rc == 0, run
     assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in displayed(run.output)
-    assert [r['user'] for r in cluster.requests][:1] == ['system:serviceaccount:mcp:minter']
+    assert [r['user'] for r in seeded_cluster.requests][:1] == ['system:serviceaccount:mcp:minter']
     assert_hidden(needles(minter_token), run, tmp_path / 'ansible.log')
 
 
-def test_passwords_in_host_and_proxy_urls_are_never_shown(cluster, run_playbook, tmp_path):
+def test_passwords_in_host_and_proxy_urls_are_never_shown(seeded_cluster, run_playbook, tmp_path):
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]        # nothing listens there once closed
-    host = cluster.url.replace('https://', 'https://admin:host-pass-word@')
+    host = seeded_cluster.url.replace('https://', 'https://admin:host-pass-word@')
     proxy = 'http://proxyuser:proxy-pass-word@127.0.0.1:%d' % port
-    tasks = [module_task(False, host=host, api_key='sekrit-not-a-jwt', ca_cert=cluster.ca_path),
-             module_task(False, host=host, api_key='sekrit-not-a-jwt', ca_cert=cluster.ca_path, proxy=proxy,
+    tasks = [module_task(False, host=host, api_key='sekrit-not-a-jwt', ca_cert=seeded_cluster.ca_path),
+             module_task(False, host=host, api_key='sekrit-not-a-jwt', ca_cert=seeded_cluster.ca_path, proxy=proxy,
                          request_timeout=5)]
     run = run_cases(run_playbook, tmp_path, tasks, {})
     assert run.rc == 0, run
     assert ('The API server at %s rejected the credentials (401 Unauthorized); check the kubeconfig, api_key or '
-            'client certificate.' % cluster.url) in run.output
+            'client certificate.' % seeded_cluster.url) in run.output
     assert ('Cannot reach the API server at %s through the proxy http://127.0.0.1:%d (connection refused); check '
             'proxy (or proxy-url in the kubeconfig) and that the proxy is running and lets the connection through.'
-            % (cluster.url, port)) in run.output
+            % (seeded_cluster.url, port)) in run.output
     assert_hidden({'host-pass-word', 'proxy-pass-word', 'sekrit-not-a-jwt'}, run, tmp_path / 'ansible.log')
 
 
-def test_exec_plugin_env_and_args_of_a_kubeconfig_dict_are_masked(cluster, minter_token, run_playbook, tmp_path):
+def test_exec_plugin_env_and_args_of_a_kubeconfig_dict_are_masked(seeded_cluster, minter_token, run_playbook, tmp_path):
     """A dict kubeconfig whose user is an exec plugin: its env values and arguments (here a script
     printing the token) never show at -vvv, on a task without no_log."""
-    with open(cluster.write_kubeconfig(token='x'), encoding='utf-8') as handle:
+    with open(seeded_cluster.write_kubeconfig(token='x'), encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
     credential = ('{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
                   '"status": {"token": "%s"}}' % minter_token)
@@ -150,6 +150,6 @@ def test_exec_plugin_env_and_args_of_a_kubeconfig_dict_are_masked(cluster, minte
     run = run_cases(run_playbook, tmp_path, tasks, {'config': config})
     assert run.rc == 0, run
     assert 'ServiceAccount "ghost" does not exist in namespace "mcp"' in displayed(run.output)
-    assert cluster.count('POST', r'/serviceaccounts/server/token$', status=201) == 1
-    assert {r['user'] for r in cluster.requests} == {'system:serviceaccount:mcp:minter'}
+    assert seeded_cluster.count('POST', r'/serviceaccounts/server/token$', status=201) == 1
+    assert {r['user'] for r in seeded_cluster.requests} == {'system:serviceaccount:mcp:minter'}
     assert_hidden(needles(minter_token) | {'sekrit-env-value'}, run, tmp_path / 'ansible.log')

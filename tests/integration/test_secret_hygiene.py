@@ -17,29 +17,29 @@ pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('records every t
 
 
 @pytest.fixture
-def issued(kube_double):
+def issued(cluster):
     """The tokens the double mints, in order."""
     tokens = []
-    original = kube_double.authority.mint
+    original = cluster.authority.mint
 
     def recording(*args, **kwargs):
         token, issued_at = original(*args, **kwargs)
         tokens.append(token)
         return token, issued_at
 
-    kube_double.authority.mint = recording
+    cluster.authority.mint = recording
     return tokens
 
 
 @pytest.fixture
-def cluster(kube_double, issued):
-    kube_double.create_service_account('server', 'mcp')
+def seeded_cluster(cluster, issued):
+    cluster.create_service_account('server', 'mcp')
     # a ServiceAccount that may mint for the others, to act through a token kubeconfig
-    kube_double.create_service_account('minter', 'mcp')
-    kube_double.grant('system:serviceaccount:mcp:minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
+    cluster.create_service_account('minter', 'mcp')
+    cluster.grant('system:serviceaccount:mcp:minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
     del issued[:]
-    kube_double.clear_requests()
-    return kube_double
+    cluster.clear_requests()
+    return cluster
 
 
 def files_under(directory, allowed=()):
@@ -75,7 +75,7 @@ def hygiene_env(tmp_path):
     return {'ANSIBLE_LOG_PATH': str(tmp_path / 'ansible.log')}
 
 
-def test_role_at_vvvv(cluster, issued, run_playbook, tmp_path):
+def test_role_at_vvvv(seeded_cluster, issued, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'mcp.kubeconfig')
     role = {'name': 'Include the role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'},
             'vars': {'mcp_k8s_server_kubeconfig_path': kubeconfig}}
@@ -96,7 +96,7 @@ def test_role_at_vvvv(cluster, issued, run_playbook, tmp_path):
     assert_nowhere(issued, run, tmp_path / 'ansible.log', tmp_path, allowed=(credential,))
 
 
-def test_module_at_vvvv(cluster, issued, run_playbook, tmp_path):
+def test_module_at_vvvv(seeded_cluster, issued, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'module.kubeconfig')
     tasks = [
         {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'validate': True},
@@ -117,7 +117,7 @@ def test_module_at_vvvv(cluster, issued, run_playbook, tmp_path):
     assert_nowhere(issued, run, tmp_path / 'ansible.log', tmp_path, allowed=(kubeconfig,))
 
 
-def test_lookup_at_vvvv(cluster, issued, run_playbook, tmp_path):
+def test_lookup_at_vvvv(seeded_cluster, issued, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'lookup.kubeconfig')
     lookup = "lookup('mcp.k8s.sa_token', 'mcp/server', output='dict')"
     tasks = [
@@ -140,14 +140,14 @@ def test_lookup_at_vvvv(cluster, issued, run_playbook, tmp_path):
     assert_nowhere(issued, run, tmp_path / 'ansible.log', tmp_path, allowed=(kubeconfig,))
 
 
-def test_kubeconfig_dict_secrets_stay_out_of_output_and_log(cluster, issued, run_playbook, tmp_path):
+def test_kubeconfig_dict_secrets_stay_out_of_output_and_log(seeded_cluster, issued, run_playbook, tmp_path):
     """A bearer-token kubeconfig and a client-certificate kubeconfig, passed as dicts to the
     module and the lookup on tasks without no_log, at -vvvv: neither the token nor the client key
     shows anywhere."""
-    minter_token = cluster.mint_token('minter', 'mcp')
-    with open(cluster.write_kubeconfig(token=minter_token), encoding='utf-8') as handle:
+    minter_token = seeded_cluster.mint_token('minter', 'mcp')
+    with open(seeded_cluster.write_kubeconfig(token=minter_token), encoding='utf-8') as handle:
         token_config = yaml.safe_load(handle)
-    with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
+    with open(seeded_cluster.kubeconfig_path, encoding='utf-8') as handle:
         cert_config = yaml.safe_load(handle)
     key_data = cert_config['users'][0]['user']['client-key-data']
     del issued[:]

@@ -16,15 +16,15 @@ CA_FIX = '); give the cluster CA with ca_cert or in the kubeconfig.'
 
 
 @pytest.fixture
-def cluster(kube_double):
-    kube_double.create_service_account('server', 'mcp')
-    kube_double.clear_requests()
-    return kube_double
+def seeded_cluster(cluster):
+    cluster.create_service_account('server', 'mcp')
+    cluster.clear_requests()
+    return cluster
 
 
-def kubeconfigs(kube, tmp_path):
+def kubeconfigs(cluster, tmp_path):
     """Admin kubeconfigs: without a CA, with a foreign CA, and with insecure-skip-tls-verify."""
-    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+    with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         admin = yaml.safe_load(handle)
     paths = {}
     _key, foreign = make_ca()
@@ -50,8 +50,8 @@ def look(register, expression):
         'ignore_errors': True}
 
 
-def test_verification_on_by_default_wrong_ca_fails_and_off_works_with_a_warning(cluster, run_playbook, tmp_path):
-    paths = kubeconfigs(cluster, tmp_path)
+def test_verification_on_by_default_wrong_ca_fails_and_off_works_with_a_warning(seeded_cluster, run_playbook, tmp_path):
+    paths = kubeconfigs(seeded_cluster, tmp_path)
     tasks = [
         mint('default_no_ca', kubeconfig=paths['no_ca']),
         mint('explicit_wrong_ca', kubeconfig=paths['foreign_ca'], validate_certs=True),
@@ -75,7 +75,7 @@ def test_verification_on_by_default_wrong_ca_fails_and_off_works_with_a_warning(
             'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'}}]}])
     assert run.rc == 0, run
     results = run.results
-    url = cluster.url
+    url = seeded_cluster.url
     sub = 'system:serviceaccount:mcp:server'
     # on by default, and with validate_certs: true a foreign CA fails
     for case in ('default_no_ca', 'explicit_wrong_ca'):
@@ -90,13 +90,13 @@ def test_verification_on_by_default_wrong_ca_fails_and_off_works_with_a_warning(
     shown = ' '.join(run.output.split())
     assert '[WARNING]: ' + warning in shown, run.output[-4000:]   # Ansible shows an identical warning once
     # only the verified-off attempts reached the API server
-    assert cluster.count(method='POST', path_re=r'/token$') == 4
+    assert seeded_cluster.count(method='POST', path_re=r'/token$') == 4
 
 
-def test_the_lookup_warns_on_its_own(cluster, run_playbook, tmp_path):
-    paths = kubeconfigs(cluster, tmp_path)
+def test_the_lookup_warns_on_its_own(seeded_cluster, run_playbook, tmp_path):
+    paths = kubeconfigs(seeded_cluster, tmp_path)
     run = run_playbook([{'name': 'tls', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
         look('lookup_off', "lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig='%s', validate_certs=false)"
              % paths['no_ca'])]}])
     assert run.rc == 0, run
-    assert '[WARNING]: ' + WARNING.format(url=cluster.url) in ' '.join(run.output.split())
+    assert '[WARNING]: ' + WARNING.format(url=seeded_cluster.url) in ' '.join(run.output.split())

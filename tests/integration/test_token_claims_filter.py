@@ -1,25 +1,18 @@
 """The ``mcp.k8s.token_claims`` filter in templates, through ansible-playbook."""
 import pytest
 
+from harness import play
+
 pytestmark = pytest.mark.both_clients
 
 
-def play(*tasks, record='{}'):
-    return [{
-        'name': 'token_claims', 'hosts': 'localhost', 'gather_facts': False,
-        'tasks': list(tasks) + [{'name': 'Record results', 'ansible.builtin.copy': {
-            'content': '{{ %s | to_json }}' % record, 'dest': '{{ results_file }}', 'mode': '0600'},
-            'check_mode': False, 'diff': False}],
-    }]
-
-
 @pytest.fixture
-def cluster(kube_double):
-    kube_double.create_service_account('server', 'mcp')
-    return kube_double
+def seeded_cluster(cluster):
+    cluster.create_service_account('server', 'mcp')
+    return cluster
 
 
-def test_claims_of_minted_and_legacy_tokens(cluster, run_playbook):
+def test_claims_of_minted_and_legacy_tokens(seeded_cluster, run_playbook):
     run = run_playbook(play(
         {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'duration': '2h'},
          'register': 'minted', 'no_log': True},

@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from harness import ansible_core_version
+from harness import ansible_core_version, flat, play, record_task
 from kube_double import forgery
 
 pytestmark = pytest.mark.both_clients
@@ -30,10 +30,10 @@ REASONS = {'alg none': 'the token is signed with algorithm "none", which no Kube
 
 
 @pytest.fixture
-def cluster(kube_double):
-    kube_double.create_service_account('server', 'mcp')
-    kube_double.clear_requests()
-    return kube_double
+def seeded_cluster(cluster):
+    cluster.create_service_account('server', 'mcp')
+    cluster.clear_requests()
+    return cluster
 
 
 @pytest.fixture
@@ -45,44 +45,35 @@ def other_cluster(kube_double_factory):
     return other
 
 
-def record(expression):
-    return {'name': 'Record results', 'ansible.builtin.copy': {
-        'content': '{{ %s | to_json }}' % expression, 'dest': '{{ results_file }}', 'mode': '0600'}}
-
-
-def play(*tasks):
-    return [{'name': 'trust', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}]
-
-
-def authenticated(kube, token):
-    """Whether ``kube`` accepts ``token`` (a TokenReview as its admin)."""
+def authenticated(cluster, token):
+    """Whether ``cluster`` accepts ``token`` (a TokenReview as its admin)."""
     from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
-    with open(kube.kubeconfig_path, encoding='utf-8') as handle:
+    with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
     return reviews.review_token(connection.get_cluster({'kubeconfig': config}), token)['authenticated']
 
 
-def rejected_soon(kube, token, within=15):
+def rejected_soon(cluster, token, within=15):
     """Whether ``kube`` stops accepting ``token`` within ``within`` seconds: kube-apiserver (and the
     double, as it) keeps a token's successful authentication for 10 s, so a token used just before
     its ServiceAccount was replaced still works until then."""
     deadline = time.monotonic() + within
-    while authenticated(kube, token):
+    while authenticated(cluster, token):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.5)
     return True
 
 
-def recreate_tasks(kube, directory):
+def recreate_tasks(cluster, directory):
     """Delete and recreate mcp/server through the API (ansible.builtin.uri as the cluster's admin), as
     a user would."""
     cert, key = directory / 'admin.crt', directory / 'admin.key'
-    cert.write_bytes(kube.pki.admin_cert_pem)
-    key.write_bytes(kube.pki.admin_key_pem)
+    cert.write_bytes(cluster.pki.admin_cert_pem)
+    key.write_bytes(cluster.pki.admin_key_pem)
     key.chmod(0o600)
-    common = {'client_cert': str(cert), 'client_key': str(key), 'ca_path': kube.ca_path}
-    path = kube.url + '/api/v1/namespaces/mcp/serviceaccounts'
+    common = {'client_cert': str(cert), 'client_key': str(key), 'ca_path': cluster.ca_path}
+    path = cluster.url + '/api/v1/namespaces/mcp/serviceaccounts'
     return [
         {'name': 'Delete the ServiceAccount', 'ansible.builtin.uri': dict(
             common, url=path + '/server', method='DELETE', status_code=[200, 202])},
@@ -92,62 +83,62 @@ def recreate_tasks(kube, directory):
     ]
 
 
-def test_module_given_a_token_of_another_cluster_mints_one_for_this_cluster(cluster, other_cluster, run_playbook):
+def test_module_given_a_token_of_another_cluster_mints_one_for_this_cluster(seeded_cluster, other_cluster, run_playbook):
     foreign = other_cluster.mint_token('server', 'mcp')
-    assert authenticated(other_cluster, foreign) and not authenticated(cluster, foreign)
-    cluster.clear_requests()
+    assert authenticated(other_cluster, foreign) and not authenticated(seeded_cluster, foreign)
+    seeded_cluster.clear_requests()
     other_cluster.clear_requests()
     run = run_playbook(play(
         {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'token': foreign},
          'register': 'minted', 'no_log': True},
-        record('{"token": minted.token, "reused": minted.reused, "changed": minted.changed}')))
+        record_task('{"token": minted.token, "reused": minted.reused, "changed": minted.changed}'), record=None))
     assert run.rc == 0, run
     assert run.results['reused'] is False and run.results['changed'] is True
-    assert run.results['token'] != foreign and authenticated(cluster, run.results['token'])
-    assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.requests == []
+    assert run.results['token'] != foreign and authenticated(seeded_cluster, run.results['token'])
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.requests == []
 
 
-def test_module_replaces_the_token_of_a_recreated_service_account(cluster, run_playbook):
-    old = cluster.mint_token('server', 'mcp')
-    cluster.objects.delete('serviceaccounts', 'server', namespace='mcp')
-    cluster.create_service_account('server', 'mcp')
-    assert not authenticated(cluster, old)
-    cluster.clear_requests()
+def test_module_replaces_the_token_of_a_recreated_service_account(seeded_cluster, run_playbook):
+    old = seeded_cluster.mint_token('server', 'mcp')
+    seeded_cluster.objects.delete('serviceaccounts', 'server', namespace='mcp')
+    seeded_cluster.create_service_account('server', 'mcp')
+    assert not authenticated(seeded_cluster, old)
+    seeded_cluster.clear_requests()
     run = run_playbook(play(
         {'name': 'Mint', 'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'token': old},
          'register': 'minted', 'no_log': True},
         {'name': 'Again with the new one', 'mcp.k8s.sa_token': {
             'name': 'server', 'namespace': 'mcp', 'token': '{{ minted.token }}'}, 'register': 'again', 'no_log': True},
-        record('{"token": minted.token, "reused": minted.reused, "again": again.reused, '
-               '"same": again.token == minted.token}')))
+        record_task('{"token": minted.token, "reused": minted.reused, "again": again.reused, '
+                    '"same": again.token == minted.token}'), record=None))
     assert run.rc == 0, run
     assert run.results['reused'] is False and run.results['token'] != old
-    assert authenticated(cluster, run.results['token'])
+    assert authenticated(seeded_cluster, run.results['token'])
     # the fresh token is reused on the next task: one TokenRequest in all, one read of the account per reuse
     assert run.results['again'] is True and run.results['same'] is True
-    assert cluster.count('POST', TOKEN_PATH) == 1
-    assert cluster.count('GET', r'/serviceaccounts/server$') == 2
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1
+    assert seeded_cluster.count('GET', r'/serviceaccounts/server$') == 2
 
 
-def test_lookup_cache_never_returns_the_token_of_a_recreated_account(cluster, run_playbook, tmp_path):
+def test_lookup_cache_never_returns_the_token_of_a_recreated_account(seeded_cluster, run_playbook, tmp_path):
     lookup = "lookup('mcp.k8s.sa_token', 'mcp/server', output='dict', validate=true)"
     run = run_playbook(play(
         {'name': 'First', 'ansible.builtin.set_fact': {'first': '{{ %s }}' % lookup}, 'no_log': True},
         {'name': 'Cached', 'ansible.builtin.set_fact': {'cached': '{{ %s }}' % lookup}, 'no_log': True},
-        *recreate_tasks(cluster, tmp_path),
+        *recreate_tasks(seeded_cluster, tmp_path),
         {'name': 'After recreation', 'ansible.builtin.set_fact': {'after': '{{ %s }}' % lookup}, 'no_log': True},
-        record('{"first": first, "cached": cached, "after": after}')))
+        record_task('{"first": first, "cached": cached, "after": after}'), record=None))
     assert run.rc == 0, run
     first, cached, after = run.results['first'], run.results['cached'], run.results['after']
     assert cached['token'] == first['token'] and cached['reused'] is True
     assert after['token'] != first['token'] and after['reused'] is False
     assert after['service_account']['uid'] != first['service_account']['uid']
     assert after['review']['authenticated'] is True and after['review']['user']['uid'] == after['service_account']['uid']
-    assert authenticated(cluster, after['token']) and rejected_soon(cluster, first['token'])
-    assert cluster.count('POST', TOKEN_PATH) == 2
+    assert authenticated(seeded_cluster, after['token']) and rejected_soon(seeded_cluster, first['token'])
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 2
 
 
-def test_lookup_cache_is_keyed_by_cluster(cluster, other_cluster, run_playbook):
+def test_lookup_cache_is_keyed_by_cluster(seeded_cluster, other_cluster, run_playbook):
     """One run, two clusters with the same names: each token is its own cluster's."""
     tasks = play(
         {'name': 'Cluster A', 'ansible.builtin.set_fact': {
@@ -156,17 +147,17 @@ def test_lookup_cache_is_keyed_by_cluster(cluster, other_cluster, run_playbook):
             'b': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=other_kubeconfig) }}"}, 'no_log': True},
         {'name': 'Cluster A again', 'ansible.builtin.set_fact': {
             'a2': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', kubeconfig=kubeconfig) }}"}, 'no_log': True},
-        record('{"a": a, "b": b, "a2": a2}'))
+        record_task('{"a": a, "b": b, "a2": a2}'), record=None)
     run = run_playbook(tasks, extra_vars={'other_kubeconfig': other_cluster.kubeconfig_path})
     assert run.rc == 0, run
     a, b = run.results['a'], run.results['b']
     assert a != b and run.results['a2'] == a
-    assert authenticated(cluster, a) and not authenticated(cluster, b)
+    assert authenticated(seeded_cluster, a) and not authenticated(seeded_cluster, b)
     assert authenticated(other_cluster, b) and not authenticated(other_cluster, a)
-    assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1
 
 
-def test_one_fact_for_two_clusters_never_crosses_over(cluster, other_cluster, run_playbook, tmp_path):
+def test_one_fact_for_two_clusters_never_crosses_over(seeded_cluster, other_cluster, run_playbook, tmp_path):
     """The token kept in one fact and given to the module for two clusters in turn (as two
     include_role calls would): the second cluster gets a token of its own, never the first's."""
     task = {'name': 'Mint', 'mcp.k8s.sa_token': {
@@ -178,20 +169,16 @@ def test_one_fact_for_two_clusters_never_crosses_over(cluster, other_cluster, ru
     path.write_text(yaml.safe_dump([task, keep]))
     run = run_playbook(play(
         {'name': 'Both clusters', 'ansible.builtin.include_tasks': str(path),
-         'loop': [cluster.kubeconfig_path, other_cluster.kubeconfig_path]},
-        record('tokens')))
+         'loop': [seeded_cluster.kubeconfig_path, other_cluster.kubeconfig_path]},
+        record_task('tokens'), record=None))
     assert run.rc == 0, run
     a, b = run.results
-    assert a != b and authenticated(cluster, a) and authenticated(other_cluster, b)
+    assert a != b and authenticated(seeded_cluster, a) and authenticated(other_cluster, b)
     assert not authenticated(other_cluster, a)
-    assert cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1 and other_cluster.count('POST', TOKEN_PATH) == 1
 
 
 # ---------------------------------------------------------------- forged tokens (issue 21, section 4)
-
-
-def flat(text):
-    return ' '.join(text.split())
 
 
 # ansible-core before 2.19 drops the warnings of a no_log task from its output (the role's sa_token task
@@ -206,12 +193,12 @@ def warnings_of(run, registered=()):
     return flat(' '.join('[WARNING]: %s' % warning for warnings in registered for warning in warnings or ()))
 
 
-def forged_tokens(kube, name='server', namespace='mcp'):
-    uid = kube.objects.get('serviceaccounts', name, namespace)['metadata']['uid']
-    return dict((kind, forgery.forge(kube, kind, name, namespace, uid)) for kind in forgery.KINDS)
+def forged_tokens(cluster, name='server', namespace='mcp'):
+    uid = cluster.objects.get('serviceaccounts', name, namespace)['metadata']['uid']
+    return dict((kind, forgery.forge(cluster, kind, name, namespace, uid)) for kind in forgery.KINDS)
 
 
-def assert_replaced_with_warnings(run, kube, forged, source, tokens_returned, reads=1, output=None):
+def assert_replaced_with_warnings(run, cluster, forged, source, tokens_returned, reads=1, output=None):
     """Each forged token replaced by one the cluster accepts, a warning per forgery naming ``source``,
     no forged token in the output, the keys read ``reads`` times (once per run for the lookup, once per
     module process), and once more for the key id the set lacks (as after a key rotation)."""
@@ -222,69 +209,69 @@ def assert_replaced_with_warnings(run, kube, forged, source, tokens_returned, re
         assert token not in run.output
     assert not set(forged.values()) & set(tokens_returned)
     for token in set(tokens_returned):
-        assert authenticated(kube, token)
+        assert authenticated(cluster, token)
     for path in KEYS_PATHS:
-        assert kube.count('GET', path) == reads + ('another key' in forged), path
+        assert cluster.count('GET', path) == reads + ('another key' in forged), path
 
 
-def test_module_replaces_forged_tokens_and_reads_the_keys_once_per_process(cluster, run_playbook):
-    forged = forged_tokens(cluster)
-    cluster.clear_requests()
+def test_module_replaces_forged_tokens_and_reads_the_keys_once_per_process(seeded_cluster, run_playbook):
+    forged = forged_tokens(seeded_cluster)
+    seeded_cluster.clear_requests()
     offers = [{'name': 'Offer the %s token' % kind, 'mcp.k8s.sa_token': {
         'name': 'server', 'namespace': 'mcp', 'token': '{{ offered[%d] }}' % index},
         'register': 'minted_%d' % index, 'no_log': True} for index, kind in enumerate(forged)]
     results = ', '.join('minted_%d' % index for index in range(len(forged)))
-    run = run_playbook(play(*offers, record(
+    run = run_playbook(play(*offers, record_task(
         '{"tokens": [%s] | map(attribute="token") | list, '
-        '"warnings": [%s] | map(attribute="warnings", default=[]) | list}' % (results, results))),
+        '"warnings": [%s] | map(attribute="warnings", default=[]) | list}' % (results, results)), record=None),
         extra_vars={'offered': list(forged.values())})
     assert run.rc == 0, run
     warnings, run.results = warnings_of(run, run.results['warnings']), run.results['tokens']
     assert len(run.results) == 4 and len(set(run.results)) == 4
-    assert cluster.count('POST', TOKEN_PATH) == 4
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 4
     # each task is a module process of its own: the keys once per process, and once more for
     # the token whose key id the set lacks (as after a key rotation)
     for path in KEYS_PATHS:
-        assert cluster.count('GET', path) == 5, path
+        assert seeded_cluster.count('GET', path) == 5, path
     for kind, token in forged.items():
         assert '[WARNING]: The token given in the option token was not reused because %s' % REASONS[kind] in warnings
         assert token not in run.output
-    assert all(authenticated(cluster, token) for token in run.results)
+    assert all(authenticated(seeded_cluster, token) for token in run.results)
 
 
-def test_lookup_token_option_replaces_forged_tokens_and_reads_the_keys_once_per_run(cluster, run_playbook):
-    forged = forged_tokens(cluster)
-    good = cluster.mint_token('server', 'mcp')
-    cluster.clear_requests()
+def test_lookup_token_option_replaces_forged_tokens_and_reads_the_keys_once_per_run(seeded_cluster, run_playbook):
+    forged = forged_tokens(seeded_cluster)
+    good = seeded_cluster.mint_token('server', 'mcp')
+    seeded_cluster.clear_requests()
     tasks = [{'name': 'Offer the %s token' % kind, 'ansible.builtin.set_fact': {
         'got_%d' % index: "{{ lookup('mcp.k8s.sa_token', 'mcp/server', token=offered[%d], cache=true) }}" % index},
         'no_log': True} for index, kind in enumerate(forged)]
     tasks.append({'name': 'Offer a good token', 'ansible.builtin.set_fact': {
         'kept': "{{ lookup('mcp.k8s.sa_token', 'mcp/server', token=good) }}"}, 'no_log': True})
-    tasks.append(record('[%s, kept]' % ', '.join('got_%d' % index for index in range(len(forged)))))
-    run = run_playbook(play(*tasks), extra_vars={'offered': list(forged.values()), 'good': good})
+    tasks.append(record_task('[%s, kept]' % ', '.join('got_%d' % index for index in range(len(forged)))))
+    run = run_playbook(play(*tasks, record=None), extra_vars={'offered': list(forged.values()), 'good': good})
     assert run.rc == 0, run
     *replaced, kept = run.results
     assert kept == good                  # a token the cluster signed is still reused
     # the first forgery mints; the run's cache serves the others (their replacement is the same)
-    assert cluster.count('POST', TOKEN_PATH) == 1 and len(set(replaced)) == 1
-    assert_replaced_with_warnings(run, cluster, forged, 'given in the option token', replaced)
+    assert seeded_cluster.count('POST', TOKEN_PATH) == 1 and len(set(replaced)) == 1
+    assert_replaced_with_warnings(run, seeded_cluster, forged, 'given in the option token', replaced)
 
 
 @pytest.mark.slow
-def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbook, tmp_path):
+def test_role_replaces_a_forged_token_in_its_credential_file(seeded_cluster, run_playbook, tmp_path):
     kubeconfig = str(tmp_path / 'mcp.kubeconfig')
     credential = kubeconfig + '.credential.json'
     include = {'name': 'The role', 'ansible.builtin.include_role': {'name': 'mcp.k8s.mcp_k8s_server'}, 'vars': {
         'mcp_k8s_server_service_account': 'role-server', 'mcp_k8s_server_namespace': 'mcp',
         'mcp_k8s_server_kubeconfig_path': kubeconfig}}
-    first = run_playbook(play(include))
+    first = run_playbook(play(include, record=None))
     assert first.rc == 0, first.stdout[-3000:]
     with open(credential, encoding='utf-8') as handle:
         written = json.load(handle)
-    forged = forged_tokens(cluster, name='role-server')
+    forged = forged_tokens(seeded_cluster, name='role-server')
     del forged['another key, the cluster key id']      # the module test has it; a role run costs seconds
-    cluster.clear_requests()
+    seeded_cluster.clear_requests()
     tasks = []
     for index, kind in enumerate(forged):
         tasks += [
@@ -299,16 +286,16 @@ def test_role_replaces_a_forged_token_in_its_credential_file(cluster, run_playbo
                 # the role's own registered result (before ansible-core 2.19 its warnings are not shown)
                 'warned': '{{ warned | default([]) + [__mcp_k8s_server_minted.warnings | default([])] }}'},
              'no_log': True}]
-    tasks.append(record('{"tokens": written | map(attribute="status.token") | list, "minted": minted, '
-                        '"warnings": warned}'))
+    tasks.append(record_task('{"tokens": written | map(attribute="status.token") | list, "minted": minted, '
+                             '"warnings": warned}'))
     # the credential file as the collection writes it (the exact form: anything else is not ours and
     # is refused, never read for a token), with the forged token in place of the real one
     for index, token in enumerate(forged.values()):
         (tmp_path / ('forged-%d.json' % index)).write_text(
             json.dumps(dict(written, status=dict(written['status'], token=token)), indent=2, sort_keys=True) + '\n')
-    run = run_playbook(play(*tasks))
+    run = run_playbook(play(*tasks, record=None))
     assert run.rc == 0, run
     assert run.results['minted'] == [True] * 3
     # the role's sa_token task: one module process per role run
-    assert_replaced_with_warnings(run, cluster, forged, 'read from %s' % kubeconfig, run.results['tokens'], reads=3,
+    assert_replaced_with_warnings(run, seeded_cluster, forged, 'read from %s' % kubeconfig, run.results['tokens'], reads=3,
                                   output=warnings_of(run, run.results['warnings']))

@@ -254,6 +254,8 @@ def _json_type_error(value, go_type):
 class KubeDouble:
     """A kube-apiserver stand-in on 127.0.0.1 (see the package README)."""
 
+    kind = 'double'   # what tests/integration's ``cluster`` fixture is: 'double' or 'real'
+
     def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
                  extend_token_expiration=True, anonymous_auth=True, version=DEFAULT_VERSION, port=0,
                  namespaces=('default', 'kube-system', 'kube-public', 'kube-node-lease'), namespace_deletion_delay=0.5,
@@ -435,6 +437,17 @@ class KubeDouble:
         return name
 
     # ------------------------------------------------------------------ controllers
+    def stop_token_controller(self):
+        """Stop filling in token Secrets (the other controllers keep running), as on a cluster
+        whose kube-controller-manager runs without its token controller."""
+        controllers = self._controllers
+        self.objects.hooks.remove(controllers)
+
+        def hook(event, res, obj, old):
+            if res.plural != 'secrets':
+                controllers(event, res, obj, old)
+        self.objects.hooks.append(hook)
+
     def _controllers(self, event, res, obj, old):
         store = self.objects
         meta = obj['metadata']

@@ -95,6 +95,8 @@ atexit.register(_stop_all)
 class ControlPlane:
     """etcd + kube-apiserver + kube-controller-manager, started and stopped together."""
 
+    kind = 'real'   # what tests/integration's ``cluster`` fixture is: 'double' or 'real'
+
     def __init__(self, state_dir, api_audiences=None, issuer=None, max_token_expiration=None,
                  extend_token_expiration=True, port=0, bin_dir=None, version=None):
         """``version``: the Kubernetes release (default ``$MCP_K8S_KUBE_VERSION``, else the pinned

@@ -12,17 +12,6 @@ def _cluster(kube, path=None):
     return connection.get_cluster({'kubeconfig': path or kube.kubeconfig_path})
 
 
-def without_token_controller(kube):
-    """Stop the double's token controller from filling in token Secrets (other controllers keep running)."""
-    controllers = kube._controllers
-    kube.objects.hooks.remove(controllers)
-
-    def hook(event, res, obj, old):
-        if res.plural != 'secrets':
-            controllers(event, res, obj, old)
-    kube.objects.hooks.append(hook)
-
-
 class FakeClock:
     def __init__(self):
         self.now = 0.0
@@ -140,7 +129,7 @@ def test_check_mode_writes_nothing(kube):
 
 
 def test_waits_for_a_slow_token_controller(kube):
-    without_token_controller(kube)
+    kube.stop_token_controller()
     clock = FakeClock()
     fill_after = [3]
 
@@ -160,7 +149,7 @@ def test_waits_for_a_slow_token_controller(kube):
 
 
 def test_timeout_without_token_controller(kube):
-    without_token_controller(kube)
+    kube.stop_token_controller()
     clock = FakeClock()
     with pytest.raises(K8sTokenError) as raised:
         ensure_secret_token(_cluster(kube), SecretSpec('app', 'ns', wait_timeout=10), sleep=clock.sleep, clock=clock)
@@ -174,7 +163,7 @@ def test_timeout_without_token_controller(kube):
 
 
 def test_zero_wait_timeout_checks_once(kube):
-    without_token_controller(kube)
+    kube.stop_token_controller()
     clock = FakeClock()
     with pytest.raises(K8sTokenError, match='within 0 seconds'):
         ensure_secret_token(_cluster(kube), SecretSpec('app', 'ns', wait_timeout=0), sleep=clock.sleep, clock=clock)
@@ -182,7 +171,7 @@ def test_zero_wait_timeout_checks_once(kube):
 
 
 def test_secret_deleted_while_waiting(kube):
-    without_token_controller(kube)
+    kube.stop_token_controller()
     clock = FakeClock()
 
     def sleep(seconds):
@@ -284,7 +273,7 @@ def test_delete_in_a_missing_namespace_is_a_no_op(kube):
 
 
 def test_secret_filled_for_an_earlier_service_account_warns(kube):
-    without_token_controller(kube)   # a real controller would delete it; show what the module says meanwhile
+    kube.stop_token_controller()   # a real controller would delete it; show what the module says meanwhile
     kube.objects.create('secrets', {
         'metadata': {'name': 'app-token', 'namespace': 'ns', 'annotations': {
             'kubernetes.io/service-account.name': 'app', 'kubernetes.io/service-account.uid': 'old-uid'}},
