@@ -59,16 +59,18 @@ class K8sModule:
     ``argument_spec`` is the module's own options; the connection options of
     ``connection.AUTH_ARG_SPEC`` are added to it. ``requires`` names the libraries (PyPI names:
     ``kubernetes``, ``PyJWT``, ``PyYAML``) the module cannot run without; a module that needs one
-    only for some options calls :meth:`require` itself.
+    only for some options calls :meth:`require` itself. A module that makes no request
+    (``check_variables``) passes ``connects=False``: no connection options.
     """
 
-    def __init__(self, argument_spec, requires=('kubernetes',), supports_check_mode=True, **kwargs):
-        spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
+    def __init__(self, argument_spec, requires=('kubernetes',), supports_check_mode=True, connects=True, **kwargs):
+        spec = copy.deepcopy(connection.AUTH_ARG_SPEC) if connects else {}
         spec.update(argument_spec)
         self.ansible = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         for library in requires:
             self.require(library)
-        self.ansible.no_log_values.update(connection.secret_values(connection.auth_options(self.params)))
+        if connects:
+            self.ansible.no_log_values.update(connection.secret_values(connection.auth_options(self.params)))
 
     @property
     def params(self):

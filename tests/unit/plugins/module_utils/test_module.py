@@ -231,3 +231,43 @@ def test_fail_returns_the_result_and_shows_the_warnings(capsys):
     result = output(capsys)
     assert code == 1 and result['msg'] == 'The check failed.' and result['table'] == ['a'] and result['changed']
     assert 'careful' in json.dumps(result['warnings'])
+
+
+def test_a_module_that_makes_no_request_has_no_connection_options(capsys):
+    """check_variables: K8sModule(connects=False, requires=()) is an AnsibleModule of its own options only."""
+    code = run_module({'name': 'app'}, lambda m: m.exit({'params': dict(m.params), 'changed': False}),
+                      spec={'name': {'type': 'str'}}, requires=(), connects=False)
+    assert code == 0 and output(capsys)['params'] == {'name': 'app'}
+    with patch_module_args({'name': 'app', 'kubeconfig': '/k'}):
+        with pytest.raises(SystemExit) as exited:
+            base.K8sModule({'name': {'type': 'str'}}, requires=(), connects=False)
+    assert exited.value.code == 1 and 'Unsupported parameters' in output(capsys)['msg']
+
+
+MODULES = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'modules')
+
+
+def _module_sources():
+    for name in sorted(os.listdir(MODULES)):
+        if name.endswith('.py') and name != '__init__.py':
+            with open(os.path.join(MODULES, name), encoding='utf-8') as handle:
+                yield name, handle.read()
+
+
+def test_modules_use_the_base_class_only():
+    for name, source in _module_sources():
+        assert 'K8sModule(' in source, name
+        assert '.ansible.' not in source and 'AnsibleModule' not in source, name
+
+
+def test_every_module_that_connects_documents_the_diagnostics_alike():
+    import yaml
+    documented = {}
+    for name, source in _module_sources():
+        if 'connects=False' in source:
+            continue
+        returns = yaml.safe_load(source.split("RETURN = r'''", 1)[1].split("'''", 1)[0])
+        documented[name] = dict((key, returns[key]) for key in ('status', 'reason', 'api_status'))
+        assert all(entry['returned'] == 'on failure with an HTTP answer' for entry in documented[name].values()), name
+    assert len(documented) == 5
+    assert all(entry == documented['sa_token.py'] for entry in documented.values())
