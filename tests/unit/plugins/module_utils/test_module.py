@@ -188,6 +188,8 @@ def test_a_failure_with_an_http_answer_returns_its_diagnostics(capsys, monkeypat
     try:    # 2.19 reads _ansible_tracebacks_for once per process: forget what an earlier test's arguments said
         from ansible.module_utils._internal import _traceback
         monkeypatch.setattr(_traceback, '_module_tracebacks_enabled_events', None)
+        # as in a module process (the controller's display, once another test imported it, decides otherwise)
+        monkeypatch.setattr(_traceback, '_is_traceback_enabled', _traceback._is_module_traceback_enabled)
         args['_ansible_tracebacks_for'] = ['error']
     except ImportError:   # before 2.19: -vvv
         pass
