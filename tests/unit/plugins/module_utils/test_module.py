@@ -228,8 +228,9 @@ def test_traceback_only_at_vvv_before_ansible_core_2_19():
 
 
 def test_fail_returns_the_result_and_shows_the_warnings(capsys):
-    code = run_module({'name': 'app'}, lambda m: m.fail('The check failed.', {'changed': True, 'table': ['a']},
-                                                          warnings=['careful']))
+    def body(module):
+        module.fail('The check failed.', {'changed': True, 'table': ['a']}, warnings=['careful'])
+    code = run_module({'name': 'app'}, body)
     result = output(capsys)
     assert code == 1 and result['msg'] == 'The check failed.' and result['table'] == ['a'] and result['changed']
     assert 'careful' in json.dumps(result['warnings'])
