@@ -49,6 +49,7 @@ KINDS = {
     'RoleBinding': ('/apis/' + RBAC_API, 'rolebindings', True),
 }
 RBAC_KINDS = ('ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role')   # deletion order: bindings first
+BINDING_KINDS = ('ClusterRoleBinding', 'RoleBinding')
 _ORDER = ('ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role', 'ServiceAccount', 'Namespace')
 
 
@@ -347,10 +348,12 @@ def _text(view):
 class _Run:
     """One convergence: requests, changes, diffs."""
 
-    def __init__(self, cluster, spec, check_mode):
+    def __init__(self, cluster, spec, check_mode, read_bindings=False):
         self.cluster = cluster
         self.spec = spec
         self.check_mode = check_mode
+        self.read_bindings = read_bindings   # list every binding (for the rights check), not only the account's
+        self.bindings = {}
         self.changes = []
         self.diffs = []
         self.cluster_roles = []
@@ -396,6 +399,9 @@ class _Run:
             if kind == 'ClusterRole' and spec['state'] == 'present' and spec['scope'] == 'cluster' and spec['rules']:
                 self.cluster_roles = self.list(kind)
                 items = [item for item in self.cluster_roles if item['metadata'].get('name') == spec['name']]
+            elif kind in BINDING_KINDS and self.read_bindings:
+                self.bindings[kind] = self.list(kind)
+                items = [item for item in self.bindings[kind] if item['metadata'].get('name') == spec['name']]
             else:
                 items = self.list(kind, spec['name'])
             for item in items:
@@ -474,16 +480,21 @@ def _readable(cluster, kind, name=None, namespace=None):
         raise as_token_error(exc, action)
 
 
-def account_bindings(cluster, spec):
-    """The ClusterRoleBindings and RoleBindings (every namespace) that name the account or a group it
-    is in, but those it owns (its grant): ``[{kind, name, namespace, role_ref}]``, or None when the
-    connection's user may not list them."""
+def account_bindings(cluster, spec, kinds=BINDING_KINDS, listed=None):
+    """The bindings of ``kinds`` (ClusterRoleBindings, RoleBindings in every namespace) that name the
+    account or a group it is in, but those it owns (its grant): ``[{kind, name, namespace, role_ref}]``,
+    or None when the connection's user may not list them. ``listed`` holds the items of a kind already
+    read (by the converge: :func:`ensure_present` with ``bindings=True``)."""
     found = []
-    for kind in ('ClusterRoleBinding', 'RoleBinding'):
-        data = _readable(cluster, kind)
-        if data is None:
-            return None
-        for item in data.get('items') or []:
+    for kind in kinds:
+        if kind in (listed or {}):
+            items = listed[kind]
+        else:
+            data = _readable(cluster, kind)
+            if data is None:
+                return None
+            items = data.get('items') or []
+        for item in items:
             meta = item.get('metadata') or {}
             if owner_annotation(item) == spec['owner']:
                 continue
@@ -493,27 +504,46 @@ def account_bindings(cluster, spec):
     return found
 
 
-def rights_check(cluster, spec, rules):
+def review_namespaces(spec, role_bindings):
+    """The namespaces to ask a SelfSubjectRulesReview in: those of the grant and those where a
+    RoleBinding (``role_bindings``, None when they could not be listed) names the account or its
+    groups, and the account's own namespace when it is the scope (``scope: cluster``) or the
+    RoleBindings are unknown. A ClusterRoleBinding's rights show in every namespace, so a namespace
+    without a RoleBinding of the account would only repeat what another review answers."""
+    namespaces = []
+    if spec['scope'] == 'cluster' or not spec['namespaces'] or role_bindings is None:
+        namespaces.append(spec['namespace'])
+    for namespace in spec['namespaces'] + [b['namespace'] for b in role_bindings or [] if b['namespace']]:
+        if namespace not in namespaces:
+            namespaces.append(namespace)
+    return namespaces
+
+
+def rights_check(cluster, spec, rules, listed=None):
     """The function :func:`rbac_checks.verify` calls (with the account's own client) for the rights
-    the account holds beyond ``rules`` (its grant): a SelfSubjectRulesReview in its namespace, the
-    namespaces of its grant and those where a RoleBinding names it or its groups; a
-    SelfSubjectAccessReview cluster-wide for each right found, to tell rights in every namespace
-    (and on cluster-scoped resources) from those in one; the bindings (read as the connection's user,
-    when it may) that give each."""
+    the account holds beyond ``rules`` (its grant): a SelfSubjectRulesReview in each namespace of
+    :func:`review_namespaces`; a SelfSubjectAccessReview cluster-wide for each right found, to tell
+    rights in every namespace (and on cluster-scoped resources) from those in one; the bindings (read
+    as the connection's user, when it may) that give each. The RoleBindings are listed on the first
+    call (nothing is read when nothing is verified), the ClusterRoleBindings only when a right beyond
+    the grant needs its sources; ``listed`` holds the bindings the converge read already."""
     known = {}
     role_rules = {}
 
     def scene():
-        """The bindings and the namespaces to review, read once (on the first call: nothing is read
-        when nothing is verified)."""
+        """The RoleBindings naming the account and the namespaces to review, read once."""
         if not known:
-            bindings = account_bindings(cluster, spec)
-            namespaces = [spec['namespace']]
-            for namespace in spec['namespaces'] + [b['namespace'] for b in bindings or [] if b['namespace']]:
-                if namespace not in namespaces:
-                    namespaces.append(namespace)
-            known.update(bindings=bindings, namespaces=namespaces)
-        return known['bindings'], known['namespaces']
+            role_bindings = account_bindings(cluster, spec, ('RoleBinding',), listed)
+            known.update(role_bindings=role_bindings, namespaces=review_namespaces(spec, role_bindings))
+        return known['role_bindings'], known['namespaces']
+
+    def all_bindings(role_bindings):
+        """Every binding naming the account or its groups (None when they cannot be listed)."""
+        if 'cluster_bindings' not in known:
+            known['cluster_bindings'] = account_bindings(cluster, spec, ('ClusterRoleBinding',), listed)
+        if role_bindings is None or known['cluster_bindings'] is None:
+            return None
+        return known['cluster_bindings'] + role_bindings
 
     def rules_of(binding):
         ref = binding['role_ref']
@@ -527,9 +557,10 @@ def rights_check(cluster, spec, rules):
         return rules if spec['scope'] == 'cluster' or namespace in spec['namespaces'] else []
 
     def beyond(asking):
-        bindings, namespaces = scene()
+        role_bindings, namespaces = scene()
         answers = [reviews.rules_review(asking, namespace) for namespace in namespaces]
         extras = rbac_checks.beyond_grant(answers, granted)
+        bindings = all_bindings(role_bindings) if extras else None
         for extra in extras:
             if not extra['path'] and rbac_checks.EVERYWHERE not in extra['namespaces']:
                 review = reviews.access_review(asking, extra['verbs'][0], extra['resource'], group=extra['group'],
@@ -566,9 +597,11 @@ def warnings_for(spec, rules):
     return []
 
 
-def ensure_present(cluster, spec, check_mode=False):
-    """Make the cluster hold the account and its RBAC; returns the result (see the module's RETURN)."""
-    run = _Run(cluster, spec, check_mode)
+def ensure_present(cluster, spec, check_mode=False, bindings=False):
+    """Make the cluster hold the account and its RBAC; returns the result (see the module's RETURN).
+    With ``bindings`` every binding is listed (not only the account's), and the result has them, as
+    they are after the converge, in ``bindings`` (``{kind: [items]}``) for :func:`rights_check`."""
+    run = _Run(cluster, spec, check_mode, read_bindings=bindings and not check_mode)
     rules = _referenced_rules(run, spec) if spec['cluster_role'] else spec['rules']
     check_risky(spec, rules)
     existing = run.existing()
@@ -639,6 +672,10 @@ def ensure_present(cluster, spec, check_mode=False):
     live_rules = next((o.get('rules') or [] for o in applied if o.get('kind') in ('ClusterRole', 'Role')), None)
     result = _result(run, spec, applied, steps, rules if live_rules is None else live_rules,
                      [ref(key_of(o)) for o in steps['prune']])
+    if run.bindings:
+        touched = set(key_of(o) for o in applied) | set(key_of(o) for o in steps['prune'])
+        result['bindings'] = dict((kind, [o for o in items if key_of(o) not in touched]
+                                   + [o for o in applied if o['kind'] == kind]) for kind, items in run.bindings.items())
     if run.aggregated_reference:
         result['warnings'].append('ClusterRole %s has an aggregationRule: its rules grow with every ClusterRole that '
                                   'carries the labels it selects, and %s gets them too.'

@@ -46,14 +46,17 @@ _KINDS = {
 class K8sTokenError(Exception):
     """A failure explained in one sentence; ``status`` is the HTTP status when there was one, and
     ``account`` the ServiceAccount ``(namespace, name)`` the sentence names, when it names one (a
-    caller that was working for an account and finds it None says which account it was)."""
+    caller that was working for an account and finds it None says which account it was).
+    ``response`` is the :class:`HttpError` (the API server's answer) it was built from, if any; see
+    :func:`diagnostics`."""
 
-    def __init__(self, message, status=None, account=None):
+    def __init__(self, message, status=None, account=None, response=None):
         message = redact(message)
         super(K8sTokenError, self).__init__(message)
         self.message = message
-        self.status = status
+        self.status = status if status is not None or response is None else response.status
         self.account = account
+        self.response = response
 
 
 class HttpError(Exception):
@@ -210,8 +213,9 @@ def as_token_error(exc, action):
         text = _http_sentence(exc, action)
         details = exc.details
         if exc.status == 404 and details.get('kind') == 'serviceaccounts' and action.namespace:
-            return K8sTokenError(text, status=exc.status, account=(action.namespace, details.get('name')))
-        return K8sTokenError(text, status=exc.status, account=_named_account(text, action))
+            return K8sTokenError(text, status=exc.status, account=(action.namespace, details.get('name')),
+                                 response=exc)
+        return K8sTokenError(text, status=exc.status, account=_named_account(text, action), response=exc)
     text = _other_sentence(exc, action)
     return K8sTokenError(text, account=_named_account(text, action))
 
@@ -358,6 +362,66 @@ def _connection_reason(text):
         if pattern in text:
             return reason
     return text
+
+
+# a bearer credential in a header or text (``Authorization: Bearer ...``), and anything shaped like a
+# JWT (three base64url parts, the first a JSON object: ``eyJ...``), registered or not
+_BEARER = re.compile(r'(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}')
+_JWT = re.compile(r'\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*')
+# keys whose values are credentials wherever they appear in an answer
+_SECRET_KEYS = re.compile(r'(?i)^(token|authorization|password|api_?key|client-key-data|client_key|.*secret.*)$')
+# the longest API answer text kept in a failure result
+MAX_BODY_CHARS = 4000
+
+
+def scrub(text):
+    """:func:`redact`, and every bearer credential and JWT-shaped string replaced too: for text
+    that did not pass through the collection's own sentences (an API answer, a traceback)."""
+    text = _BEARER.sub(lambda match: match.group(1) + match.group(2) + REDACTED, redact(text))
+    return _JWT.sub(REDACTED, text)
+
+
+def redact_body(body):
+    """An API answer (a ``Status`` dict, other JSON or text) with no credential left in it: every
+    string scrubbed (:func:`scrub`), the values of credential keys (``token``, ``authorization``,
+    ...) replaced, text cut to :data:`MAX_BODY_CHARS`."""
+    if isinstance(body, dict):
+        return dict((key, REDACTED if _SECRET_KEYS.match(str(key)) and value not in (None, '') else redact_body(value))
+                    for key, value in body.items())
+    if isinstance(body, (list, tuple)):
+        return [redact_body(value) for value in body]
+    if isinstance(body, bytes):
+        body = body.decode('utf-8', 'replace')
+    if isinstance(body, str):
+        text = scrub(body)
+        return text if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + '...'
+    return body
+
+
+def http_answer(exc):
+    """The :class:`HttpError` behind ``exc``: its own ``response``, or one in its cause or context
+    chain (a sentence raised while handling an API answer), else None."""
+    seen = set()
+    current = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, HttpError):
+            return current
+        response = getattr(current, 'response', None)
+        if isinstance(response, HttpError):
+            return response
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def diagnostics(exc):
+    """What a failure result carries besides its sentence, as kubernetes.core names it: the HTTP
+    ``status`` and ``reason`` and the API server's answer (``api_status``, its ``Status`` object,
+    redacted) when there was an HTTP answer; ``{}`` when there was none."""
+    answer = http_answer(exc)
+    if answer is None:
+        return {}
+    return {'status': answer.status, 'reason': answer.reason, 'api_status': redact_body(answer.body)}
 
 
 def traceback_text(exc):

@@ -6,8 +6,10 @@
 :class:`K8sModule` builds the ``AnsibleModule`` with the connection options merged into the
 module's own argument spec, fails with ``missing_required_lib`` when a library the module needs
 is missing, keeps every secret of the connection options out of the output (``no_log``), turns a
-:class:`errors.K8sTokenError` into ``fail_json`` with its one sentence, and passes the API
-server's warnings on as task warnings.
+:class:`errors.K8sTokenError` into ``fail_json`` with its one sentence and the diagnostics (HTTP
+``status``, ``reason``, the API server's ``api_status``, redacted, and the traceback in
+``exception``), and passes the API server's warnings on as task warnings. Modules call this class
+only, never the ``AnsibleModule`` behind it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,11 +18,24 @@ __metaclass__ = type
 
 import copy
 
+from ansible.module_utils.ansible_release import __version__ as _core_version
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.mcp.k8s.plugins.module_utils import connection
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, traceback_text
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, diagnostics, scrub, traceback_text
+
+
+def _core_decides_tracebacks(version=_core_version):
+    """Whether ansible-core decides itself (its DISPLAY_TRACEBACK setting, 2.19 and later) if the
+    traceback given to ``fail_json`` is kept; before 2.19 it keeps every one it is given."""
+    try:
+        return tuple(int(part) for part in version.split('.')[:2]) >= (2, 19)
+    except ValueError:
+        return True
+
+
+CORE_DECIDES_TRACEBACKS = _core_decides_tracebacks()
 
 
 def _library_status(library):
@@ -44,16 +59,18 @@ class K8sModule:
     ``argument_spec`` is the module's own options; the connection options of
     ``connection.AUTH_ARG_SPEC`` are added to it. ``requires`` names the libraries (PyPI names:
     ``kubernetes``, ``PyJWT``, ``PyYAML``) the module cannot run without; a module that needs one
-    only for some options calls :meth:`require` itself.
+    only for some options calls :meth:`require` itself. A module that makes no request
+    (``check_variables``) passes ``connects=False``: no connection options.
     """
 
-    def __init__(self, argument_spec, requires=('kubernetes',), supports_check_mode=True, **kwargs):
-        spec = copy.deepcopy(connection.AUTH_ARG_SPEC)
+    def __init__(self, argument_spec, requires=('kubernetes',), supports_check_mode=True, connects=True, **kwargs):
+        spec = copy.deepcopy(connection.AUTH_ARG_SPEC) if connects else {}
         spec.update(argument_spec)
         self.ansible = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         for library in requires:
             self.require(library)
-        self.ansible.no_log_values.update(connection.secret_values(connection.auth_options(self.params)))
+        if connects:
+            self.ansible.no_log_values.update(connection.secret_values(connection.auth_options(self.params)))
 
     @property
     def params(self):
@@ -80,16 +97,31 @@ class K8sModule:
 
     def run(self, work):
         """``work(self)``, a result dict; a :class:`K8sTokenError` it raises fails the task with its
-        sentence (and ``changed`` when the error says something was changed before it)."""
+        sentence (and ``changed`` when the error says something was changed before it), see :meth:`fail`."""
         try:
             return work(self)
         except K8sTokenError as exc:
             error = exc
-        self.ansible.fail_json(msg=error.message, changed=bool(getattr(error, 'changed', False)))
+        self.fail(error.message, {'changed': bool(getattr(error, 'changed', False))}, error=error)
+
+    def fail(self, msg, result=None, warnings=(), error=None):
+        """``fail_json`` with the sentence ``msg`` and ``result`` (a failed check returns its table),
+        ``warnings`` shown as task warnings; for an ``error`` (an exception) also its diagnostics:
+        ``status``, ``reason`` and ``api_status`` when the API server answered (:func:`errors.diagnostics`),
+        and its traceback, scrubbed of secrets, in ``exception`` where ansible-core shows it (at -vvv
+        before 2.19; from 2.19 when its DISPLAY_TRACEBACK setting includes ``error``)."""
+        self.warn(warnings)
+        details = dict(result or {})
+        if error is not None:
+            details.update(diagnostics(error))
+            if CORE_DECIDES_TRACEBACKS or self.ansible._verbosity >= 3:
+                details['exception'] = scrub(traceback_text(error))
+        details.pop('msg', None)
+        self.ansible.fail_json(msg=msg, **details)
 
     def warn(self, warnings):
-        """Each of ``warnings`` (the API server's ``Warning`` headers, say) as a task warning."""
-        for warning in warnings or ():
+        """Each of ``warnings`` (the API server's ``Warning`` headers, say; or one sentence) as a task warning."""
+        for warning in [warnings] if isinstance(warnings, str) else warnings or ():
             self.ansible.warn(warning)
 
     def exit(self, result, warnings=(), diff=None):

@@ -76,25 +76,24 @@ unknown:
   sample: [{name: mcp_k8s_server_acess, closest: mcp_k8s_server_access}]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mcp.k8s.plugins.module_utils import variables
+from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    module = K8sModule(dict(
         names=dict(type='list', elements='str', required=True),
         known=dict(type='list', elements='str', required=True),
         prefix=dict(type='str', required=True),
         owner=dict(type='str', default='the role'),
         listing=dict(type='str', default="the role's documentation"),
-    ), supports_check_mode=True)
+    ), requires=(), connects=False)
     params = module.params
-    for warning in variables.warnings_for(params['names'], params['known'], params['prefix'], params['owner'],
-                                          params['listing']):
-        module.warn(warning)
-    module.exit_json(changed=False, unknown=[{'name': name, 'closest': closest} for name, closest in
-                                             variables.unknown(params['names'], params['known'], params['prefix'])])
+    warnings = variables.warnings_for(params['names'], params['known'], params['prefix'], params['owner'], params['listing'])
+    module.exit({'changed': False, 'unknown': [{'name': name, 'closest': closest} for name, closest in
+                                               variables.unknown(params['names'], params['known'], params['prefix'])]},
+                warnings=warnings)
 
 
 if __name__ == '__main__':

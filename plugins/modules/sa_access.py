@@ -420,10 +420,32 @@ verification:
       elements: str
       returned: always
       sample: ["RESULT  VERB  RESOURCE  NAMESPACE  EXPECTED   ACTUAL", "ok      list  pods      (all)      allowed    allowed"]
+status:
+  description:
+    - The HTTP status code of the API server's answer that failed the task (as kubernetes.core returns it).
+  returned: on failure with an HTTP answer
+  type: int
+  sample: 403
+reason:
+  description:
+    - The reason phrase of that answer.
+  returned: on failure with an HTTP answer
+  type: str
+  sample: Forbidden
+api_status:
+  description:
+    - The API server's answer itself, its C(Status) object (or its text when it was not JSON), for bug reports.
+    - Every credential in it (a token, a C(Bearer) value, a secret option's value, any C(token) or C(authorization)
+      field) is replaced by C(********).
+  returned: on failure with an HTTP answer
+  type: raw
+  sample: {kind: Status, apiVersion: v1, metadata: {}, status: Failure, reason: Forbidden, code: 403,
+           message: 'serviceaccounts "app" is forbidden: User "alice" cannot create resource "serviceaccounts/token"
+             in API group "" in the namespace "mcp"',
+           details: {name: app, kind: serviceaccounts}}
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, tokens
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
+from ansible_collections.mcp.k8s.plugins.module_utils import verification
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
@@ -459,112 +481,13 @@ def argument_spec():
     )
 
 
-def _verification_failure(spec, verification):
-    return ('RBAC verification failed for %s (scope %s): %s; the verification table lists every check.'
-            % (spec['username'], spec['scope'], verification['summary']))
-
-
-def _stored_token(path, username):
-    """The token kept in ``path`` by this collection when it is one of ``username``, else None."""
-    token = server_files.stored_token(path)
-    if token:
-        register_secret(token)
-        try:
-            if tokens.decode_claims(token).get('sub') == username:
-                return token
-        except K8sTokenError:
-            pass
-    return None
-
-
-VERIFY_TOKEN_SECONDS = 600
-
-
-def _ask(params, asking, result, beyond):
-    """The verification table of ``result['checks']`` and of the rights beyond the grant, asked as the
-    caller of ``asking``; the latter also as ``result['beyond_grant']``."""
-    verification = rbac_checks.verify(asking, result['checks'], retries=params['verify_retries'],
-                                      delay=params['verify_delay'], escalations=result['escalations'], beyond=beyond)
-    if beyond is not None:
-        result['beyond_grant'] = verification['beyond_grant']
-    return verification
-
-
-def run(module):
-    params = module.params
-    if params['verify_token']:
-        register_secret(params['verify_token'])
-    spec = access.access_spec(params)
-    verifying = params['verify_only'] or params['verify_token'] or params['verify_token_file'] or params['verify_mint']
-    if (verifying and spec['state'] == 'present' and not spec['cluster_role']
-            and not rbac_checks.expand_checks(spec['rules'], spec['scope'], spec['namespaces'], params['checks'])):
-        # decided before any change
-        raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
-    cluster = module.cluster()
-    if spec['state'] == 'absent':
-        result = access.ensure_absent(cluster, spec, check_mode=module.check_mode)
-        result.pop('rules')
-        return result
-    if params['verify_only']:
-        result = {'changed': False, 'service_account': {'name': spec['name'], 'namespace': spec['namespace'],
-                                                        'username': spec['username']}}
-        rules = access.effective_rules(cluster, spec)
-        result['escalations'] = rbac_checks.escalation_paths(rules, spec['scope'], spec['namespaces'])
-    else:
-        result = access.ensure_present(cluster, spec, check_mode=module.check_mode)
-        rules = result.pop('rules')
-    result['checks'] = rbac_checks.expand_checks(rules, spec['scope'], spec['namespaces'], params['checks'])
-    # what the account holds beyond its grant (unknown without rules or cluster_role)
-    beyond = access.rights_check(cluster, spec, rules) if (spec['rules'] or spec['cluster_role']) else None
-    token = params['verify_token'] or _stored_token(params['verify_token_file'], spec['username'])
-    if params['verify_token_file'] and not token and not params['verify_mint']:
-        reason = ('%s holds no token of %s (no file, another shape or another account\'s token)'
-                  % (params['verify_token_file'], spec['username']))
-        if params['verify_only']:
-            raise K8sTokenError('verify_token_file %s; give a file this collection wrote for the account, verify_token, '
-                                'or verify_mint=true.' % reason)
-        if not module.check_mode:
-            result['verify_skipped'] = 'Nothing was verified: %s.' % reason
-        return result
-    if params['verify_only'] or ((token or params['verify_mint']) and not module.check_mode):
-        if not result['checks']:
-            raise K8sTokenError('Nothing to verify: give checks, or rules or cluster_role to derive them from.')
-        if token:
-            try:
-                result['verification'] = _ask(params, cluster.with_token(token), result, beyond)
-                return result
-            except K8sTokenError as exc:
-                if exc.status != 401 or (params['verify_only'] and not params['verify_mint']):
-                    raise
-                if not params['verify_mint']:
-                    # a token of an earlier run that the API server no longer accepts: nothing to verify with
-                    result['verify_skipped'] = exc.message
-                    return result
-        if params['verify_mint']:
-            spec_for_checks = tokens.TokenSpec(spec['name'], spec['namespace'], duration=VERIFY_TOKEN_SECONDS)
-            minted = tokens.mint(cluster, spec_for_checks)['token']
-            result['verify_token_minted'] = True
-            result['verification'] = _ask(params, cluster.with_token(minted), result, beyond)
-        else:   # verify_only without a token: as the connection's own user (the account's kubeconfig)
-            caller = reviews.whoami(cluster)
-            if caller and caller['username'] != spec['username']:
-                raise K8sTokenError('The connection authenticates as %s, not as %s, so verify_only would check the '
-                                    'rights of %s; connect with the account\'s kubeconfig, or give verify_token, '
-                                    'verify_token_file or verify_mint=true.'
-                                    % (caller['username'], spec['username'], caller['username']))
-            result['verification'] = _ask(params, cluster, result, beyond)
-    return result
-
-
 def main():
     module = K8sModule(argument_spec())
-    result = module.run(run)
-    warnings = result.pop('warnings', [])
-    diff = result.pop('diff', None) or None
-    verification = result.get('verification')
-    if verification and verification['mismatches']:
-        module.warn(warnings)
-        module.ansible.fail_json(msg=_verification_failure(access.access_spec(module.params), verification), **result)
+    result = module.run(lambda m: verification.run(m.params, m.cluster, m.check_mode))
+    warnings, diff = result.pop('warnings', []), result.pop('diff', None) or None
+    failure = verification.failure(module.params, result)
+    if failure:
+        module.fail(failure, result, warnings=warnings)
     module.exit(result, warnings=warnings, diff=diff)
 
 

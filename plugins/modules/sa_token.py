@@ -386,6 +386,29 @@ api_warnings:
   type: list
   elements: str
   sample: ["requested expiration of 86400 seconds shortened to 3600 seconds"]
+status:
+  description:
+    - The HTTP status code of the API server's answer that failed the task (as kubernetes.core returns it).
+  returned: on failure with an HTTP answer
+  type: int
+  sample: 403
+reason:
+  description:
+    - The reason phrase of that answer.
+  returned: on failure with an HTTP answer
+  type: str
+  sample: Forbidden
+api_status:
+  description:
+    - The API server's answer itself, its C(Status) object (or its text when it was not JSON), for bug reports.
+    - Every credential in it (a token, a C(Bearer) value, a secret option's value, any C(token) or C(authorization)
+      field) is replaced by C(********).
+  returned: on failure with an HTTP answer
+  type: raw
+  sample: {kind: Status, apiVersion: v1, metadata: {}, status: Failure, reason: Forbidden, code: 403,
+           message: 'serviceaccounts "app" is forbidden: User "alice" cannot create resource "serviceaccounts/token"
+             in API group "" in the namespace "mcp"',
+           details: {name: app, kind: serviceaccounts}}
 '''
 
 from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, server_files, tokens
@@ -421,7 +444,7 @@ def ensure(module):
         offered, source = server_files.stored_token(params['token_file']), 'read from %s' % params['token_file']
     result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
                                  validate=params['validate'], check_mode=module.check_mode, source=source,
-                                 warn=module.ansible.warn)
+                                 warn=module.warn)
     handoff.complete(cluster, spec, result)
     return result
 

@@ -382,6 +382,29 @@ all_allowed:
   returned: when O(can_i) is given
   type: bool
   sample: true
+status:
+  description:
+    - The HTTP status code of the API server's answer that failed the task (as kubernetes.core returns it).
+  returned: on failure with an HTTP answer
+  type: int
+  sample: 403
+reason:
+  description:
+    - The reason phrase of that answer.
+  returned: on failure with an HTTP answer
+  type: str
+  sample: Forbidden
+api_status:
+  description:
+    - The API server's answer itself, its C(Status) object (or its text when it was not JSON), for bug reports.
+    - Every credential in it (a token, a C(Bearer) value, a secret option's value, any C(token) or C(authorization)
+      field) is replaced by C(********).
+  returned: on failure with an HTTP answer
+  type: raw
+  sample: {kind: Status, apiVersion: v1, metadata: {}, status: Failure, reason: Forbidden, code: 403,
+           message: 'serviceaccounts "app" is forbidden: User "alice" cannot create resource "serviceaccounts/token"
+             in API group "" in the namespace "mcp"',
+           details: {name: app, kind: serviceaccounts}}
 '''
 
 from ansible_collections.mcp.k8s.plugins.module_utils import token_info

@@ -154,3 +154,36 @@ def recap_changed(output, host='localhost'):
 def object_uid(cluster, resource, name, namespace='mcp'):
     """The uid of an object the server under test holds."""
     return cluster.objects.get(resource, name, namespace=namespace)['metadata']['uid']
+
+
+def files_under(directory, allowed=()):
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            if path not in allowed and os.path.isfile(path):
+                yield path
+
+
+def assert_nowhere(secrets, run, log_path, directory, allowed=()):
+    """None of ``secrets`` (nor a token's signature alone) in the output, the log or a file."""
+    with open(log_path, encoding='utf-8', errors='replace') as handle:
+        log = handle.read()
+    assert 'PLAY RECAP' in log or 'PLAY [' in log, 'nothing was logged'
+    needles = set()
+    for secret in secrets:
+        needles.add(secret)
+        if secret.count('.') == 2:
+            needles.add(secret.rsplit('.', 1)[1])
+    for needle in needles:
+        assert needle not in run.stdout, 'secret in stdout'
+        assert needle not in run.stderr, 'secret in stderr'
+        assert needle not in log, 'secret in the log'
+    for path in files_under(directory, allowed):
+        with open(path, 'rb') as handle:
+            data = handle.read()
+        for needle in needles:
+            assert needle.encode() not in data, 'secret in %s' % path
+
+
+def hygiene_env(tmp_path):
+    return {'ANSIBLE_LOG_PATH': str(tmp_path / 'ansible.log')}

@@ -17,7 +17,7 @@ from bad_input_support import BadFiles, answer_rewrites
 from kube_double import KubeDouble
 
 
-from harness import PYTHON, ansible_playbook, lookup_sentence, playbook_env
+from harness import PYTHON, ansible_command, ansible_playbook, assert_nowhere, hygiene_env, lookup_sentence, playbook_env
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
@@ -486,3 +486,42 @@ def test_the_docs_table_lists_every_case():
     assert len(CASES) >= 40
     for case in CASES:
         assert '| `%s` |' % case in table, case
+
+
+def test_a_failure_the_api_server_answered_carries_its_diagnostics_and_no_token(cluster, run_playbook, tmp_path):
+    """A real 403 (an account's token that may not mint) and 404 (a missing account): the module's sentence,
+    and the HTTP status, reason and the server's own Status in api_status; the traceback at -vvv (with
+    DISPLAY_TRACEBACK=error on ansible-core 2.19); the connection's token nowhere in the output or log."""
+    cluster.create_service_account('server', 'mcp')
+    token = cluster.mint_token('server', 'mcp')
+    kubeconfig = cluster.write_kubeconfig(path=str(tmp_path / 'server.kubeconfig'), token=token)
+    tasks = [
+        {'name': 'Mint as an account that may not', 'register': 'forbidden', 'ignore_errors': True, 'no_log': False,
+         'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'kubeconfig': kubeconfig}},
+        {'name': 'Mint for a missing account', 'register': 'missing', 'ignore_errors': True,
+         'mcp.k8s.sa_token': {'name': 'ghost', 'namespace': 'mcp'}},
+        {'name': 'A failure without an answer', 'register': 'refused_early', 'ignore_errors': True,
+         'mcp.k8s.sa_token': {'name': 'server', 'namespace': 'mcp', 'duration': 'abc'}},
+        {'name': 'Record', 'ansible.builtin.copy': {
+            'content': "{{ {'forbidden': forbidden, 'missing': missing, 'early': refused_early} | to_json }}",
+            'dest': '{{ results_file }}', 'mode': '0600'}}]
+    env = dict(hygiene_env(tmp_path), ANSIBLE_DISPLAY_TRACEBACK='error', K8S_AUTH_KUBECONFIG=cluster.kubeconfig_path)
+    run = run_playbook([{'name': 'diagnostics', 'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}],
+                       verbosity=3, env=env)
+    assert run.rc == 0, str(run)
+    forbidden, missing, early = run.results['forbidden'], run.results['missing'], run.results['early']
+    assert forbidden['msg'].startswith('User "system:serviceaccount:mcp:server" may not create serviceaccounts/token '
+                                       'in namespace "mcp" (403 Forbidden); '), forbidden['msg']
+    assert (forbidden['status'], forbidden['reason']) == (403, 'Forbidden')
+    status = forbidden['api_status']
+    assert (status['kind'], status['status'], status['reason'], status['code']) == ('Status', 'Failure', 'Forbidden', 403)
+    assert status['message'].startswith('serviceaccounts "server" is forbidden: User "system:serviceaccount:mcp:server" '
+                                        'cannot create resource "serviceaccounts/token"'), status
+    assert missing['msg'] == 'ServiceAccount "ghost" does not exist in namespace "mcp"; create it first or correct the name.'
+    assert (missing['status'], missing['reason'], missing['api_status']['reason']) == (404, 'Not Found', 'NotFound')
+    assert missing['api_status']['details'] == {'name': 'ghost', 'kind': 'serviceaccounts'}
+    assert not set(early) & {'status', 'reason', 'api_status'}
+    # the traceback, as ansible-core shows it at -vvv
+    assert 'Traceback (most recent call last)' in run.output
+    assert 'errors.K8sTokenError: User "system:serviceaccount:mcp:server" may not create' in run.output
+    assert_nowhere([token], run, tmp_path / 'ansible.log', tmp_path, allowed=(kubeconfig,))

@@ -35,7 +35,7 @@ MUTANTS = [
          "return user.get('uid')"),
     ]),
     ('verify_only_refuses_another_account_connection', [
-        ('plugins/modules/sa_access.py', "if caller and caller['username'] != spec['username']:",
+        (MU + 'verification.py', "if caller and caller['username'] != spec['username']:",
          'if caller and False:'),
     ]),
     ('exec_plugin_token_is_redacted', [

@@ -40,6 +40,7 @@ FILES = {
     'tokens': ('plugins/module_utils/tokens.py', [INVARIANTS, MU + 'test_tokens.py', MU + 'test_token_info.py']),
     'jwks': ('plugins/module_utils/jwks.py', [MU + 'test_jwks.py']),
     'errors': ('plugins/module_utils/errors.py', [INVARIANTS, MU + 'test_errors.py', MU + 'test_connection.py']),
+    'verification': ('plugins/module_utils/verification.py', [INVARIANTS, MU + 'test_verification.py']),
     'server_files': ('plugins/module_utils/server_files.py', [INVARIANTS, MU + 'test_server_files.py']),
     'token_cache': ('plugins/plugin_utils/token_cache.py', [INVARIANTS, PU + 'test_token_cache.py']),
 }

@@ -2,7 +2,7 @@
 
 Each row states one rule the collection promises (ownership, token reuse, redaction, the files it
 writes, the lookup's cache) and checks it through the public functions of module_utils (and the
-sa_access module's ``run`` for verify_only, which decides there), so the rows survive refactors
+verification.run for verify_only, sa_access's strategy), so the rows survive refactors
 of the code behind them. The comment of each row names the one-line bug (mutant) it kills; every
 such mutant was applied by hand once and seen to fail the row. The rows marked "(fixed)" failed on
 the code before the server_files ownership fix (issue 21 section 5) and pass after it.
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from ansible_collections.mcp.k8s.plugins.module_utils import (
-    access, connection, durations, errors, rbac_checks, reviews, server_files, tokens,
+    access, connection, durations, errors, rbac_checks, reviews, server_files, tokens, verification,
 )
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 from ansible_collections.mcp.k8s.plugins.modules import sa_access
@@ -148,22 +148,16 @@ def self_subject_review_must_name_the_account(env):
 
 
 def verify_only_refuses_another_account_connection(env):
-    # kills: sa_access.run() checking the rights of whoever the connection is (dropping or inverting
+    # kills: verification.run() checking the rights of whoever the connection is (dropping or inverting
     # "caller['username'] != spec['username']" before verify_only asks as the connection's user)
     other_token = env.kube.mint_token('other', 'mcp')
     params = dict((name, option.get('default')) for name, option in sa_access.argument_spec().items())
     params.update(name='server', namespace='mcp', rules=RULES, verify_only=True, verify_retries=0, verify_delay=0)
 
-    class Module:
-        check_mode = False
-
-        def __init__(self):
-            self.params = params
-
-        def cluster(self):
-            return connection.get_cluster({'kubeconfig': env.kube.write_kubeconfig(token=other_token)})
+    def connect():
+        return connection.get_cluster({'kubeconfig': env.kube.write_kubeconfig(token=other_token)})
     with pytest.raises(K8sTokenError) as info:
-        sa_access.run(Module())
+        verification.run(params, connect)
     assert info.value.message.startswith('The connection authenticates as %s, not as %s, so verify_only would check'
                                          % (OTHER_USER, USER))
 

@@ -93,3 +93,76 @@ def test_errors_carry_the_account_they_name():
     assert timeout.account == ('mcp', 'server')
     refused_elsewhere = as_token_error(HttpError(400, 'Bad Request', {}, status_body(400, 'BadRequest', 'no')), TOKEN_ACTION)
     assert refused_elsewhere.account is None     # the action does not say which account it is for
+
+
+# diagnostics: what a failure result carries besides its sentence (issue 25)
+ECHOED_JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bWNwOmFwcCJ9.c2lnbmF0dXJl'
+
+
+def test_a_status_body_echoing_a_token_is_redacted():
+    body = {'kind': 'Status', 'code': 422, 'message': 'TokenReview "" is invalid: spec.token: Invalid value: "%s"' % ECHOED_JWT,
+            'details': {'causes': [{'field': 'spec.token', 'message': ECHOED_JWT}]}, 'spec': {'token': 'opaque-abc'}}
+    redacted = errors.redact_body(body)
+    text = json.dumps(redacted)
+    assert ECHOED_JWT not in text and 'opaque-abc' not in text
+    assert redacted['message'] == 'TokenReview "" is invalid: spec.token: Invalid value: "********"'
+    assert redacted['spec']['token'] == errors.REDACTED and redacted['code'] == 422
+    assert redacted['details']['causes'][0] == {'field': 'spec.token', 'message': errors.REDACTED}
+
+
+def test_a_bearer_header_in_a_body_is_redacted():
+    body = 'upstream said: Authorization: Bearer abcdefgh12345678.opaque; try again'
+    assert errors.redact_body(body) == 'upstream said: Authorization: Bearer ********; try again'
+    headers = {'Authorization': 'Bearer abcdefgh12345678', 'Content-Type': 'application/json'}
+    assert errors.redact_body(headers) == {'Authorization': errors.REDACTED, 'Content-Type': 'application/json'}
+
+
+def test_a_secret_option_value_in_a_body_is_redacted():
+    errors.register_secret('sekrit-api-key-in-the-body-77')
+    body = {'kind': 'Status', 'message': 'no user for key sekrit-api-key-in-the-body-77', 'reason': 'Unauthorized'}
+    assert errors.redact_body(body)['message'] == 'no user for key ********'
+    assert errors.redact_body(b'raw sekrit-api-key-in-the-body-77') == 'raw ********'
+
+
+def test_a_long_text_answer_is_cut():
+    assert len(errors.redact_body('x' * 10000)) == errors.MAX_BODY_CHARS + 3
+
+
+def test_diagnostics_of_an_http_answer():
+    body = status_body(403, 'Forbidden', 'serviceaccounts "server" is forbidden: User "alice" cannot create resource '
+                       '"serviceaccounts/token" in API group "" in the namespace "mcp"')
+    error = as_token_error(HttpError(403, 'Forbidden', {}, body), TOKEN_ACTION)
+    assert error.response.status == 403 and error.status == 403
+    found = errors.diagnostics(error)
+    assert (found['status'], found['reason']) == (403, 'Forbidden')
+    assert found['api_status']['kind'] == 'Status' and found['api_status']['code'] == 403
+    assert found['api_status']['message'].startswith('serviceaccounts "server" is forbidden: User "alice"')
+
+
+def test_diagnostics_of_a_sentence_raised_while_handling_an_answer():
+    """Code that turns an answer into its own sentence (raise K8sTokenError(...) in an except block) keeps it."""
+    try:
+        try:
+            raise HttpError(404, None, {}, status_body(404, 'NotFound', 'namespaces "nowhere" not found'))
+        except HttpError:
+            raise K8sTokenError('Namespace "nowhere" does not exist; create it first.')
+    except K8sTokenError as exc:
+        error = exc
+    found = errors.diagnostics(error)
+    assert (found['status'], found['reason'], found['api_status']['message']) == (
+        404, 'Not Found', 'namespaces "nowhere" not found')
+
+
+def test_no_diagnostics_without_an_http_answer():
+    assert errors.diagnostics(K8sTokenError('duration "abc" is not a duration.')) == {}
+    refused = as_token_error(urllib3.exceptions.NewConnectionError(None, 'Connection refused'), TOKEN_ACTION)
+    assert errors.diagnostics(refused) == {}
+
+
+def test_scrub_leaves_no_token_in_a_traceback():
+    errors.register_secret('sekrit-in-a-traceback-0042')
+    try:
+        raise ValueError('bad %s and %s' % (ECHOED_JWT, 'sekrit-in-a-traceback-0042'))
+    except ValueError as exc:
+        text = errors.scrub(errors.traceback_text(exc))
+    assert 'Traceback (most recent call last)' in text and 'ValueError: bad ******** and ********' in text

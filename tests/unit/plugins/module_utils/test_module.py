@@ -178,3 +178,99 @@ def test_params_are_those_of_ansible_module():
     assert module.params['name'] == 'app'
     assert isinstance(module.ansible, basic.AnsibleModule)
     assert module.check_mode is False
+
+
+def test_a_failure_with_an_http_answer_returns_its_diagnostics(capsys, monkeypatch):
+    """status, reason and the API server's Status (redacted), and the traceback in exception where
+    ansible-core keeps it (asked for here: -vvv before 2.19, DISPLAY_TRACEBACK=error from 2.19)."""
+    from ansible_collections.mcp.k8s.plugins.module_utils.errors import Action, HttpError, as_token_error
+    args = {'name': 'app', 'token': TOKEN, '_ansible_verbosity': 3}
+    try:    # 2.19 reads _ansible_tracebacks_for once per process: forget what an earlier test's arguments said
+        from ansible.module_utils._internal import _traceback
+        monkeypatch.setattr(_traceback, '_module_tracebacks_enabled_events', None)
+        # as in a module process (the controller's display, once another test imported it, decides otherwise)
+        monkeypatch.setattr(_traceback, '_is_traceback_enabled', _traceback._is_module_traceback_enabled)
+        args['_ansible_tracebacks_for'] = ['error']
+    except ImportError:   # before 2.19: -vvv
+        pass
+    answer = json.dumps({'kind': 'Status', 'apiVersion': 'v1', 'status': 'Failure', 'reason': 'Forbidden', 'code': 403,
+                         'message': 'User "alice" cannot create resource "serviceaccounts/token"; saw %s' % TOKEN})
+
+    def work(module):
+        try:
+            raise HttpError(403, 'Forbidden', {}, answer)
+        except HttpError as exc:
+            raise as_token_error(exc, Action('create', 'serviceaccounts/token', namespace='mcp'))
+    code = run_module(args, lambda m: m.run(work))
+    result = output(capsys)
+    assert code == 1 and result['failed'] is True
+    assert result['msg'] == ('User "alice" may not create serviceaccounts/token in namespace "mcp" (403 Forbidden); '
+                             'grant it "create" on "serviceaccounts/token" with a Role and RoleBinding.')
+    assert (result['status'], result['reason']) == (403, 'Forbidden')
+    assert result['api_status']['code'] == 403 and result['api_status']['kind'] == 'Status'
+    assert result['api_status']['message'].startswith('User "alice" cannot create resource "serviceaccounts/token"; saw ')
+    assert 'Traceback (most recent call last)' in result['exception'] and 'K8sTokenError' in result['exception']
+    assert 'HttpError: 403 Forbidden' in result['exception']
+    assert TOKEN not in json.dumps(result) and 'given-token-payload' not in json.dumps(result)
+
+
+def test_a_failure_without_an_http_answer_has_no_diagnostics(capsys):
+    def work(module):
+        raise K8sTokenError('duration "abc" is not a duration.')
+    run_module({'name': 'app'}, lambda m: m.run(work))
+    result = output(capsys)
+    assert not set(result) & {'status', 'reason', 'api_status'}
+
+
+def test_traceback_only_at_vvv_before_ansible_core_2_19():
+    assert base._core_decides_tracebacks('2.19.0') and base._core_decides_tracebacks('2.20.1')
+    assert not base._core_decides_tracebacks('2.16.14') and not base._core_decides_tracebacks('2.18.3')
+
+
+def test_fail_returns_the_result_and_shows_the_warnings(capsys):
+    def body(module):
+        module.fail('The check failed.', {'changed': True, 'table': ['a']}, warnings=['careful'])
+    code = run_module({'name': 'app'}, body)
+    result = output(capsys)
+    assert code == 1 and result['msg'] == 'The check failed.' and result['table'] == ['a'] and result['changed']
+    assert 'careful' in json.dumps(result['warnings'])
+
+
+def test_a_module_that_makes_no_request_has_no_connection_options(capsys):
+    """check_variables: K8sModule(connects=False, requires=()) is an AnsibleModule of its own options only."""
+    code = run_module({'name': 'app'}, lambda m: m.exit({'params': dict(m.params), 'changed': False}),
+                      spec={'name': {'type': 'str'}}, requires=(), connects=False)
+    assert code == 0 and output(capsys)['params'] == {'name': 'app'}
+    with patch_module_args({'name': 'app', 'kubeconfig': '/k'}):
+        with pytest.raises(SystemExit) as exited:
+            base.K8sModule({'name': {'type': 'str'}}, requires=(), connects=False)
+    assert exited.value.code == 1 and 'Unsupported parameters' in output(capsys)['msg']
+
+
+MODULES = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'modules')
+
+
+def _module_sources():
+    for name in sorted(os.listdir(MODULES)):
+        if name.endswith('.py') and name != '__init__.py':
+            with open(os.path.join(MODULES, name), encoding='utf-8') as handle:
+                yield name, handle.read()
+
+
+def test_modules_use_the_base_class_only():
+    for name, source in _module_sources():
+        assert 'K8sModule(' in source, name
+        assert '.ansible.' not in source and 'AnsibleModule' not in source, name
+
+
+def test_every_module_that_connects_documents_the_diagnostics_alike():
+    import yaml
+    documented = {}
+    for name, source in _module_sources():
+        if 'connects=False' in source:
+            continue
+        returns = yaml.safe_load(source.split("RETURN = r'''", 1)[1].split("'''", 1)[0])
+        documented[name] = dict((key, returns[key]) for key in ('status', 'reason', 'api_status'))
+        assert all(entry['returned'] == 'on failure with an HTTP answer' for entry in documented[name].values()), name
+    assert len(documented) == 5
+    assert all(entry == documented['sa_token.py'] for entry in documented.values())
