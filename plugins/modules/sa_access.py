@@ -59,6 +59,7 @@ requirements:
   - kubernetes >= 31.0.0
 extends_documentation_fragment:
   - mcp.k8s.connection
+  - mcp.k8s.option_names
   - ansible.builtin.action_common_attributes
   - mcp.k8s.attributes
 attributes:
@@ -422,7 +423,7 @@ verification:
       sample: ["RESULT  VERB  RESOURCE  NAMESPACE  EXPECTED   ACTUAL", "ok      list  pods      (all)      allowed    allowed"]
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import access, option_names, rbac_checks, reviews, server_files, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
@@ -456,6 +457,7 @@ def argument_spec():
         )),
         verify_retries=dict(type='int', default=3),
         verify_delay=dict(type='float', default=2),
+        **option_names.argument_spec()
     )
 
 
