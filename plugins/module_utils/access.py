@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.mcp.k8s.plugins.module_utils import object_names, rbac_checks, reviews
+from ansible_collections.mcp.k8s.plugins.module_utils import object_names, option_names, rbac_checks, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, as_token_error, is_status
 
 FIELD_MANAGER = 'mcp.k8s'
@@ -134,6 +134,7 @@ def access_spec(params):
         'allow_aggregation': bool(params.get('allow_aggregation')),
         'owner': owner_of(name, namespace),
         'username': username(name, namespace),
+        'names': option_names.of(params),
     }
 
 
@@ -233,10 +234,10 @@ def aggregation_refusal(spec, cluster_roles):
                           for selector in (role.get('aggregationRule') or {}).get('clusterRoleSelectors') or []
                           for key in (selector.get('matchLabels') or {}) if key in spec['labels']))
     return ('The labels of the ClusterRole %s (%s) are selected by the aggregationRule of %s, so its rules would be '
-            'copied into %s and granted to everyone bound to %s; remove those labels, or set allow_aggregation to '
+            'copied into %s and granted to everyone bound to %s; remove those labels, or set %s to '
             'true if that is really meant.'
             % (spec['name'], ', '.join(selected) or 'all of them', _join(roles), 'it' if len(roles) == 1 else 'them',
-               'it' if len(roles) == 1 else 'them'))
+               'it' if len(roles) == 1 else 'them', option_names.name(spec.get('names'), 'allow_aggregation')))
 
 
 def plan(wanted, existing, owner, adopt=False, absent=False):
@@ -292,7 +293,7 @@ def plan(wanted, existing, owner, adopt=False, absent=False):
     return result
 
 
-def refusal(steps, spec, option_hint='adopt'):
+def refusal(steps, spec):
     """One sentence per kind of refusal in the plan ``steps``, or None when nothing is refused."""
     sentences = []
     if steps['builtin']:
@@ -307,7 +308,7 @@ def refusal(steps, spec, option_hint='adopt'):
         sentences.append('%s already exist%s and %s not made by mcp.k8s for the ServiceAccount %s (no %s annotation), '
                          'so nothing was changed; choose another name, remove %s, or set %s to true to take %s over.'
                          % (_join([shown(k) for k in steps['foreign']]), '' if many else 's', 'were' if many else 'was',
-                            spec['owner'], OWNER_ANNOTATION, 'them' if many else 'it', option_hint,
+                            spec['owner'], OWNER_ANNOTATION, 'them' if many else 'it', option_names.name(spec.get('names'), 'adopt'),
                             'them' if many else 'it'))
     return ' '.join(sentences) or None
 
@@ -582,9 +583,10 @@ def check_risky(spec, rules):
     if risky and not spec['allow_risky']:
         source = 'the ClusterRole %s' % spec['cluster_role'] if spec['cluster_role'] else 'the rules'
         raise K8sTokenError('Refusing to grant %s what %s allow: %s, which lets it take over the %s; narrow the rules, '
-                            'or set allow_wildcards_and_escalation to true if that is really meant.'
+                            'or set %s to true if that is really meant.'
                             % (spec['username'], source, '; '.join(risky),
-                               'cluster' if spec['scope'] == 'cluster' else 'namespaces'))
+                               'cluster' if spec['scope'] == 'cluster' else 'namespaces',
+                               option_names.name(spec.get('names'), 'allow_wildcards_and_escalation')))
 
 
 def warnings_for(spec, rules):
@@ -616,7 +618,7 @@ def ensure_present(cluster, spec, check_mode=False, bindings=False):
     needed = [spec['namespace']] + [n for n in spec['namespaces'] if n != spec['namespace']]
     missing = [n for n in needed if n not in known and not (n == spec['namespace'] and spec['create_namespace'])]
     if missing:
-        hint = ' (or set create_namespace: true)' if spec['namespace'] in missing else ''
+        hint = ' (or set %s)' % option_names.setting(spec.get('names'), 'create_namespace', 'true', ': ') if spec['namespace'] in missing else ''
         raise K8sTokenError('Namespace(s) %s not found: create them first%s.' % (', '.join(missing), hint))
     new_namespace = spec['namespace'] not in known
     if new_namespace:

@@ -40,6 +40,7 @@ except ImportError:  # only where ansible-core is not installed whole (the sanit
     HAS_YAML = False
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
+from ansible_collections.mcp.k8s.plugins.module_utils import option_names
 
 EXEC_API_VERSION = 'client.authentication.k8s.io/v1'
 HIDDEN = '(token hidden)'
@@ -478,12 +479,13 @@ class FileChange:
     cluster, None when not known) and ``record`` (the cluster the file serves: its own record,
     else that of the other files of the set) are set by :func:`plan`."""
 
-    def __init__(self, label, path, wanted, username, option, force=False, move=False):
+    def __init__(self, label, path, wanted, username, option, force=False, move=False, names=None):
         self.label = label      # 'kubeconfig', 'credential' or 'config'
         self.path = path
         self.wanted = wanted    # text, or None to remove the file
         self.username = username
         self.option = option    # the option naming the path, for messages
+        self.names = names      # option_names: what messages call the options
         self.force = force
         self.move = move
         self.current, self.mode = read(path)
@@ -529,15 +531,16 @@ class FileChange:
         if self.foreign and not self.force:
             whose = ('was written by mcp.k8s for %s, not for %s' % (self.owner.account, self.username)
                      if self.owner.status == 'other-account' else 'was not written by mcp.k8s')
-            raise K8sTokenError('%s exists and %s; move it away, set %s to another path, or set force=true to replace it.'
-                                % (self.path, whose, self.option))
+            raise K8sTokenError('%s exists and %s; move it away, set %s to another path, or set %s to replace it.'
+                                % (self.path, whose, option_names.name(self.names, self.option),
+                                   option_names.setting(self.names, 'force', 'true')))
         if self.elsewhere and not self.move:
             raise K8sTokenError(
                 '%s serves %s on the cluster at %s, but this run is against the cluster at %s; check the kubeconfig and '
-                'context this run uses, or set move_cluster to true to point the files at %s (the account and its '
+                'context this run uses, or set %s to true to point the files at %s (the account and its '
                 'rights stay on %s until a deprovision there).'
                 % (self.path, self.username, describe_cluster(self.record), describe_cluster(self.here),
-                   self.here['server'], self.record['server']))
+                   option_names.name(self.names, 'move_cluster'), self.here['server'], self.record['server']))
 
     def apply(self):
         if not self.changed:
@@ -569,11 +572,13 @@ def _same_file(first, second):
         return False
 
 
-def check_paths(paths):
-    """Refuse two options naming one file: ``paths`` is [(option, path)] of the files in use."""
+def check_paths(paths, names=None):
+    """Refuse two options naming one file: ``paths`` is [(option, path)] of the files in use;
+    ``names`` what messages call the options (option_names)."""
     for index, (option, path) in enumerate(paths):
         for other, other_path in paths[index + 1:]:
             if path and other_path and _same_file(path, other_path):
+                other, option = option_names.name(names, other), option_names.name(names, option)
                 raise K8sTokenError('%s and %s name the same file, %s, which would hold both; set %s to another path.'
                                     % (other, option, path, other))
 
@@ -594,12 +599,13 @@ def plan(params, cluster, username, check_mode=False):
     force = bool(params.get('force'))
     move = present and bool(params.get('move_cluster'))
     namespace = params.get('namespace') or 'default'
+    names = option_names.of(params)
     changes = []
     if present and config_path and not kubeconfig_path:
         raise K8sTokenError('config_path needs kubeconfig_path: the server config points at the account\'s kubeconfig.')
     check_paths([(option, path) for option, path in (('kubeconfig_path', kubeconfig_path),
                                                      ('credential_path', credential_path if kubeconfig_path else ''),
-                                                     ('config_path', config_path)) if path])
+                                                     ('config_path', config_path)) if path], names)
     if present and kubeconfig_path and not check_mode:
         if not params.get('token') or (mode == 'exec' and not params.get('expiration_timestamp')):
             raise K8sTokenError('kubeconfig_credential=%s needs token%s (from mcp.k8s.sa_token).'
@@ -622,24 +628,24 @@ def plan(params, cluster, username, check_mode=False):
         if mode == 'exec':
             exec_file = exec_kubeconfig(account, os.path.abspath(credential_path), params['exec_command'])
             changes.append(FileChange('kubeconfig', kubeconfig_path, kubeconfig_text(exec_file, kubeconfig_header(record)),
-                                      username, 'kubeconfig_path', force, move))
+                                      username, 'kubeconfig_path', force, move, names=names))
             changes.append(FileChange('credential', credential_path,
                                       credential_text(token, params.get('expiration_timestamp') or '(not minted yet)', record),
-                                      username, 'credential_path', force, move))
+                                      username, 'credential_path', force, move, names=names))
         else:
             # token mode: the kubeconfig holds the token itself; only a stale credential file goes
             changes.append(FileChange('kubeconfig', kubeconfig_path, kubeconfig_text(account, kubeconfig_header(record)),
-                                      username, 'kubeconfig_path', force, move))
-            changes.append(FileChange('credential', credential_path, None, username, 'credential_path', move=move))
+                                      username, 'kubeconfig_path', force, move, names=names))
+            changes.append(FileChange('credential', credential_path, None, username, 'credential_path', move=move, names=names))
     elif kubeconfig_path:
-        changes.append(FileChange('kubeconfig', kubeconfig_path, None, username, 'kubeconfig_path'))
-        changes.append(FileChange('credential', credential_path, None, username, 'credential_path'))
+        changes.append(FileChange('kubeconfig', kubeconfig_path, None, username, 'kubeconfig_path', names=names))
+        changes.append(FileChange('credential', credential_path, None, username, 'credential_path', names=names))
     if config_path:
         wanted = None
         if present:
             wanted = config_text(server_config(params['server'], os.path.abspath(kubeconfig_path)),
                                  record or cluster_record({'server': UNKNOWN_SERVER}, username))
-        changes.append(FileChange('config', config_path, wanted, username, 'config_path', force, move))
+        changes.append(FileChange('config', config_path, wanted, username, 'config_path', force, move, names=names))
     _bind_to_cluster(changes, known if known and known['server'] != UNKNOWN_SERVER else cluster, username)
     return changes, exec_file
 

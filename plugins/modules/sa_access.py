@@ -59,6 +59,7 @@ requirements:
   - kubernetes >= 31.0.0
 extends_documentation_fragment:
   - mcp.k8s.connection
+  - mcp.k8s.option_names
   - ansible.builtin.action_common_attributes
   - mcp.k8s.attributes
 attributes:
@@ -445,7 +446,7 @@ api_status:
            details: {name: app, kind: serviceaccounts}}
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import verification
+from ansible_collections.mcp.k8s.plugins.module_utils import option_names, verification
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
@@ -478,6 +479,7 @@ def argument_spec():
         )),
         verify_retries=dict(type='int', default=3),
         verify_delay=dict(type='float', default=2),
+        **option_names.argument_spec()
     )
 
 

@@ -48,6 +48,7 @@ requirements:
   - kubernetes >= 31.0.0 (only without O(cluster))
 extends_documentation_fragment:
   - mcp.k8s.connection
+  - mcp.k8s.option_names
   - ansible.builtin.action_common_attributes
   - mcp.k8s.attributes
 attributes:
@@ -231,7 +232,7 @@ api_status:
            details: {name: app, kind: serviceaccounts}}
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, option_names, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
@@ -259,6 +260,7 @@ def argument_spec():
         force=dict(type='bool', default=False),
         move_cluster=dict(type='bool', default=False),
         server=dict(type='dict', default={}, options=SERVER_SPEC),
+        **option_names.argument_spec()
     )
 
 

@@ -68,6 +68,9 @@ def test_plan_refuses_what_is_not_ours_unless_adopted():
         'ClusterRole app and ClusterRoleBinding app already exist and were not made by mcp.k8s for the ServiceAccount '
         'ci/app (no mcp.k8s/service-account annotation), so nothing was changed; choose another name, remove them, '
         'or set adopt to true to take them over.')
+    # named as the caller knows the option (the role: its variable)
+    named = spec(adopt=False, option_names={'adopt': 'mcp_k8s_server_adopt'})
+    assert access.refusal(steps, named).endswith('or set mcp_k8s_server_adopt to true to take them over.')
     adopted = access.plan(wanted, existing, OWNER, adopt=True)
     assert adopted['foreign'] == [] and adopted['recreate'] == [('ClusterRoleBinding', '', 'app')]
     assert len(adopted['apply']) == 3
@@ -167,6 +170,10 @@ def test_risky_rules_and_cluster_roles_need_the_opt_in(kube, cluster):
     with pytest.raises(K8sTokenError, match='ClusterRole "nope" does not exist'):
         access.ensure_present(cluster, spec(namespace='mcp', rules=[], cluster_role='nope'))
     assert kube.count(method='PATCH') == 0
+    with pytest.raises(K8sTokenError, match=r'narrow the rules, or set mcp_k8s_server_allow_wildcards_and_escalation to '
+                                            r'true if that is really meant\.$'):
+        access.ensure_present(cluster, spec(namespace='mcp', rules=star, allow_wildcards_and_escalation=False, option_names={
+            'allow_wildcards_and_escalation': 'mcp_k8s_server_allow_wildcards_and_escalation'}))
     result = access.ensure_present(cluster, spec(namespace='mcp', rules=star, allow_wildcards_and_escalation=True))
     assert result['changed'] and 'get secrets' in [path['grant'] for path in result['escalations']]
 

@@ -89,6 +89,24 @@ def test_foreign_files_are_refused_and_left_alone(tmp_path):
     assert server_files.is_our_config((tmp_path / 'config.yaml').read_text(), USER)
 
 
+def test_messages_name_the_options_as_the_caller_knows_them(tmp_path):
+    names = {'config_path': 'mcp_k8s_server_config_path', 'force': 'mcp_k8s_server_kubeconfig_overwrite',
+             'credential_path': 'mcp_k8s_server_credential_path', 'kubeconfig_path': 'mcp_k8s_server_kubeconfig_path'}
+    (tmp_path / 'config.yaml').write_text('server: {port: 1}\n')
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, option_names=names)
+    assert info.value.message == ('%s exists and was not written by mcp.k8s; move it away, set mcp_k8s_server_config_path '
+                                  'to another path, or set mcp_k8s_server_kubeconfig_overwrite: true to replace it.'
+                                  % (tmp_path / 'config.yaml'))
+    with pytest.raises(K8sTokenError) as info:
+        run(tmp_path, option_names=names, credential_path=str(tmp_path / 'kubeconfig'))
+    assert info.value.message == ('mcp_k8s_server_credential_path and mcp_k8s_server_kubeconfig_path name the same file, '
+                                  '%s, which would hold both; set mcp_k8s_server_credential_path to another path.'
+                                  % (tmp_path / 'kubeconfig'))
+    with pytest.raises(K8sTokenError, match='option_names gives names for adopt, which is not an option'):
+        run(tmp_path, option_names={'adopt': 'mcp_k8s_server_adopt'})
+
+
 def test_force_never_removes_a_foreign_file(tmp_path):
     (tmp_path / 'kubeconfig').write_text('apiVersion: v1\nkind: Config\nusers: []\n')
     assert run(tmp_path, state='absent', force=True, config_path=None)[0] is False
