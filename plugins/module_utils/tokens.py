@@ -16,7 +16,7 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, jwks, object_names, reviews
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, jwks, object_names, reviews
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     HttpError, K8sTokenError, as_token_error, register_secret,
 )
@@ -551,9 +551,9 @@ def token_result(cluster, token, namespace, reused, now=None, status_expiration=
         'bound_object': info['bound_object'],
         'credential_id': info['credential_id'],
         'reused': reused,
-        'kubeconfig': cluster.kubeconfig_for_token(token, account['namespace'] or namespace,
-                                                   'system:serviceaccount:%s:%s' % (account['namespace'] or namespace,
-                                                                                    account['name'])),
+        'kubeconfig': handoff.kubeconfig_for_token(
+            cluster, token, account['namespace'] or namespace,
+            'system:serviceaccount:%s:%s' % (account['namespace'] or namespace, account['name'])),
         'api_warnings': [],
     })
     return result

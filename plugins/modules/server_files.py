@@ -208,7 +208,7 @@ credential_path:
   type: str
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, handoff, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
@@ -247,7 +247,7 @@ def this_cluster(module):
     if module.check_mode and connection.kubernetes_import_error() is not None:
         return None
     module.require('kubernetes')
-    return module.cluster().kubeconfig_cluster()
+    return handoff.kubeconfig_cluster(module.cluster())
 
 
 def write(module):
