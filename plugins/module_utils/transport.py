@@ -127,14 +127,16 @@ class Cluster:
         if query:
             url += '?' + urlencode(query, doseq=True)
         content_type = content_type or 'application/json'
-        try:
-            if retry:
-                return retries.call(lambda: self._send(method, url, body, content_type))
-            return self._send(method, url, body, content_type)
-        except Exception as exc:
-            if action is None and isinstance(exc, HttpError):
-                raise
-            raise as_token_error(exc, action or self.action(method.lower(), path))
+        attempts = retries.Attempts() if retry else None
+        while True:
+            try:
+                return self._send(method, url, body, content_type)
+            except Exception as exc:
+                if attempts is not None and attempts.again(exc):
+                    continue
+                if action is None and isinstance(exc, HttpError):
+                    raise
+                raise as_token_error(exc, action or self.action(method.lower(), path))
 
     def _headers(self, content_type='application/json'):
         headers = HTTPHeaderDict()
