@@ -74,6 +74,15 @@ def kubeconfig_cluster(cluster):
     return entry
 
 
+def result_kubeconfig(cluster, result, namespace):
+    """The kubeconfig of a token result (``serviceaccounts.ensure_token``): its ServiceAccount as the user,
+    in the account's namespace (``namespace`` when the token does not name it)."""
+    account = result['service_account']
+    namespace = account['namespace'] or namespace
+    return kubeconfig_for_token(cluster, result['token'], namespace,
+                                'system:serviceaccount:%s:%s' % (namespace, account['name']))
+
+
 def kubeconfig_for_token(cluster, token, namespace, user):
     """A kubeconfig dict for ``cluster``'s API server that authenticates with ``token`` as ``user``."""
     return token_kubeconfig(kubeconfig_cluster(cluster), token, namespace, user)

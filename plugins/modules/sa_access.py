@@ -422,7 +422,7 @@ verification:
       sample: ["RESULT  VERB  RESOURCE  NAMESPACE  EXPECTED   ACTUAL", "ok      list  pods      (all)      allowed    allowed"]
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, serviceaccounts, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
@@ -470,7 +470,7 @@ def _stored_token(path, username):
     if token:
         register_secret(token)
         try:
-            if tokens.decode_claims(token).get('sub') == username:
+            if serviceaccounts.decode_claims(token).get('sub') == username:
                 return token
         except K8sTokenError:
             pass
@@ -542,7 +542,7 @@ def run(module):
                     return result
         if params['verify_mint']:
             spec_for_checks = tokens.TokenSpec(spec['name'], spec['namespace'], duration=VERIFY_TOKEN_SECONDS)
-            minted = tokens.mint(cluster, spec_for_checks)['token']
+            minted = serviceaccounts.mint(cluster, spec_for_checks)['token']
             result['verify_token_minted'] = True
             result['verification'] = _ask(params, cluster.with_token(minted), result, beyond)
         else:   # verify_only without a token: as the connection's own user (the account's kubeconfig)

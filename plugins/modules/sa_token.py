@@ -388,7 +388,7 @@ api_warnings:
   sample: ["requested expiration of 86400 seconds shortened to 3600 seconds"]
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, serviceaccounts, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
@@ -417,11 +417,12 @@ def ensure(module):
                                                                    tokens.DEFAULT_RENEW_BEFORE)] if warning])
     cluster = module.cluster()
     offered, source = params['token'], 'given in the option token'
-    if not offered:
+    if not offered and params['token_file']:
+        from ansible_collections.mcp.k8s.plugins.module_utils import server_files   # the file's reader, when given
         offered, source = server_files.stored_token(params['token_file']), 'read from %s' % params['token_file']
-    result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
-                                 validate=params['validate'], check_mode=module.check_mode, source=source,
-                                 warn=module.ansible.warn)
+    result = serviceaccounts.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
+                                          validate=params['validate'], check_mode=module.check_mode, source=source,
+                                          warn=module.ansible.warn)
     handoff.complete(cluster, spec, result)
     return result
 

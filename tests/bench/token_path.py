@@ -46,6 +46,7 @@ class PathTracer:
         self.to_server = []
         self.back = []
         self.answered = False
+        self.ran = set()     # every plugin file with code that ran (for reference)
 
     def _file(self, frame):
         name = frame.f_code.co_filename
@@ -57,6 +58,7 @@ class PathTracer:
         name = self._file(frame)
         if name is None:
             return
+        self.ran.add(name)
         if name == os.path.join('module_utils', 'transport.py') and frame.f_code.co_name == '_send' \
                 and str(frame.f_locals.get('url', '')).endswith('/token') and not self.to_server:
             stack, current = [], frame
@@ -82,7 +84,7 @@ class PathTracer:
         threading.setprofile(None)
 
     def files(self):
-        return self.to_server + self.back
+        return {'path': self.to_server + self.back, 'ran': sorted(self.ran)}
 
 
 def module_path(kube, workdir, **extra):
@@ -147,8 +149,9 @@ def main():
                                  check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
             rows.append((label, json.loads(out.strip().splitlines()[-1])))
     for label, files in rows:
-        print('%s: %d files' % (label, len(files)))
-        print('  ' + ' -> '.join(files))
+        print('%s: %d files' % (label, len(files['path'])))
+        print('  ' + ' -> '.join(files['path']))
+        print('  (plugin files with code that ran in the task: %d)' % len(files['ran']))
 
 
 if __name__ == '__main__':

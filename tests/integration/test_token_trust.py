@@ -56,10 +56,10 @@ def play(*tasks):
 
 def authenticated(kube, token):
     """Whether ``kube`` accepts ``token`` (a TokenReview as its admin)."""
-    from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
+    from ansible_collections.mcp.k8s.plugins.module_utils import connection, serviceaccounts
     with open(kube.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
-    return reviews.review_token(connection.get_cluster({'kubeconfig': config}), token)['authenticated']
+    return serviceaccounts.review_token(connection.get_cluster({'kubeconfig': config}), token)['authenticated']
 
 
 def rejected_soon(kube, token, within=15):
