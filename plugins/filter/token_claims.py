@@ -81,7 +81,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
-from ansible_collections.mcp.k8s.plugins.module_utils.tokens import decode_claims
+from ansible_collections.mcp.k8s.plugins.module_utils.serviceaccounts import decode_claims
 
 
 def token_claims(token):

@@ -15,12 +15,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import hashlib
 import os
+import re
 import stat
 import tempfile
 
-from ansible_collections.mcp.k8s.plugins.module_utils.errors import HttpError, K8sTokenError, register_secret
+from ansible_collections.mcp.k8s.plugins.module_utils.errors import HttpError, K8sTokenError, display_url, register_secret
 
 try:  # a module's warnings (AnsibleModule returns them)
     from ansible.module_utils.common.warnings import warn as module_warn
@@ -50,6 +52,56 @@ def complete(cluster, spec, result, warn=None):
         if text:
             warn(text)
     return result
+
+
+# ---------------------------------------------------------------- kubeconfig
+
+
+def kubeconfig_cluster(cluster):
+    """``cluster``'s API server as a kubeconfig cluster entry: server, CA (or insecure-skip-tls-verify),
+    tls-server-name and proxy-url."""
+    configuration = cluster.configuration
+    entry = {'server': cluster.server}
+    ca = cluster.ca_data()
+    if not configuration.verify_ssl:
+        entry['insecure-skip-tls-verify'] = True
+    elif ca:
+        entry['certificate-authority-data'] = base64.b64encode(ca).decode('ascii')
+    if getattr(configuration, 'tls_server_name', None):
+        entry['tls-server-name'] = configuration.tls_server_name
+    if configuration.proxy:
+        entry['proxy-url'] = display_url(configuration.proxy)
+    return entry
+
+
+def result_kubeconfig(cluster, result, namespace):
+    """The kubeconfig of a token result (``serviceaccounts.ensure_token``): its ServiceAccount as the user,
+    in the account's namespace (``namespace`` when the token does not name it)."""
+    account = result['service_account']
+    namespace = account['namespace'] or namespace
+    return kubeconfig_for_token(cluster, result['token'], namespace,
+                                'system:serviceaccount:%s:%s' % (namespace, account['name']))
+
+
+def kubeconfig_for_token(cluster, token, namespace, user):
+    """A kubeconfig dict for ``cluster``'s API server that authenticates with ``token`` as ``user``."""
+    return token_kubeconfig(kubeconfig_cluster(cluster), token, namespace, user)
+
+
+def token_kubeconfig(cluster, token, namespace, user):
+    """A kubeconfig dict that authenticates with ``token`` as ``user`` on ``cluster`` (a kubeconfig
+    cluster entry: ``server``, ``certificate-authority-data``, ``insecure-skip-tls-verify``...)."""
+    cluster_name = re.sub(r'^https?://', '', cluster.get('server') or '').rstrip('/') or 'cluster'
+    context_name = '%s@%s' % (user, cluster_name)
+    return {
+        'apiVersion': 'v1',
+        'kind': 'Config',
+        'clusters': [{'name': cluster_name, 'cluster': dict(cluster)}],
+        'users': [{'name': user, 'user': {'token': token}}],
+        'contexts': [{'name': context_name, 'context': {'cluster': cluster_name, 'user': user, 'namespace': namespace}}],
+        'current-context': context_name,
+        'preferences': {},
+    }
 
 
 # ---------------------------------------------------------------- connection values

@@ -18,7 +18,7 @@ import base64
 import copy
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, object_names
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, object_names
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     K8sTokenError, as_token_error, is_status, register_secret,
 )
@@ -311,8 +311,8 @@ def _result(cluster, spec, secret, account):
                             'uid': account_meta.get('uid')},
     })
     if result['token']:
-        result['kubeconfig'] = cluster.kubeconfig_for_token(
-            result['token'], spec.namespace, 'system:serviceaccount:%s:%s' % (spec.namespace, spec.service_account))
+        result['kubeconfig'] = handoff.kubeconfig_for_token(
+            cluster, result['token'], spec.namespace, 'system:serviceaccount:%s:%s' % (spec.namespace, spec.service_account))
     return result
 
 

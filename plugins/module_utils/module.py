@@ -45,8 +45,8 @@ def _library_status(library):
         error = connection.kubernetes_import_error()
         return error is None, error
     if library == 'PyJWT':
-        from ansible_collections.mcp.k8s.plugins.module_utils import jwks, tokens
-        return tokens.HAS_JWT and jwks.HAS_JWT, tokens.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR
+        from ansible_collections.mcp.k8s.plugins.module_utils import jwks, serviceaccounts
+        return serviceaccounts.HAS_JWT and jwks.HAS_JWT, serviceaccounts.JWT_IMPORT_ERROR or jwks.JWT_IMPORT_ERROR
     if library == 'PyYAML':
         from ansible_collections.mcp.k8s.plugins.module_utils import server_files
         return server_files.HAS_YAML, None

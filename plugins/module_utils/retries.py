@@ -52,24 +52,40 @@ def _retry_after(headers):
         return None
 
 
+class Attempts:
+    """The attempts of one request: after each failure, :meth:`again` says whether to try once more
+    (and waits first). The caller runs the loop, so this file is never on the stack of a request."""
+
+    def __init__(self, window=RETRY_WINDOW, max_attempts=MAX_ATTEMPTS, sleep=time.sleep, clock=time.monotonic):
+        self.window, self.max_attempts, self.sleep, self.clock = window, max_attempts, sleep, clock
+        self.start = clock()
+        self.attempt = 1
+
+    def again(self, exc):
+        """After ``exc`` ended the current attempt: True (having waited) when another is due, else False,
+        with ``attempts`` and ``elapsed`` set on ``exc`` when it is an :class:`errors.HttpError`."""
+        delay = retry_delay(exc, self.attempt)
+        elapsed = self.clock() - self.start
+        if delay is None or self.attempt >= self.max_attempts or elapsed + delay > self.window:
+            if isinstance(exc, HttpError):
+                exc.attempts = self.attempt
+                exc.elapsed = elapsed
+            return False
+        self.sleep(delay)
+        self.attempt += 1
+        return True
+
+
 def call(func, window=RETRY_WINDOW, max_attempts=MAX_ATTEMPTS, sleep=time.sleep, clock=time.monotonic):
     """``func()``, tried again after retryable failures while inside ``window`` seconds.
 
     The last failure is raised with ``attempts`` and ``elapsed`` set when it is an
     :class:`errors.HttpError`.
     """
-    start = clock()
-    attempt = 0
+    attempts = Attempts(window, max_attempts, sleep, clock)
     while True:
-        attempt += 1
         try:
             return func()
         except Exception as exc:
-            delay = retry_delay(exc, attempt)
-            elapsed = clock() - start
-            if delay is None or attempt >= max_attempts or elapsed + delay > window:
-                if isinstance(exc, HttpError):
-                    exc.attempts = attempt
-                    exc.elapsed = elapsed
+            if not attempts.again(exc):
                 raise
-        sleep(delay)

@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mcp.k8s contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""TokenReview (is this token valid, and for whom), SelfSubjectAccessReview (can I) and
-SelfSubjectRulesReview (what may I do in a namespace).
+"""SelfSubjectReview (who am I), SelfSubjectAccessReview (can I) and SelfSubjectRulesReview
+(what may I do in a namespace); TokenReview is ``serviceaccounts.review_token``.
 
-Both are POSTs of plain JSON on a ``transport.Cluster``. To ask what a token may do, pass
+All are POSTs of plain JSON on a ``transport.Cluster``. To ask what a token may do, pass
 ``cluster.with_token(token)``.
 """
 
@@ -13,28 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import HttpError, K8sTokenError
-
-
-def review_token(cluster, token, audiences=None):
-    """What the API server says about ``token``:
-    ``{authenticated, user: {username, uid, groups, extra}, audiences, error}``."""
-    body = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenReview',
-            'spec': {'token': token}}
-    if audiences:
-        body['spec']['audiences'] = list(audiences)
-    action = cluster.action('create', 'tokenreviews', subject='the token', hints={
-        403: 'grant it "create" on "tokenreviews" in API group "authentication.k8s.io" '
-             '(the ClusterRole system:auth-delegator has it), or set validate to false'})
-    data = cluster.post('/apis/authentication.k8s.io/v1/tokenreviews', body, action=action).data or {}
-    status = data.get('status') or {}
-    user = status.get('user') or {}
-    return {
-        'authenticated': bool(status.get('authenticated')),
-        'user': {'username': user.get('username'), 'uid': user.get('uid'),
-                 'groups': user.get('groups') or [], 'extra': user.get('extra') or {}},
-        'audiences': status.get('audiences') or [],
-        'error': status.get('error') or None,
-    }
 
 
 def whoami(cluster):

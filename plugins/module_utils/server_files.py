@@ -41,6 +41,7 @@ except ImportError:  # only where ansible-core is not installed whole (the sanit
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 from ansible_collections.mcp.k8s.plugins.module_utils import option_names
+from ansible_collections.mcp.k8s.plugins.module_utils.handoff import token_kubeconfig  # noqa: F401 (also server_files.token_kubeconfig)
 
 EXEC_API_VERSION = 'client.authentication.k8s.io/v1'
 HIDDEN = '(token hidden)'
@@ -74,22 +75,6 @@ def credential_text(token, expiration_timestamp, record=None):
     if record is not None:
         data[RECORD_KEY] = record
     return json.dumps(data, indent=2, sort_keys=True) + '\n'
-
-
-def token_kubeconfig(cluster, token, namespace, user):
-    """A kubeconfig dict that authenticates with ``token`` as ``user`` on ``cluster`` (a kubeconfig
-    cluster entry: ``server``, ``certificate-authority-data``, ``insecure-skip-tls-verify``...)."""
-    cluster_name = re.sub(r'^https?://', '', cluster.get('server') or '').rstrip('/') or 'cluster'
-    context_name = '%s@%s' % (user, cluster_name)
-    return {
-        'apiVersion': 'v1',
-        'kind': 'Config',
-        'clusters': [{'name': cluster_name, 'cluster': dict(cluster)}],
-        'users': [{'name': user, 'user': {'token': token}}],
-        'contexts': [{'name': context_name, 'context': {'cluster': cluster_name, 'user': user, 'namespace': namespace}}],
-        'current-context': context_name,
-        'preferences': {},
-    }
 
 
 def exec_kubeconfig(kubeconfig, credential_path, command):

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, jwks, reviews, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, jwks, reviews, serviceaccounts
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
 
 # Result keys, all present in every result (None when not known or not asked for).
@@ -28,7 +28,7 @@ def read_claims(token, now=None):
     """The offline part of the result: claims and what they say. No request is made."""
     register_secret(token)
     now = time.time() if now is None else now
-    info = tokens.inspect_token(token, now=now)
+    info = serviceaccounts.inspect_token(token, now=now)
     expires_at = info['expires_at']
     return {
         'claims': info['claims'],
@@ -98,7 +98,7 @@ def token_info(token, cluster_for=None, review=False, audiences=None, verify_sig
     if review or verify_signature or checks:
         cluster = cluster_for()
         if review:
-            result['review'] = reviews.review_token(cluster, token, audiences)
+            result['review'] = serviceaccounts.review_token(cluster, token, audiences)
         if verify_signature:
             result['signature'] = jwks.verify_with_cluster(cluster, token)
         if checks:

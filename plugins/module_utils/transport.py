@@ -13,14 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import hashlib
 import json
 import re
 import threading
 from urllib.parse import urlencode
 
-from ansible_collections.mcp.k8s.plugins.module_utils import retries, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import retries
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     Action, HttpError, K8sTokenError, as_token_error, display_url, is_status, register_secret,
 )
@@ -128,14 +127,16 @@ class Cluster:
         if query:
             url += '?' + urlencode(query, doseq=True)
         content_type = content_type or 'application/json'
-        try:
-            if retry:
-                return retries.call(lambda: self._send(method, url, body, content_type))
-            return self._send(method, url, body, content_type)
-        except Exception as exc:
-            if action is None and isinstance(exc, HttpError):
-                raise
-            raise as_token_error(exc, action or self.action(method.lower(), path))
+        attempts = retries.Attempts() if retry else None
+        while True:
+            try:
+                return self._send(method, url, body, content_type)
+            except Exception as exc:
+                if attempts is not None and attempts.again(exc):
+                    continue
+                if action is None and isinstance(exc, HttpError):
+                    raise
+                raise as_token_error(exc, action or self.action(method.lower(), path))
 
     def _headers(self, content_type='application/json'):
         headers = HTTPHeaderDict()
@@ -212,25 +213,6 @@ class Cluster:
             with open(self.configuration.ssl_ca_cert, 'rb') as handle:
                 self._ca_data = handle.read()
         return self._ca_data
-
-    def kubeconfig_cluster(self):
-        """This server as a kubeconfig cluster entry: server, CA (or insecure-skip-tls-verify),
-        tls-server-name and proxy-url."""
-        cluster = {'server': self.server}
-        ca = self.ca_data()
-        if not self.configuration.verify_ssl:
-            cluster['insecure-skip-tls-verify'] = True
-        elif ca:
-            cluster['certificate-authority-data'] = base64.b64encode(ca).decode('ascii')
-        if getattr(self.configuration, 'tls_server_name', None):
-            cluster['tls-server-name'] = self.configuration.tls_server_name
-        if self.configuration.proxy:
-            cluster['proxy-url'] = display_url(self.configuration.proxy)
-        return cluster
-
-    def kubeconfig_for_token(self, token, namespace, user):
-        """A kubeconfig dict for this server that authenticates with ``token`` as ``user``."""
-        return server_files.token_kubeconfig(self.kubeconfig_cluster(), token, namespace, user)
 
 
 def _json_or_text(raw):

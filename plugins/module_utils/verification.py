@@ -20,7 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import access, rbac_checks, reviews, server_files, serviceaccounts, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, register_secret
 
 # the shortest token kube-apiserver grants: the one minted for the checks lives no longer
@@ -49,7 +49,7 @@ def stored_token(path, username):
     if token:
         register_secret(token)
         try:
-            if tokens.decode_claims(token).get('sub') == username:
+            if serviceaccounts.decode_claims(token).get('sub') == username:
                 return token
         except K8sTokenError:
             pass
@@ -115,7 +115,7 @@ def _verify(params, spec, cluster, result, beyond, token):
                 result['verify_skipped'] = exc.message
                 return result
     if params['verify_mint']:
-        minted = tokens.mint(cluster, tokens.TokenSpec(spec['name'], spec['namespace'],
+        minted = serviceaccounts.mint(cluster, tokens.TokenSpec(spec['name'], spec['namespace'],
                                                        duration=VERIFY_TOKEN_SECONDS))['token']
         result['verify_token_minted'] = True
         result['verification'] = _ask(params, cluster.with_token(minted), result, beyond)

@@ -411,7 +411,7 @@ api_status:
            details: {name: app, kind: serviceaccounts}}
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, server_files, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, serviceaccounts, tokens
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 
@@ -440,11 +440,12 @@ def ensure(module):
                                                                    tokens.DEFAULT_RENEW_BEFORE)] if warning])
     cluster = module.cluster()
     offered, source = params['token'], 'given in the option token'
-    if not offered:
+    if not offered and params['token_file']:
+        from ansible_collections.mcp.k8s.plugins.module_utils import server_files   # the file's reader, when given
         offered, source = server_files.stored_token(params['token_file']), 'read from %s' % params['token_file']
-    result = tokens.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
-                                 validate=params['validate'], check_mode=module.check_mode, source=source,
-                                 warn=module.warn)
+    result = serviceaccounts.ensure_token(cluster, spec, token=offered, renew_before=params['renew_before'],
+                                          validate=params['validate'], check_mode=module.check_mode, source=source,
+                                          warn=module.warn)
     handoff.complete(cluster, spec, result)
     return result
 

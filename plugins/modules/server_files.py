@@ -232,7 +232,7 @@ api_status:
            details: {name: app, kind: serviceaccounts}}
 '''
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, option_names, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, handoff, option_names, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.module import K8sModule
 
 SERVER_SPEC = dict(
@@ -272,7 +272,7 @@ def this_cluster(module):
     if module.check_mode and connection.kubernetes_import_error() is not None:
         return None
     module.require('kubernetes')
-    return module.cluster().kubeconfig_cluster()
+    return handoff.kubeconfig_cluster(module.cluster())
 
 
 def write(module):

@@ -4,8 +4,8 @@
 """The work of one call of the mcp.k8s.sa_token lookup: a token for each term.
 
 :func:`lookup` takes the terms and the lookup's options and returns one result dict per term
-(as ``tokens.ensure_token`` makes it), or raises ``AnsibleLookupError`` with one sentence. This
-module only orchestrates; the decision whether a token may be reused is ``tokens.ensure_token``'s:
+(as ``serviceaccounts.ensure_token`` makes it), or raises ``AnsibleLookupError`` with one sentence. This
+module only orchestrates; the decision whether a token may be reused is ``serviceaccounts.ensure_token``'s:
 
 - identical terms are one request; each distinct one is offered the token of the option
   ``token`` and the run's cached result (``token_cache.py``), else minted, at most ``workers`` at
@@ -33,7 +33,9 @@ import threading
 from ansible.errors import AnsibleLookupError
 from ansible.utils.display import Display
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, durations, errors, handoff, jwks, kubeconfig, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import (
+    connection, durations, errors, handoff, jwks, kubeconfig, serviceaccounts, tokens,
+)
 from ansible_collections.mcp.k8s.plugins.plugin_utils.token_cache import TokenCache
 
 display = Display()
@@ -84,8 +86,8 @@ def check_libraries():
     k8s_import_error = connection.kubernetes_import_error()
     if k8s_import_error is not None:
         raise AnsibleLookupError(missing_library('kubernetes'), orig_exc=k8s_import_error)
-    if not tokens.HAS_JWT:
-        raise AnsibleLookupError(missing_library('PyJWT'), orig_exc=tokens.JWT_IMPORT_ERROR)
+    if not serviceaccounts.HAS_JWT:
+        raise AnsibleLookupError(missing_library('PyJWT'), orig_exc=serviceaccounts.JWT_IMPORT_ERROR)
 
 
 def missing_library(name):
@@ -189,9 +191,9 @@ def _resolve(cluster, specs, validate, renew, workers, entries, token):
     key_store = RunKeys(entries) if entries is not None else jwks.PROCESS_KEYS
 
     def ensure(spec, previous):
-        return tokens.ensure_token(cluster, spec, token=token, previous=previous, renew_before=renew,
-                                   validate=validate, confirmed=confirmed, source='given in the option token',
-                                   keys=key_store, warn=display.warning)
+        return serviceaccounts.ensure_token(cluster, spec, token=token, previous=previous, renew_before=renew,
+                                            validate=validate, confirmed=confirmed, source='given in the option token',
+                                            keys=key_store, warn=display.warning)
 
     results = _run_all(ensure, wanted, workers, keys, cluster)
     for key, result in results.items():

@@ -59,6 +59,8 @@ RUN = {
 NOT_RUNNABLE = {
     ('docs/benchmarks.md', 'json', '{'): 'the measurements make bench writes (tests/bench/run.py), not something to type',
     ('docs/development.md', '', 'galaxy.yml'): "the repository's layout, not a command",
+    ('docs/development.md', '', 'modules/sa_token.py'): (
+        "the path of a token, drawn; tests/bench/token_path.py counts it and test_token_path.py checks the count"),
     ('docs/development.md', 'python', 'from kube_double import KubeDouble'): (
         "the double's interface with placeholders (state_dir, path_re); tests/unit/kube_double uses every call"),
     ('docs/development.md', 'python', 'kube_double_factory('): "the double's helpers with placeholders (...); tests/unit/kube_double uses each",

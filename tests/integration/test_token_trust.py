@@ -47,10 +47,10 @@ def other_cluster(kube_double_factory):
 
 def authenticated(cluster, token):
     """Whether ``cluster`` accepts ``token`` (a TokenReview as its admin)."""
-    from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
+    from ansible_collections.mcp.k8s.plugins.module_utils import connection, serviceaccounts
     with open(cluster.kubeconfig_path, encoding='utf-8') as handle:
         config = yaml.safe_load(handle)
-    return reviews.review_token(connection.get_cluster({'kubeconfig': config}), token)['authenticated']
+    return serviceaccounts.review_token(connection.get_cluster({'kubeconfig': config}), token)['authenticated']
 
 
 def rejected_soon(cluster, token, within=15):

@@ -31,7 +31,7 @@ MUTANTS = [
          'if True)'),
     ]),
     ('self_subject_review_must_name_the_account', [
-        (MU + 'tokens.py', "return user.get('uid') if user.get('username') == spec.username else None",
+        (MU + 'serviceaccounts.py', "return user.get('uid') if user.get('username') == spec.username else None",
          "return user.get('uid')"),
     ]),
     ('verify_only_refuses_another_account_connection', [

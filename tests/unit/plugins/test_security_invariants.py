@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from ansible_collections.mcp.k8s.plugins.module_utils import (
-    access, connection, durations, errors, rbac_checks, reviews, server_files, tokens, verification,
+    access, connection, durations, errors, rbac_checks, reviews, server_files, serviceaccounts, tokens, verification,
 )
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 from ansible_collections.mcp.k8s.plugins.modules import sa_access
@@ -99,9 +99,9 @@ def cluster(kube):
 def reuse_needs_the_same_audiences(env):
     # kills: reusable() taking a token whose audiences are a superset of those asked
     # (set(info['audiences']) != set(spec.audiences) -> not set(info['audiences']) >= set(spec.audiences))
-    wide = tokens.ensure_token(env.cluster, token_spec(audiences=['mcp', 'other-service']))
-    assert tokens.reusable(wide['token'], token_spec(audiences=['mcp']), 0) == (False, 'other audiences')
-    again = tokens.ensure_token(env.cluster, token_spec(audiences=['mcp']), token=wide['token'])
+    wide = serviceaccounts.ensure_token(env.cluster, token_spec(audiences=['mcp', 'other-service']))
+    assert serviceaccounts.reusable(wide['token'], token_spec(audiences=['mcp']), 0) == (False, 'other audiences')
+    again = serviceaccounts.ensure_token(env.cluster, token_spec(audiences=['mcp']), token=wide['token'])
     assert again['reused'] is False and again['audiences'] == ['mcp']
 
 
@@ -109,12 +109,12 @@ def reuse_needs_the_same_bound_uid(env):
     # kills: reusable() ignoring bound_object.uid (dropping "or (bound['uid'] and bound['uid'] != have['uid'])")
     pod = env.kube.objects.create('pods', {'metadata': {'name': 'p'}, 'spec': {
         'serviceAccountName': 'server', 'containers': [{'name': 'c', 'image': 'busybox'}]}}, namespace='mcp')
-    bound = tokens.ensure_token(env.cluster, token_spec(bound_object={'kind': 'Pod', 'name': 'p'}))
+    bound = serviceaccounts.ensure_token(env.cluster, token_spec(bound_object={'kind': 'Pod', 'name': 'p'}))
     assert bound['bound_object']['uid'] == pod['metadata']['uid']
     other_uid = token_spec(bound_object={'kind': 'Pod', 'name': 'p', 'uid': 'another-pod-uid'})
-    assert tokens.reusable(bound['token'], other_uid, 0) == (False, 'another bound object')
+    assert serviceaccounts.reusable(bound['token'], other_uid, 0) == (False, 'another bound object')
     same_uid = token_spec(bound_object={'kind': 'Pod', 'name': 'p', 'uid': pod['metadata']['uid']})
-    assert tokens.reusable(bound['token'], same_uid, 0) == (True, None)
+    assert serviceaccounts.reusable(bound['token'], same_uid, 0) == (True, None)
 
 
 def confirmed_tokens_are_per_cluster(env):
@@ -133,17 +133,17 @@ def confirmed_tokens_are_per_cluster(env):
 
 
 def self_subject_review_must_name_the_account(env):
-    # kills: tokens._uid_by_token() taking the uid of a SelfSubjectReview that names another user
+    # kills: serviceaccounts._uid_by_token() taking the uid of a SelfSubjectReview that names another user
     # (dropping "if user.get('username') == spec.username")
     env.kube.grant('minter', ['create'], ['serviceaccounts/token'], namespace='mcp')
     minter = connection.get_cluster({'kubeconfig': env.kube.write_kubeconfig(user='minter')})
-    first = tokens.ensure_token(minter, token_spec())
+    first = serviceaccounts.ensure_token(minter, token_spec())
 
     def another_user(body):   # the server says the token is someone else's (with the claimed uid)
         body['status']['userInfo']['username'] = OTHER_USER
         return body
     env.kube.inject_fault(r'/selfsubjectreviews$', rewrite=another_user)
-    again = tokens.ensure_token(minter, token_spec(), token=first['token'])
+    again = serviceaccounts.ensure_token(minter, token_spec(), token=first['token'])
     assert again['reused'] is False and again['token'] != first['token']
 
 
@@ -450,9 +450,9 @@ BAD_INPUT = [
      'request_timeout must be a positive number of seconds, not -1.0.'),
     ('module-api-key-newline', lambda: connection.check_credentials({'api_key': 'sekrit-api-key\n'}),
      'api_key has whitespace (a line break or spaces) at its start or end; remove it, for example with the trim filter.'),
-    ('info-not-a-jwt', lambda: tokens.inspect_token('sekrit-not-a-jwt'),
+    ('info-not-a-jwt', lambda: serviceaccounts.inspect_token('sekrit-not-a-jwt'),
      'The given token is not a JWT (three base64url parts with a JSON payload).'),
-    ('info-three-parts-not-json', lambda: tokens.inspect_token('c2Vrcml0.c2Vrcml0.c2Vrcml0'),
+    ('info-three-parts-not-json', lambda: serviceaccounts.inspect_token('c2Vrcml0.c2Vrcml0.c2Vrcml0'),
      'The given token is not a JWT (three base64url parts with a JSON payload).'),
     ('role-builtin-name', lambda: account_spec(name='cluster-admin'),
      '"cluster-admin" is a built-in Kubernetes name and the roles and bindings take the account\'s name, so they '

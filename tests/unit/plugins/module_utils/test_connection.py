@@ -4,7 +4,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, errors, transport
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, errors, handoff, transport
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError, REDACTED
 
 SELF = '/apis/authentication.k8s.io/v1/selfsubjectreviews'
@@ -174,7 +174,7 @@ def test_kubeconfig_for_token_embeds_ca(kube, admin_token):
     with open(kube.ca_path, 'rb') as handle:
         ca = handle.read()
     cluster = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'ca_cert': kube.ca_path})
-    config = cluster.kubeconfig_for_token(admin_token, 'mcp', 'system:serviceaccount:mcp:admin')
+    config = handoff.kubeconfig_for_token(cluster, admin_token, 'mcp', 'system:serviceaccount:mcp:admin')
     assert base64.b64decode(config['clusters'][0]['cluster']['certificate-authority-data']) == ca
     assert config['users'][0]['user'] == {'token': admin_token}
     assert config['contexts'][0]['context']['namespace'] == 'mcp'
@@ -182,7 +182,7 @@ def test_kubeconfig_for_token_embeds_ca(kube, admin_token):
     # the kubeconfig works as it is
     assert user_of(connection.get_cluster({'kubeconfig': config}))['username'] == 'system:serviceaccount:mcp:admin'
     insecure = connection.get_cluster({'host': kube.url, 'api_key': admin_token, 'validate_certs': False})
-    assert insecure.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['insecure-skip-tls-verify'] is True
+    assert handoff.kubeconfig_for_token(insecure, 't', 'mcp', 'u')['clusters'][0]['cluster']['insecure-skip-tls-verify'] is True
 
 
 def test_with_token_authenticates_with_the_token_only(cluster, kube):
@@ -319,7 +319,7 @@ def test_host_with_userinfo_is_never_shown(kube, admin_token):
     cluster = connection.get_cluster({'host': kube.url.replace('https://', 'https://me:host-password@'),
                                      'api_key': admin_token, 'ca_cert': kube.ca_path})
     assert cluster.server == kube.url and cluster.configuration.host == kube.url
-    assert cluster.kubeconfig_for_token('t', 'mcp', 'u')['clusters'][0]['cluster']['server'] == kube.url
+    assert handoff.kubeconfig_for_token(cluster, 't', 'mcp', 'u')['clusters'][0]['cluster']['server'] == kube.url
     with pytest.raises(K8sTokenError) as info:
         connection.get_cluster({'host': 'ftp://me:host-password-2@nowhere', 'api_key': admin_token})
     assert 'host-password-2' not in info.value.message and 'ftp://nowhere' in info.value.message

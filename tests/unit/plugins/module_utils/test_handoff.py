@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, handoff, tokens
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, handoff, serviceaccounts, tokens
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'
 
@@ -25,7 +25,7 @@ def minted(cluster, **kwargs):
     """A minted result completed with the connection values; the warnings given."""
     warnings = []
     the_spec = spec(**kwargs)
-    result = tokens.ensure_token(cluster, the_spec)
+    result = serviceaccounts.ensure_token(cluster, the_spec)
     handoff.complete(cluster, the_spec, result, warn=warnings.append)
     return result, warnings
 
@@ -117,7 +117,7 @@ def test_the_folders_are_created_0700(cluster, cache_home):
 
 def test_no_token_no_connection_and_no_request(cluster, kube):
     the_spec = spec(audiences=['vault'])
-    result = tokens.ensure_token(cluster, the_spec, check_mode=True)
+    result = serviceaccounts.ensure_token(cluster, the_spec, check_mode=True)
     kube.clear_requests()
     handoff.complete(cluster, the_spec, result, warn=pytest.fail)
     assert result['connection'] is None and kube.requests == []
@@ -160,7 +160,7 @@ def test_a_reused_token_is_not_checked_again(audiences_cluster):
     first, _warnings = minted(cluster, audiences=['vault'])
     kube.clear_requests()
     the_spec = spec(audiences=['vault'])
-    result = tokens.ensure_token(cluster, the_spec, token=first['token'])
+    result = serviceaccounts.ensure_token(cluster, the_spec, token=first['token'])
     warnings = []
     handoff.complete(cluster, the_spec, result, warn=warnings.append)
     assert result['reused'] is True and warnings == [] and kube.count('POST', TOKEN_PATH) == 0

@@ -137,7 +137,7 @@ MISSING_KUBERNETES = (connection, 'kubernetes_import_error', lambda: ImportError
 
 
 @pytest.mark.parametrize('library, flag', [('kubernetes', MISSING_KUBERNETES),
-                                           ('PyJWT', ('tokens', 'HAS_JWT', False)),
+                                           ('PyJWT', ('serviceaccounts', 'HAS_JWT', False)),
                                            ('PyYAML', ('server_files', 'HAS_YAML', False))])
 def test_missing_library_fails_with_missing_required_lib(capsys, monkeypatch, library, flag):
     owner, name, value = flag

@@ -55,3 +55,19 @@ def test_bounded_in_time_and_attempts():
         retries.call(failing(*[HttpError(500) for _attempt in range(20)]), sleep=clock.sleep, clock=clock)
     assert info.value.attempts == retries.MAX_ATTEMPTS
     assert all(delay <= retries.MAX_DELAY for delay in clock.sleeps)
+
+
+def test_attempts_wait_then_stop_at_the_limit_with_the_count_on_the_error():
+    clock = Clock()
+    attempts = retries.Attempts(max_attempts=3, sleep=clock.sleep, clock=clock)
+    error = HttpError(503, headers={'Retry-After': '1'})
+    assert attempts.again(error) is True and attempts.again(error) is True
+    assert attempts.again(error) is False
+    assert clock.sleeps == [1.0, 1.0] and error.attempts == 3 and error.elapsed == 2.0
+
+
+def test_attempts_give_up_at_once_on_an_answer_not_worth_repeating():
+    clock = Clock()
+    attempts = retries.Attempts(sleep=clock.sleep, clock=clock)
+    assert attempts.again(HttpError(403)) is False and attempts.again(ValueError('bug')) is False
+    assert clock.sleeps == []

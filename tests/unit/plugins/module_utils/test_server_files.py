@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from ansible_collections.mcp.k8s.plugins.module_utils import connection, server_files
+from ansible_collections.mcp.k8s.plugins.module_utils import connection, handoff, server_files
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
 USER = 'system:serviceaccount:mcp:server'
@@ -186,7 +186,7 @@ def test_the_python_client_reruns_the_plugin_once_the_credential_expires(kube_do
     for name in ('first', 'second'):
         kube_double.create_service_account(name, 'mcp')
     cluster = connection.get_cluster({'kubeconfig': kube_double.kubeconfig_path})
-    kubeconfig = cluster.kubeconfig_for_token('', 'mcp', 'system:serviceaccount:mcp:first')
+    kubeconfig = handoff.kubeconfig_for_token(cluster, '', 'mcp', 'system:serviceaccount:mcp:first')
     credential = str(tmp_path / 'credential.json')
     expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + seconds_left))
     server_files.write_atomic(credential, server_files.credential_text(kube_double.mint_token('first', 'mcp'), expires))
