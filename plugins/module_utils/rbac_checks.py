@@ -398,6 +398,27 @@ def _covered(rules, verb, group, resource, names):
     return bool(grant and names and set(names) <= set(grant))
 
 
+class Rights(list):
+    """:func:`beyond_grant`'s list, with ``incomplete``: the reviews the API server marked incomplete
+    (``[{namespace, evaluation_error}]``): rights may be missing from the list where they are."""
+
+    def __init__(self, items=(), incomplete=()):
+        super(Rights, self).__init__(items)
+        self.incomplete = list(incomplete)
+
+
+def incomplete_warning(incomplete):
+    """The warning for SelfSubjectRulesReviews the API server marked incomplete, else None."""
+    if not incomplete:
+        return None
+    parts = ['%s (%s)' % (item['namespace'], item['evaluation_error']) if item['evaluation_error'] else item['namespace']
+             for item in incomplete]
+    return ('The API server could not list every rule of the account in namespace %s (its rules review is '
+            'incomplete: another authorizer, such as a webhook, or a binding it could not evaluate), so rights '
+            'beyond the grant may be missing from beyond_grant; check that authorizer and those bindings.'
+            % ', '.join(parts))
+
+
 def beyond_grant(reviews, granted):
     """The rights the API server says the account holds (``reviews``: SelfSubjectRulesReview answers,
     ``{namespace, resource_rules, non_resource_rules}``) that neither its grant nor :data:`BASELINE`
@@ -436,7 +457,8 @@ def beyond_grant(reviews, granted):
                         add(('u', url), verb, EVERYWHERE, group='', resource='', names=[], path=url)
     for item in found:
         item.pop('key')
-    return found
+    return Rights(found, [{'namespace': review['namespace'], 'evaluation_error': review.get('evaluation_error') or ''}
+                          for review in reviews if review.get('incomplete') or review.get('evaluation_error')])
 
 
 def subject_matches(subjects, name, namespace):
@@ -535,7 +557,7 @@ def compare(checks, answers, escalations=None, beyond=None):
     for path in escalations or []:
         rows.append('ALLOWS  %s => %s' % (path['grant'], path['means']))
     return {'checks': out, 'mismatches': mismatches, 'table': rows, 'beyond_grant': list(beyond or []),
-            'summary': '; '.join(parts)}
+            'incomplete': list(getattr(beyond, 'incomplete', None) or []), 'summary': '; '.join(parts)}
 
 
 def verify(cluster, checks, retries=3, delay=2.0, sleep=time.sleep, escalations=None, beyond=None):

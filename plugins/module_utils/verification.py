@@ -73,6 +73,9 @@ def _ask(params, asking, result, beyond):
                                       delay=params['verify_delay'], escalations=result['escalations'], beyond=beyond)
     if beyond is not None:
         result['beyond_grant'] = verification['beyond_grant']
+    warning = rbac_checks.incomplete_warning(verification['incomplete'])
+    if warning:
+        result.setdefault('warnings', []).append(warning)
     return verification
 
 
@@ -116,7 +119,7 @@ def _verify(params, spec, cluster, result, beyond, token):
                 return result
     if params['verify_mint']:
         minted = serviceaccounts.mint(cluster, tokens.TokenSpec(spec['name'], spec['namespace'],
-                                                       duration=VERIFY_TOKEN_SECONDS))['token']
+                                                                duration=VERIFY_TOKEN_SECONDS))['token']
         result['verify_token_minted'] = True
         result['verification'] = _ask(params, cluster.with_token(minted), result, beyond)
     else:

@@ -404,6 +404,15 @@ verification:
       type: list
       elements: dict
       returned: always
+    incomplete:
+      description:
+        - The namespaces whose SelfSubjectRulesReview the API server marked incomplete (another authorizer, such as
+          a webhook, or a binding it could not evaluate), each with the server's C(evaluation_error); rights may be
+          missing from RV(beyond_grant) there, and the module warns.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"namespace": "mcp", "evaluation_error": "clusterroles.rbac.authorization.k8s.io \"gone\" not found"}]
     summary:
       description: What differs, in words (the middle of the failure message); empty when nothing does.
       type: str

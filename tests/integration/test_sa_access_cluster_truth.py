@@ -9,6 +9,8 @@ grant, naming the binding; rules limited to resourceNames are verified by name.
 """
 import time
 
+import pytest
+
 from ansible_collections.mcp.k8s.plugins.module_utils import connection, reviews
 
 from harness import play
@@ -131,6 +133,24 @@ def test_rights_beyond_the_grant_fail_the_check_and_name_their_binding(cluster, 
         ('configmaps', ['create', 'update'], [''])]
     assert any(row.startswith('BEYOND  create, update configmaps') for row in checked['verification']['table'])
     assert cluster.count(method='POST', path_re=r'/selfsubjectrulesreviews$') >= 2
+
+
+@pytest.mark.real_only("kube-apiserver's rules review reports a binding it cannot evaluate; the double's never does")
+def test_a_rules_review_the_api_server_could_not_complete_is_reported_and_warned(cluster, run_playbook):
+    cluster.objects.create('rolebindings', {
+        'metadata': {'name': 'app-gone', 'namespace': 'default'},
+        'subjects': [{'kind': 'ServiceAccount', 'name': 'app', 'namespace': 'default'}],
+        'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': 'gone'}}, 'default')
+    run = run_playbook(play(access_task('checked', name='app', rules=PODS_LIST, verify_mint=True), record('checked'),
+                            record=None))
+    assert run.rc == 0, str(run)
+    checked = run.results['checked']
+    assert not checked.get('failed'), checked.get('msg')
+    assert checked['beyond_grant'] == []
+    [incomplete] = checked['verification']['incomplete']
+    assert incomplete['namespace'] == 'default' and '"gone" not found' in incomplete['evaluation_error'], incomplete
+    assert any(warning.startswith('The API server could not list every rule of the account in namespace default (')
+               for warning in checked['warnings']), checked['warnings']
 
 
 def test_rules_limited_to_resource_names_are_verified_by_name_and_their_paths_reported(cluster, run_playbook):

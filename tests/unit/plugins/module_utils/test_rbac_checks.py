@@ -322,3 +322,24 @@ def test_sources_and_the_table_name_the_binding_that_gives_a_right():
     assert rbac_checks.compare([], [])['summary'] == ''
     assert rbac_checks.describe_right(dict(extra, sources=[], namespaces=['a'])) == (
         'create configmaps in namespace a, through no binding found naming it or its groups')
+
+
+def test_an_incomplete_rules_review_is_reported_and_warned():
+    complete = {'namespace': 'a', 'resource_rules': [], 'non_resource_rules': [], 'incomplete': False,
+                'evaluation_error': ''}
+    partial = {'namespace': 'b', 'resource_rules': [{'apiGroups': [''], 'resources': ['secrets'], 'verbs': ['get']}],
+               'non_resource_rules': [], 'incomplete': True,
+               'evaluation_error': 'clusterroles.rbac.authorization.k8s.io "gone" not found'}
+    found = rbac_checks.beyond_grant([complete, partial], lambda namespace: [])
+    assert [item['resource'] for item in found] == ['secrets']
+    assert found.incomplete == [{'namespace': 'b', 'evaluation_error': partial['evaluation_error']}]
+    result = rbac_checks.compare([], [], beyond=found)
+    assert result['incomplete'] == found.incomplete
+    warning = rbac_checks.incomplete_warning(result['incomplete'])
+    assert 'namespace b (clusterroles.rbac.authorization.k8s.io "gone" not found)' in warning
+    assert 'rights beyond the grant may be missing from beyond_grant' in warning
+    assert rbac_checks.beyond_grant([complete], lambda namespace: []).incomplete == []
+    assert rbac_checks.compare([], [], beyond=[])['incomplete'] == []
+    assert rbac_checks.incomplete_warning([]) is None
+    assert rbac_checks.incomplete_warning([{'namespace': 'c', 'evaluation_error': ''}]).startswith(
+        'The API server could not list every rule of the account in namespace c (its rules review')
