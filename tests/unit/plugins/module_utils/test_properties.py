@@ -231,3 +231,11 @@ def test_a_bad_name_is_shown_whole_up_to_40_characters(length, whole):
     assert (json.dumps(bad) in str(raised.value)) is whole
     if not whole:
         assert '"%s...%s"' % (bad[:20], bad[-8:]) in str(raised.value)
+
+
+@pytest.mark.parametrize('length', [64, 200])
+def test_a_namespace_name_too_long_says_how_long(length):
+    with pytest.raises(K8sTokenError) as raised:
+        object_names.check_namespace('a' * length)
+    assert 'has %d characters, more than the 63 a namespace name may have; use a shorter name.' % length in str(raised.value)
+    assert object_names.check_namespace('a' * 63) == 'a' * 63
