@@ -717,7 +717,7 @@ def _namespace_holdings(run, namespace):
                 continue
             try:
                 data = cluster.request('GET', '%s/namespaces/%s/%s' % (prefix, namespace, res['name']), action=None).data or {}
-            except Exception:  # pylint: disable=broad-except  # refused or failed: cannot tell what it holds
+            except Exception:  # refused or failed: cannot tell what it holds
                 return None
             for item in data.get('items') or []:
                 meta = item.get('metadata') or {}
