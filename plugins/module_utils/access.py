@@ -51,6 +51,10 @@ KINDS = {
 RBAC_KINDS = ('ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role')   # deletion order: bindings first
 BINDING_KINDS = ('ClusterRoleBinding', 'RoleBinding')
 _ORDER = ('ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role', 'ServiceAccount', 'Namespace')
+# What Kubernetes itself puts in every namespace (measured on kube-apiserver and
+# kube-controller-manager 1.33-1.37: the ServiceAccount controller makes ``default``, the root CA
+# publisher ``kube-root-ca.crt``; nothing else appears in a new namespace).
+NAMESPACE_DEFAULTS = (('ServiceAccount', 'default'), ('ConfigMap', 'kube-root-ca.crt'))
 
 
 def owner_of(name, namespace):
@@ -702,18 +706,80 @@ def ensure_absent(cluster, spec, check_mode=False):
         run.change(key_of(live), 'deleted', 'owned by the account', live, None)
         removed.append(ref(key_of(live)))
     if spec['delete_namespace']:
-        live = run.get('Namespace', spec['namespace'])
-        key = ('Namespace', '', spec['namespace'])
-        if live is not None:
-            created_by = ((live.get('metadata') or {}).get('annotations') or {}).get(CREATED_ANNOTATION)
-            if created_by == spec['owner'] and not (live.get('metadata') or {}).get('deletionTimestamp'):
-                run.delete(dict(live, kind='Namespace'))
-                run.change(key, 'deleted', 'made for the account and delete_namespace is set', live, None)
-                removed.append(ref(key))
-            elif created_by != spec['owner']:
-                steps['left_alone'].append((key, 'it was not created for %s (no %s annotation naming it)'
-                                            % (spec['owner'], CREATED_ANNOTATION)))
+        _absent_namespace(run, spec, steps, removed)
     return _result(run, spec, [], steps, spec['rules'], removed)
+
+
+def namespace_verdict(owner, namespace, held, made):
+    """Whether the namespace ``namespace`` (its live object, or None) may be deleted for ``owner``:
+    ``(True, None)`` when it was created for ``owner`` (annotation ``mcp.k8s/created-by``) and
+    ``held`` (``(kind, name)`` of every object listed in it, or None when it could not all be
+    listed) holds nothing but ``made`` (keys of what this run made and deletes) and
+    :data:`NAMESPACE_DEFAULTS`; else ``(False, reason)``, reason None when there is nothing to say
+    (the namespace is gone or already being deleted)."""
+    if namespace is None:
+        return False, None
+    meta = namespace.get('metadata') or {}
+    if meta.get('deletionTimestamp'):
+        return False, None
+    if (meta.get('annotations') or {}).get(CREATED_ANNOTATION) != owner:
+        return False, 'it was not created for %s (no %s annotation naming it)' % (owner, CREATED_ANNOTATION)
+    if held is None:
+        return False, 'not every kind of object in it could be listed, so it may hold objects this run did not make'
+    ours = set((kind, name) for kind, _namespace, name in made)
+    others = sorted(set(k for k in held if k not in ours and k not in NAMESPACE_DEFAULTS))
+    if not others:
+        return True, None
+    named = ', '.join('%s %s' % k for k in others[:3])
+    more = ' (and %d more)' % (len(others) - 3) if len(others) > 3 else ''
+    return False, 'it holds %s%s, which this run did not make' % (named, more)
+
+
+def _namespace_holdings(run, namespace):
+    """``(kind, name)`` of every object in ``namespace``, from discovery (every namespaced resource
+    that can be listed, in the preferred version of each group) and a list of each; None when a
+    list is refused or fails."""
+    cluster = run.cluster
+
+    def get(api_path):
+        return cluster.request('GET', api_path, action=cluster.action('get', 'the API discovery document %s' % api_path)).data or {}
+
+    versions = ['/api/v1']
+    for group in get('/apis').get('groups') or []:
+        preferred = (group.get('preferredVersion') or {}).get('groupVersion')
+        if preferred:
+            versions.append('/apis/' + preferred)
+    held, seen = [], set()
+    for prefix in versions:
+        for res in get(prefix).get('resources') or []:
+            if '/' in res.get('name', '') or not res.get('namespaced') or 'list' not in (res.get('verbs') or []):
+                continue
+            try:
+                data = cluster.request('GET', '%s/namespaces/%s/%s' % (prefix, namespace, res['name']), action=None).data or {}
+            except Exception:  # refused or failed: cannot tell what it holds
+                return None
+            for item in data.get('items') or []:
+                meta = item.get('metadata') or {}
+                if meta.get('uid') not in seen:   # Events are served by two groups
+                    seen.add(meta.get('uid'))
+                    held.append((res.get('kind'), meta.get('name')))
+    return held
+
+
+def _absent_namespace(run, spec, steps, removed):
+    key = ('Namespace', '', spec['namespace'])
+    live = run.get('Namespace', spec['namespace'])
+    held = None
+    if live is not None and ((live.get('metadata') or {}).get('annotations') or {}).get(CREATED_ANNOTATION) == spec['owner']:
+        held = _namespace_holdings(run, spec['namespace'])
+    made = [key_of(o) for o in steps['prune'] if key_of(o)[1] == spec['namespace']]
+    delete, reason = namespace_verdict(spec['owner'], live, held, made)
+    if delete:
+        run.delete(dict(live, kind='Namespace'))
+        run.change(key, 'deleted', 'made for the account, holding nothing else, and delete_namespace is set', live, None)
+        removed.append(ref(key))
+    elif reason:
+        steps['left_alone'].append((key, reason))
 
 
 def _result(run, spec, applied, steps, rules, removed):

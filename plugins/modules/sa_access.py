@@ -51,7 +51,7 @@ description:
     Every right beyond the grant (and beyond what Kubernetes gives every ServiceAccount) fails the check and is
     listed in RV(beyond_grant) with the bindings that give it (when the connection's user may list bindings).
   - O(state=absent) deletes the bindings, roles and ServiceAccount that carry the account's annotation
-    (in every namespace), the namespace when O(delete_namespace=true) and it was created for the account,
+    (in every namespace), the namespace when O(delete_namespace=true), it was created for the account and holds nothing else,
     and reports in RV(left_alone) what it did not delete and why.
 author:
   - mcp.k8s contributors (@mcp-k8s)
@@ -129,7 +129,11 @@ options:
     default: false
   delete_namespace:
     description:
-      - With O(state=absent), delete O(namespace) too, only if it was created for this account.
+      - With O(state=absent), delete O(namespace) too, only if it was created for this account and it holds
+        nothing else. Every kind of namespaced object the API server serves (discovery) is listed in it; an
+        object that is neither one of this account's nor what Kubernetes puts in every namespace (the
+        C(default) ServiceAccount, the C(kube-root-ca.crt) ConfigMap) keeps the namespace, and RV(left_alone)
+        names a few of them. The same decision in check mode; a namespace that is gone is not reported.
     type: bool
     default: false
   adopt:

@@ -146,3 +146,53 @@ def test_connection_variables_of_the_lookup_reach_the_cluster(cluster, ansible_e
                                   '-e', 'mcp_k8s_server_verify=false')
     assert set(recap(out)) == {'localhost'}
     assert service_account(cluster) is not None
+
+
+def test_delete_namespace_keeps_a_namespace_holding_what_the_run_did_not_make(cluster, ansible_env, tmp_path):
+    """F2: namespace hx made for h1 also holds the accounts h2 and short (with their cluster-wide
+    bindings) and a hand-made ConfigMap. Deprovisioning h1 with delete_namespace keeps hx (in
+    check mode too) and names what it holds; once only h1's objects and what Kubernetes puts in
+    every namespace are left (measured on the real tier: nothing else appears), hx is deleted;
+    afterwards nothing is said about it."""
+    inventory = tmp_path / 'one.yml'
+    inventory.write_text(yaml.safe_dump({'clusters': {'hosts': {'east': {'mcp_k8s_kubeconfig': cluster.kubeconfig_path}}}}))
+
+    def playbook(name, account, *extra):
+        args = ['-i', str(inventory), '-e', 'mcp_k8s_hosts=clusters', '-e', 'mcp_k8s_server_namespace=hx',
+                '-e', 'mcp_k8s_server_service_account=' + account]
+        for item in extra:
+            args += ['-e', item] if '=' in item else [item]
+        return run_collection_playbook(ansible_env, tmp_path, name, *args)
+
+    def kept_items(out):
+        line = host_results(out, 'Summary')['east']['msg'][2]
+        assert line.startswith('Kept:    '), line
+        return line[len('Kept:    '):].split('; ')
+
+    playbook('provision', 'h1', 'mcp_k8s_server_create_namespace=true')
+    playbook('provision', 'h2')
+    playbook('provision', 'short')
+    cluster.objects.create('configmaps', {'metadata': {'name': 'precious'}, 'data': {'a': 'b'}}, 'hx')
+    kept = ('Namespace hx (it holds ConfigMap precious, ServiceAccount h2, ServiceAccount short, which this run '
+            'did not make)')
+    for check in ([], ['--check']):
+        out = playbook('deprovision', 'h1', 'mcp_k8s_server_delete_namespace=true', *check)
+        assert kept_items(out)[0] == kept
+    assert cluster.objects.find('serviceaccounts', 'h1', 'hx') is None
+    assert cluster.objects.find('namespaces', 'hx') is not None
+    assert cluster.objects.find('configmaps', 'precious', 'hx')['data'] == {'a': 'b'}
+    for name in ('h2', 'short'):
+        assert cluster.objects.find('serviceaccounts', name, 'hx') is not None
+        assert cluster.objects.find('clusterrolebindings', name)['subjects'][0]['name'] == name
+
+    playbook('deprovision', 'h2')
+    playbook('deprovision', 'short')
+    cluster.objects.delete('configmaps', 'precious', 'hx')
+    out = playbook('deprovision', 'h1', 'mcp_k8s_server_delete_namespace=true')
+    assert host_results(out, 'Summary')['east']['msg'][1] == 'Removed: Namespace hx'
+    assert [item for item in kept_items(out) if item.startswith('Namespace')] == []
+    namespace = cluster.objects.find('namespaces', 'hx')
+    assert namespace is None or namespace['metadata'].get('deletionTimestamp')
+    out = playbook('deprovision', 'h1', 'mcp_k8s_server_delete_namespace=true')
+    assert host_results(out, 'Summary')['east']['msg'][1] == 'Removed: nothing (none of it was there)'
+    assert [item for item in kept_items(out) if item.startswith('Namespace')] == []

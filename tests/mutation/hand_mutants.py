@@ -79,8 +79,18 @@ MUTANTS = [
          'os.makedirs(folder, mode=0o755)'),
     ]),
     ('delete_namespace_only_for_its_own_account', [
-        (MU + 'access.py', "if created_by == spec['owner'] and not",
-         'if created_by and not'),
+        (MU + 'access.py', "if (meta.get('annotations') or {}).get(CREATED_ANNOTATION) != owner:",
+         "if not (meta.get('annotations') or {}).get(CREATED_ANNOTATION):"),
+        (MU + 'access.py', "get(CREATED_ANNOTATION) == spec['owner']:",
+         "get(CREATED_ANNOTATION):"),
+    ]),
+    ('delete_namespace_only_when_it_holds_nothing_else', [
+        (MU + 'access.py', "others = sorted(set(k for k in held if k not in ours and k not in NAMESPACE_DEFAULTS))",
+         "others = []"),
+    ]),
+    ('delete_namespace_only_when_everything_in_it_was_listed', [
+        (MU + 'access.py', "            except Exception:  # refused or failed: cannot tell what it holds\n                return None",
+         "            except Exception:  # refused or failed: cannot tell what it holds\n                continue"),
     ]),
     ('prunes_carry_the_uid_precondition', [
         (MU + 'access.py', "body['preconditions'] = {'uid': uid}",

@@ -322,6 +322,27 @@ def delete_namespace_only_for_its_own_account(env):
     assert [(a['kind'], a['name']) for a in result['left_alone']] == [('Namespace', 'shared')]
 
 
+def delete_namespace_only_when_it_holds_nothing_else(env):
+    # kills: ensure_absent() deleting its own namespace while it holds an object this run did not make
+    access.ensure_present(env.cluster, account_spec(namespace='own', create_namespace=True))
+    env.kube.objects.create('configmaps', {'metadata': {'name': 'precious'}, 'data': {}}, 'own')
+    result = access.ensure_absent(env.cluster, account_spec(namespace='own', state='absent', delete_namespace=True))
+    assert env.kube.objects.find('configmaps', 'precious', 'own') is not None
+    assert env.kube.count('DELETE', r'/namespaces/own$') == 0
+    assert [(a['kind'], a['name'], a['reason']) for a in result['left_alone']] == [
+        ('Namespace', 'own', 'it holds ConfigMap precious, which this run did not make')]
+
+
+def delete_namespace_only_when_everything_in_it_was_listed(env):
+    # kills: ensure_absent() deleting its own namespace when a list of one kind in it was refused
+    access.ensure_present(env.cluster, account_spec(namespace='own', create_namespace=True))
+    env.kube.inject_fault(r'/namespaces/own/secrets$', status=403, method='GET')
+    result = access.ensure_absent(env.cluster, account_spec(namespace='own', state='absent', delete_namespace=True))
+    assert env.kube.count('DELETE', r'/namespaces/own$') == 0
+    assert [(a['kind'], a['name'], a['reason']) for a in result['left_alone']] == [
+        ('Namespace', 'own', 'not every kind of object in it could be listed, so it may hold objects this run did not make')]
+
+
 def prunes_carry_the_uid_precondition(env):
     # kills: deletes without the uid precondition (dropping body['preconditions'] = {'uid': uid}): an
     # object replaced by someone else between the read and the delete would be deleted
@@ -386,6 +407,8 @@ RULES_TABLE = [
     credential_path_equal_to_kubeconfig_path_is_refused,
     config_path_equal_to_kubeconfig_path_is_refused,
     delete_namespace_only_for_its_own_account,
+    delete_namespace_only_when_it_holds_nothing_else,
+    delete_namespace_only_when_everything_in_it_was_listed,
     prunes_carry_the_uid_precondition,
     adopt_still_refuses_another_accounts_objects,
     cache_of_a_finished_run_is_not_read,

@@ -364,3 +364,59 @@ def test_rights_beyond_without_the_right_to_list_bindings_are_still_found(kube, 
 def rbac_checks_describe(extra):
     from ansible_collections.mcp.k8s.plugins.module_utils import rbac_checks
     return rbac_checks.describe_right(extra)
+
+
+def namespace(owner=OWNER, deleting=False):
+    meta = {'name': 'ci', 'annotations': {access.CREATED_ANNOTATION: owner} if owner else {}}
+    if deleting:
+        meta['deletionTimestamp'] = '2026-01-01T00:00:00Z'
+    return {'kind': 'Namespace', 'metadata': meta}
+
+
+MADE = [('ServiceAccount', 'ci', 'app'), ('RoleBinding', 'ci', 'app')]
+DEFAULTS = [('ServiceAccount', 'default'), ('ConfigMap', 'kube-root-ca.crt')]
+
+
+@pytest.mark.parametrize('live, held, expected', [
+    (namespace(), DEFAULTS + [('ServiceAccount', 'app'), ('RoleBinding', 'app')], (True, None)),
+    (namespace(), [], (True, None)),
+    (namespace(), DEFAULTS + [('ConfigMap', 'precious')],
+     (False, 'it holds ConfigMap precious, which this run did not make')),
+    (namespace(), DEFAULTS + [('ServiceAccount', 'h2'), ('ServiceAccount', 'short'), ('ConfigMap', 'precious'),
+                              ('Secret', 's'), ('Role', 'app')],
+     (False, 'it holds ConfigMap precious, Role app, Secret s (and 2 more), which this run did not make')),
+    (namespace(), None, (False, 'not every kind of object in it could be listed, so it may hold objects this run '
+                                'did not make')),
+    (namespace(owner='ci/other'), DEFAULTS,
+     (False, 'it was not created for ci/app (no mcp.k8s/created-by annotation naming it)')),
+    (namespace(owner=None), DEFAULTS,
+     (False, 'it was not created for ci/app (no mcp.k8s/created-by annotation naming it)')),
+    (namespace(deleting=True), DEFAULTS, (False, None)),
+    (None, None, (False, None)),
+])
+def test_namespace_verdict(live, held, expected):
+    assert access.namespace_verdict(OWNER, live, held, MADE) == expected
+
+
+def test_ensure_absent_keeps_a_shared_namespace_and_names_what_it_holds(kube, cluster):
+    access.ensure_present(cluster, spec(namespace='hx', name='h1', create_namespace=True))
+    access.ensure_present(cluster, spec(namespace='hx', name='h2'))
+    kube.objects.create('configmaps', {'metadata': {'name': 'precious', 'namespace': 'hx'}, 'data': {}}, 'hx')
+    for check_mode in (True, False):
+        result = access.ensure_absent(cluster, spec(namespace='hx', name='h1', state='absent', delete_namespace=True),
+                                      check_mode=check_mode)
+        assert [(a['kind'], a['name'], a['reason']) for a in result['left_alone']] == [
+            ('Namespace', 'hx', 'it holds ConfigMap precious, ServiceAccount h2, which this run did not make')]
+        assert ('Namespace', 'hx') not in [(r['kind'], r['name']) for r in result['removed']]
+    assert kube.objects.find('namespaces', 'hx') is not None
+    assert kube.objects.find('serviceaccounts', 'h2', 'hx') is not None
+    assert kube.objects.find('serviceaccounts', 'h1', 'hx') is None
+    # once h2 and precious are gone, h1's namespace holds only what Kubernetes puts there: deleted
+    access.ensure_absent(cluster, spec(namespace='hx', name='h2', state='absent'))
+    kube.objects.delete('configmaps', 'precious', 'hx')
+    result = access.ensure_absent(cluster, spec(namespace='hx', name='h1', state='absent', delete_namespace=True))
+    assert result['removed'] == [{'kind': 'Namespace', 'namespace': '', 'name': 'hx'}]
+    assert result['left_alone'] == []
+    # gone: nothing is said about it
+    result = access.ensure_absent(cluster, spec(namespace='hx', name='h1', state='absent', delete_namespace=True))
+    assert result['left_alone'] == [] and result['removed'] == []
