@@ -296,4 +296,3 @@ def test_adopt_takes_a_hand_made_token_secret_over_then_deletes_it(cluster, run_
     assert results['again'] is False and results['same'] is True
     assert results['removed'] is True
     assert cluster.objects.find('secrets', 'legacy-token', 'mcp') is None
-

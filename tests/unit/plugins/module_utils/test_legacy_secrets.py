@@ -52,7 +52,7 @@ def test_spec_defaults():
         'apiVersion': 'v1', 'kind': 'Secret', 'type': 'kubernetes.io/service-account-token',
         'metadata': {'name': 'app-token', 'namespace': 'default', 'labels': {},
                      'annotations': {'kubernetes.io/service-account.name': 'app',
-                                         'mcp.k8s/created-by': 'default/app'}}}
+                                     'mcp.k8s/created-by': 'default/app'}}}
 
 
 def test_spec_options():
