@@ -714,3 +714,39 @@ def token_file_status(path, username, option='token_file'):
     if not os.access(path, os.W_OK) or _writable_folder(path) is None:
         raise K8sTokenError('%s %s cannot be written by this user; choose another path.' % (option, path))
     return 'ours'
+
+
+def check_token_file(params, username):
+    """Refuse a token_path the module may not write (see :func:`token_file_status`), before any file is written."""
+    path = params.get('token_path') or ''
+    if not path:
+        return None
+    check_paths([(option, params.get(option)) for option in ('token_path', 'kubeconfig_path', 'config_path')
+                 if params.get(option)])
+    return token_file_status(path, username, option='token_path')
+
+
+def ensure_token_file(params, username, check_mode=False):
+    """Write the bare token (0600, atomic) to token_path when it is missing or holds another token of
+    the account; the report of that file, or None without token_path. In check mode a token not
+    minted yet counts as a change."""
+    path = params.get('token_path') or ''
+    if not path:
+        return None
+    status = check_token_file(params, username)
+    token = params.get('token')
+    if params.get('state') == 'absent':
+        changed = status == 'ours'
+        if changed and not check_mode:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise K8sTokenError('Cannot remove %s: %s.' % (path, exc.strerror or exc))
+        return {'path': path, 'changed': changed, 'state': 'absent', 'file': 'token'}
+    if not token and not check_mode:
+        raise K8sTokenError('token_path needs token (from mcp.k8s.sa_token).')
+    current = (read(path)[0] or '').strip() if status == 'ours' else None
+    changed = not token or current != token.strip()
+    if changed and not check_mode:
+        write_atomic(path, token.strip())
+    return {'path': path, 'changed': changed, 'state': 'present', 'file': 'token'}

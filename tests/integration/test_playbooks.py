@@ -1,6 +1,7 @@
 """The shipped playbooks over an inventory of clusters: ``ansible-playbook -i inventory
 mcp.k8s.provision`` / ``mcp.k8s.deprovision`` / ``mcp.k8s.token`` with ``mcp_k8s_hosts`` and each
 host's ``mcp_k8s_*`` connection variables, as docs/playbooks.md shows them."""
+import base64
 import json
 import os
 import re
@@ -16,15 +17,15 @@ USER = 'system:serviceaccount:default:%s' % SA
 RBAC = 'ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount default/mcp-k8s-server'
 
 
-def run_collection_playbook(ansible_env, tmp_path, name, *args):
+def run_collection_playbook(ansible_env, tmp_path, name, *args, rc=0):
     """``ansible-playbook ... mcp.k8s.NAME`` with no K8S_AUTH_KUBECONFIG: only the inventory says
-    where each cluster is."""
+    where each cluster is. Its output; that of stdout and stderr when ``rc`` is not 0."""
     env = dict(ansible_env, K8S_AUTH_KUBECONFIG='', KUBECONFIG=str(tmp_path / 'no-such-kubeconfig'))
     command = [ansible_command('ansible-playbook'), *args, 'mcp.k8s.' + name]
     proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=900,
                           check=False)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    return proc.stdout
+    assert proc.returncode == rc, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc.stdout if rc == 0 else proc.stdout + proc.stderr
 
 
 def host_results(stdout, task):
@@ -148,3 +149,72 @@ def test_connection_variables_of_the_lookup_reach_the_cluster(kube, ansible_env,
                                   '-e', 'mcp_k8s_server_verify=false')
     assert set(recap(out)) == {'localhost'}
     assert service_account(kube) is not None
+
+
+TOKEN_PATH = r'/namespaces/build/serviceaccounts/ci/token'
+
+
+def _token_playbook(kube, ansible_env, tmp_path, *extra, rc=0):
+    return run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'mcp_k8s_kubeconfig=' + kube.kubeconfig_path,
+                                   '-e', 'token_service_account=ci', '-e', 'token_namespace=build', *extra, rc=rc)
+
+
+def _claims(token):
+    payload = token.split('.')[1]
+    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+
+
+def test_the_token_playbook_never_overwrites_a_file_it_did_not_write(kube, ansible_env, tmp_path):
+    """F1/F7: an admin kubeconfig, an unrelated file, a symlink and an unwritable folder are refused
+    with the module's own sentence (not a censored result), before any token is minted."""
+    kube.create_service_account('ci', 'build')
+    admin = tmp_path / 'admin.conf'
+    admin.write_text(yaml.safe_dump({'apiVersion': 'v1', 'kind': 'Config', 'current-context': 'admin',
+                                     'users': [{'name': 'admin', 'user': {'token': 'x'}}],
+                                     'contexts': [{'name': 'admin', 'context': {'cluster': 'c', 'user': 'admin'}}],
+                                     'clusters': [{'name': 'c', 'cluster': {'server': 'https://c'}}]}))
+    unrelated = tmp_path / 'notes.txt'
+    unrelated.write_text('keep me\n')
+    os.chmod(str(unrelated), 0o644)
+    link = tmp_path / 'link'
+    link.symlink_to(unrelated)
+    blocked = str(unrelated / 'sub' / 'token')      # under a plain file: no folder can be made
+    kube.clear_requests()
+    cases = [
+        ('token_kubeconfig_path=%s' % admin, '%s exists and was not written by mcp.k8s; move it away' % admin),
+        ('token_file=%s' % unrelated, 'token_path %s exists and is not a token file of '
+                                      'system:serviceaccount:build:ci that this playbook wrote, so it was not '
+                                      'replaced; remove it or choose another path.' % unrelated),
+        ('token_file=%s' % link, 'token_path %s is a symbolic link, which is never replaced; remove it or choose '
+                                 'another path.' % link),
+        ('token_file=%s' % blocked, 'token_path %s cannot be written: its folder cannot be created or written by '
+                                    'this user; choose another path.' % blocked),
+    ]
+    for variable, sentence in cases:
+        out = _token_playbook(kube, ansible_env, tmp_path, '-e', variable, rc=2)
+        assert 'Report why the token cannot be written there' in out, out[-3000:]
+        assert sentence in ' '.join(out.split()), out[-3000:]
+        assert 'censored' not in out and 'Traceback' not in out
+    assert kube.count('POST', TOKEN_PATH) == 0           # refused before minting
+    assert yaml.safe_load(admin.read_text())['users'][0]['name'] == 'admin'
+    assert unrelated.read_text() == 'keep me\n' and os.stat(str(unrelated)).st_mode & 0o777 == 0o644
+    assert link.is_symlink()
+
+
+def test_the_token_playbook_rewrites_the_files_it_wrote(kube, ansible_env, tmp_path):
+    kube.create_service_account('ci', 'build')
+    token_file = tmp_path / 'new' / 'ci.token'
+    kubeconfig = tmp_path / 'new' / 'ci.kubeconfig'
+    tokens = []
+    for _run in range(2):
+        out = _token_playbook(kube, ansible_env, tmp_path, '-e', 'token_file=%s' % token_file,
+                              '-e', 'token_kubeconfig_path=%s' % kubeconfig)
+        token = token_file.read_text()
+        assert token not in out
+        tokens.append(token)
+        assert _claims(token)['sub'] == 'system:serviceaccount:build:ci'
+        assert yaml.safe_load(kubeconfig.read_text())['users'][0]['user']['token'] == token
+        for path in (token_file, kubeconfig):
+            assert os.stat(str(path)).st_mode & 0o777 == 0o600
+    assert tokens[0] != tokens[1]                           # a second run mints and replaces its own files
+    assert kube.count('POST', TOKEN_PATH) == 2
