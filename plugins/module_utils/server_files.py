@@ -709,7 +709,7 @@ def token_file_status(path, username, option='token_file'):
     else:
         text = (read(path)[0] or '').strip()
     if not text or not _JWT.match(text) or _token_subject(text) != username:
-        raise K8sTokenError('%s %s exists and is not a token file of %s that this playbook wrote, so it was not '
+        raise K8sTokenError('%s %s exists and is not a token file of %s that mcp.k8s wrote, so it was not '
                             'replaced; remove it or choose another path.' % (option, path, username))
     if not os.access(path, os.W_OK) or _writable_folder(path) is None:
         raise K8sTokenError('%s %s cannot be written by this user; choose another path.' % (option, path))

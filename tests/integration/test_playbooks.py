@@ -183,7 +183,7 @@ def test_the_token_playbook_never_overwrites_a_file_it_did_not_write(kube, ansib
     cases = [
         ('token_kubeconfig_path=%s' % admin, '%s exists and was not written by mcp.k8s; move it away' % admin),
         ('token_file=%s' % unrelated, 'token_path %s exists and is not a token file of '
-                                      'system:serviceaccount:build:ci that this playbook wrote, so it was not '
+                                      'system:serviceaccount:build:ci that mcp.k8s wrote, so it was not '
                                       'replaced; remove it or choose another path.' % unrelated),
         ('token_file=%s' % link, 'token_path %s is a symbolic link, which is never replaced; remove it or choose '
                                  'another path.' % link),

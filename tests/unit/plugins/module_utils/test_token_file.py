@@ -35,8 +35,8 @@ def test_a_bare_token_of_the_same_account_is_ours(tmp_path, text):
     assert server_files.token_file_status(_write(tmp_path / 'token', text), USER) == 'ours'
 
 
-NOT_OURS = ('token_file {path} exists and is not a token file of system:serviceaccount:ci:deploy-bot that this '
-            'playbook wrote, so it was not replaced; remove it or choose another path.')
+NOT_OURS = ('token_file {path} exists and is not a token file of system:serviceaccount:ci:deploy-bot that mcp.k8s '
+            'wrote, so it was not replaced; remove it or choose another path.')
 
 
 @pytest.mark.parametrize('text', [
