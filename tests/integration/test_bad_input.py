@@ -348,7 +348,7 @@ SURFACE_TASKS = {
     'files': {'name': 'Case', 'mcp.k8s.server_files': {
         'name': 'server', 'namespace': 'mcp', 'token': 'sekrit-files-token', 'expiration_timestamp': '2030-01-01T00:00:00Z',
         **{option: '{{ case.%s | default(omit) }}' % option for option in (
-            'cluster', 'kubeconfig_path', 'credential_path', 'config_path')}}},
+            'cluster', 'kubeconfig_path', 'credential_path', 'config_path', 'token_path')}}},
     'access': {'name': 'Case', 'mcp.k8s.sa_access': {
         'name': "{{ case.name | default('app') }}",
         'namespace': "{{ case.namespace | default('mcp') }}",

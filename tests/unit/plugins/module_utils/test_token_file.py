@@ -86,3 +86,36 @@ def test_the_message_never_holds_the_file_s_text(tmp_path):
     with pytest.raises(K8sTokenError) as err:
         server_files.token_file_status(path, USER)
     assert secret not in str(err.value)
+
+
+def _params(tmp_path, **extra):
+    params = {'state': 'present', 'token': jwt(USER), 'token_path': str(tmp_path / 'token'),
+              'kubeconfig_path': None, 'config_path': None}
+    params.update(extra)
+    return params
+
+
+def test_ensure_token_file_writes_0600_then_is_unchanged_and_removes_only_its_own(tmp_path):
+    params = _params(tmp_path)
+    assert server_files.ensure_token_file(params, USER, check_mode=True)['changed'] is True
+    assert not (tmp_path / 'token').exists()
+    assert server_files.ensure_token_file(params, USER) == {'path': params['token_path'], 'changed': True,
+                                                            'state': 'present', 'file': 'token'}
+    assert (tmp_path / 'token').read_text() == params['token']
+    assert os.stat(params['token_path']).st_mode & 0o777 == 0o600
+    assert server_files.ensure_token_file(params, USER)['changed'] is False
+    assert server_files.ensure_token_file(dict(params, state='absent'), USER)['changed'] is True
+    assert not (tmp_path / 'token').exists()
+
+
+def test_token_path_and_kubeconfig_path_may_not_name_one_file(tmp_path):
+    params = _params(tmp_path, kubeconfig_path=str(tmp_path / 'token'))
+    with pytest.raises(K8sTokenError, match='name the same file'):
+        server_files.check_token_file(params, USER)
+
+
+def test_token_path_needs_a_token_outside_check_mode(tmp_path):
+    params = _params(tmp_path, token=None)
+    assert server_files.ensure_token_file(params, USER, check_mode=True)['changed'] is True
+    with pytest.raises(K8sTokenError, match='token_path needs token'):
+        server_files.ensure_token_file(params, USER)
