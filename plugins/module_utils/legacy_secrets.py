@@ -19,6 +19,7 @@ import copy
 import time
 
 from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, object_names
+from ansible_collections.mcp.k8s.plugins.module_utils.access import CREATED_ANNOTATION
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     K8sTokenError, as_token_error, is_status, register_secret,
 )
@@ -41,7 +42,8 @@ RESULT_KEYS = ('token', 'ca_crt', 'namespace', 'secret', 'service_account', 'kub
 class SecretSpec:
     """Which Secret, for which ServiceAccount, with which labels; validated."""
 
-    def __init__(self, service_account, namespace=None, secret_name=None, labels=None, wait_timeout=None):
+    def __init__(self, service_account, namespace=None, secret_name=None, labels=None, wait_timeout=None,
+                 adopt=False):
         if not isinstance(service_account, str) or not service_account.strip():
             raise K8sTokenError('name must be the name of a ServiceAccount, not %r.' % (service_account,))
         self.service_account = object_names.check_name(service_account.strip(), option='name')
@@ -54,6 +56,12 @@ class SecretSpec:
         self.wait_timeout = durations.parse_seconds(wait_timeout, option='wait_timeout')
         if self.wait_timeout < 0:
             raise K8sTokenError('wait_timeout must not be negative, not %r.' % (wait_timeout,))
+        self.adopt = bool(adopt)
+
+    @property
+    def owner(self):
+        """The value of the created-by annotation on Secrets this module makes (as sa_access marks its own)."""
+        return '%s/%s' % (self.namespace, self.service_account)
 
     def describe(self):
         return 'Secret "%s/%s"' % (self.namespace, self.name)
@@ -72,7 +80,8 @@ class SecretSpec:
             'kind': 'Secret',
             'metadata': {'name': self.name, 'namespace': self.namespace,
                          'labels': dict(self.labels),
-                         'annotations': {SA_NAME_ANNOTATION: self.service_account}},
+                         'annotations': {SA_NAME_ANNOTATION: self.service_account,
+                                         CREATED_ANNOTATION: self.owner}},
             'type': SECRET_TYPE,
         }
 
@@ -80,7 +89,7 @@ class SecretSpec:
 def secret_spec(options):
     """A :class:`SecretSpec` from module params."""
     return SecretSpec(options.get('name'), options.get('namespace'), options.get('secret_name'),
-                      options.get('labels'), options.get('wait_timeout'))
+                      options.get('labels'), options.get('wait_timeout'), options.get('adopt'))
 
 
 # ---------------------------------------------------------------- reading
@@ -141,15 +150,35 @@ def _name(secret):
 
 
 def check_ownership(secret, spec):
-    """Refuse to take over a Secret that is not a token Secret of this ServiceAccount."""
+    """Refuse a Secret this module may not change or delete; True when it must be adopted (marked as ours).
+
+    Always refused: another type, a token of another ServiceAccount, a Secret another account of
+    this collection made. A token Secret of this account without the created-by annotation (made
+    by hand, by another tool, or by an earlier release of this collection) is refused unless
+    ``spec.adopt``; then it is taken over.
+    """
     kind = secret.get('type') or 'Opaque'
     if kind != SECRET_TYPE:
         raise K8sTokenError('%s exists with type "%s", not "%s"; choose another secret_name or remove that Secret.'
                             % (spec.describe(), kind, SECRET_TYPE))
-    owner = ((secret.get('metadata') or {}).get('annotations') or {}).get(SA_NAME_ANNOTATION)
+    annotations = (secret.get('metadata') or {}).get('annotations') or {}
+    owner = annotations.get(SA_NAME_ANNOTATION)
     if owner != spec.service_account:
         raise K8sTokenError('%s holds a token of ServiceAccount "%s", not "%s"; choose another secret_name or '
                             'remove that Secret.' % (spec.describe(), owner, spec.service_account))
+    created_by = annotations.get(CREATED_ANNOTATION)
+    if created_by == spec.owner:
+        return False
+    if created_by:
+        raise K8sTokenError('%s was made by mcp.k8s for the ServiceAccount %s, not %s (annotation %s), so nothing '
+                            'was changed; choose another secret_name.'
+                            % (spec.describe(), created_by, spec.owner, CREATED_ANNOTATION))
+    if spec.adopt:
+        return True
+    raise K8sTokenError('%s exists but was not made by mcp.k8s for the ServiceAccount %s (no %s annotation), so '
+                        'nothing was changed; if you made it, or an earlier release of mcp.k8s did, set adopt to true '
+                        'once to take it over, otherwise choose another secret_name.'
+                        % (spec.describe(), spec.owner, CREATED_ANNOTATION))
 
 
 def diff_view(secret):
@@ -162,7 +191,7 @@ def diff_view(secret):
     if meta.get('labels'):
         view['metadata']['labels'] = dict(meta['labels'])
     annotations = dict((k, v) for k, v in (meta.get('annotations') or {}).items()
-                       if k in (SA_NAME_ANNOTATION, SA_UID_ANNOTATION))
+                       if k in (SA_NAME_ANNOTATION, SA_UID_ANNOTATION, CREATED_ANNOTATION))
     if annotations:
         view['metadata']['annotations'] = annotations
     return view
@@ -179,8 +208,7 @@ def ensure_secret_token(cluster, spec, check_mode=False, sleep=time.sleep, clock
     """
     warnings = [NEVER_EXPIRES_WARNING]
     before = read_secret(cluster, spec)
-    if before is not None:
-        check_ownership(before, spec)
+    adopting = before is not None and check_ownership(before, spec)
     account = read_service_account(cluster, spec)
 
     if before is None:
@@ -192,11 +220,14 @@ def ensure_secret_token(cluster, spec, check_mode=False, sleep=time.sleep, clock
     else:
         labels = dict(((before.get('metadata') or {}).get('labels') or {}))
         wanted = dict(labels, **spec.labels)
-        changed = wanted != labels
+        changed = wanted != labels or adopting
         secret = before
         if changed:
             after = copy.deepcopy(before)
             after['metadata']['labels'] = wanted
+            if adopting:  # from now on it is ours: marked as the Secrets this module creates
+                after['metadata']['annotations'] = dict(after['metadata'].get('annotations') or {},
+                                                        **{CREATED_ANNOTATION: spec.owner})
             if check_mode:
                 return changed, _result(cluster, spec, before, account), _diff(before, after), warnings
             secret = _update(cluster, spec, after)
@@ -223,7 +254,7 @@ def remove_secret_token(cluster, spec, check_mode=False):
     before = read_secret(cluster, spec)
     if before is None:
         return False, _diff(None, None)
-    check_ownership(before, spec)
+    check_ownership(before, spec)  # refuses what this module did not make, unless adopt
     if not check_mode:
         action = cluster.action('delete', 'secrets', spec.namespace, spec.describe())
         uid = (before.get('metadata') or {}).get('uid')
@@ -248,7 +279,9 @@ def _create(cluster, spec):
         if is_status(exc, 409):  # made by someone else since we looked: take it if it is ours
             secret = read_secret(cluster, spec)
             if secret is not None:
-                check_ownership(secret, spec)
+                if check_ownership(secret, spec):
+                    raise K8sTokenError('%s was created by someone else while the module ran; run it again to '
+                                        'take it over (adopt is set).' % spec.describe())
                 return secret
         raise as_token_error(exc, action)
 

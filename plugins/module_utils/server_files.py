@@ -662,3 +662,82 @@ def ensure(changes, check_mode=False):
         for change in changes:
             change.apply()
     return changed
+
+
+# ------------------------------------------------------------------ bare token files (playbook token.yml)
+_JWT = re.compile(r'^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$')
+
+
+def _writable_folder(path):
+    """The first existing folder above ``path`` when it is a folder this process may write in, else None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return folder if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK) else None
+
+
+def token_file_status(path, username, option='token_file'):
+    """Whether the bare token file at ``path`` may be (re)written for the account ``username``
+    (``system:serviceaccount:NS:NAME``): ``'missing'`` (nothing there, its folder can be made or
+    written) or ``'ours'`` (a regular file, not a symlink, holding only a JWT whose ``sub`` is
+    ``username``: what the playbook wrote before). Anything else is refused with one sentence that
+    names the file and what to do, and never contains the file's text."""
+    if os.path.islink(path):
+        raise K8sTokenError('%s %s is a symbolic link, which is never replaced; remove it or choose another path.'
+                            % (option, path))
+    if not os.path.lexists(path):
+        if _writable_folder(path) is None:
+            raise K8sTokenError('%s %s cannot be written: its folder cannot be created or written by this user; '
+                                'choose another path.' % (option, path))
+        return 'missing'
+    if not os.path.isfile(path):
+        raise K8sTokenError('%s %s exists and is not a regular file; choose another path.' % (option, path))
+    if os.path.getsize(path) > MAX_STORED_SIZE:
+        text = None
+    else:
+        text = (read(path)[0] or '').strip()
+    if not text or not _JWT.match(text) or _token_subject(text) != username:
+        raise K8sTokenError('%s %s exists and is not a token file of %s that mcp.k8s wrote, so it was not '
+                            'replaced; remove it or choose another path.' % (option, path, username))
+    if not os.access(path, os.W_OK) or _writable_folder(path) is None:
+        raise K8sTokenError('%s %s cannot be written by this user; choose another path.' % (option, path))
+    return 'ours'
+
+
+def check_token_file(params, username):
+    """Refuse a token_path the module may not write (see :func:`token_file_status`), before any file is written."""
+    path = params.get('token_path') or ''
+    if not path:
+        return None
+    check_paths([(option, params.get(option)) for option in ('token_path', 'kubeconfig_path', 'config_path')
+                 if params.get(option)])
+    return token_file_status(path, username, option='token_path')
+
+
+def ensure_token_file(params, username, check_mode=False):
+    """Write the bare token (0600, atomic) to token_path when it is missing or holds another token of
+    the account; the report of that file, or None without token_path. In check mode a token not
+    minted yet counts as a change."""
+    path = params.get('token_path') or ''
+    if not path:
+        return None
+    status = check_token_file(params, username)
+    token = params.get('token')
+    if params.get('state') == 'absent':
+        changed = status == 'ours'
+        if changed and not check_mode:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise K8sTokenError('Cannot remove %s: %s.' % (path, exc.strerror or exc))
+        return {'path': path, 'changed': changed, 'state': 'absent', 'file': 'token'}
+    if not token and not check_mode:
+        raise K8sTokenError('token_path needs token (from mcp.k8s.sa_token).')
+    current = (read(path)[0] or '').strip() if status == 'ours' else None
+    changed = not token or current != token.strip()
+    if changed and not check_mode:
+        write_atomic(path, token.strip())
+    return {'path': path, 'changed': changed, 'state': 'present', 'file': 'token'}

@@ -16,7 +16,11 @@ description:
     a ServiceAccount, waits until the token controller of kube-controller-manager has filled in its
     C(token), C(ca.crt) and C(namespace), and returns them. A second run returns the same token with
     C(changed=false).
-  - With O(state=absent), deletes the Secret, which revokes its token at once.
+  - With O(state=absent), deletes the Secret, which revokes its token at once. The delete carries the uid the
+    module read as a precondition, so a Secret replaced meanwhile is not deleted.
+  - Never changes or deletes a Secret it did not create (as M(mcp.k8s.sa_access)). The Secrets it creates carry
+    the annotation C(mcp.k8s/created-by) with the value C(NAMESPACE/NAME) of their ServiceAccount; any other
+    Secret of O(secret_name) is refused with one sentence unless O(adopt=true), which takes it over (annotates it).
   - Such tokens B(never expire). Use them only for clusters and tools that cannot renew a token; prefer
     the short-lived tokens of M(mcp.k8s.sa_token) everywhere else. The module warns about this on every
     O(state=present) run.
@@ -58,6 +62,17 @@ options:
       - An existing Secret of this name that is not a C(kubernetes.io/service-account-token) Secret of
         O(name) is never changed or deleted; the module fails instead.
     type: str
+  adopt:
+    description:
+      - Take over a C(kubernetes.io/service-account-token) Secret of O(name) that exists without the annotation
+        C(mcp.k8s/created-by) (made by hand, by another tool, or by an earlier release of this collection,
+        which did not annotate its Secrets). With O(state=present) it is annotated and from then on owned like
+        the module's own; with O(state=absent) it is deleted.
+      - Without it such a Secret is neither changed, returned nor deleted; the module fails and says to set
+        O(adopt=true) once. Secrets another ServiceAccount's run of this module made are never taken over.
+      - Same name and meaning as O(mcp.k8s.sa_access#module:adopt).
+    type: bool
+    default: false
   labels:
     description:
       - Labels to set on the Secret. Labels already on the Secret that are not listed here are kept
@@ -115,6 +130,14 @@ EXAMPLES = r'''
     name: legacy-exporter
     namespace: monitoring
     state: absent
+
+- name: Take over a token Secret made by hand or by an earlier release (once; then it is the module's own)
+  mcp.k8s.sa_token_secret:
+    name: legacy-exporter
+    namespace: monitoring
+    adopt: true
+  register: legacy
+  no_log: true
 
 - name: Another Secret name, a shorter wait, another cluster
   mcp.k8s.sa_token_secret:
@@ -205,6 +228,7 @@ def argument_spec():
         name=dict(type='str', required=True, aliases=['service_account']),
         namespace=dict(type='str', default='default'),
         secret_name=dict(type='str', no_log=False),
+        adopt=dict(type='bool', default=False),
         labels=dict(type='dict', default={}),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         wait_timeout=dict(type='raw', default=60),

@@ -133,6 +133,14 @@ options:
       - Where the upstream C(mcp-k8s-server) config file goes (give it with C(--config) or C(MCP_K8S_SERVER_CONFIG)).
         Needs O(kubeconfig_path). Empty means none.
     type: path
+  token_path:
+    description:
+      - A file that holds only the bare token (mode 0600), for tools that read a token file. It is written only
+        when it is missing or is a regular file (not a symbolic link) holding only a JWT whose C(sub) is this
+        ServiceAccount (what this option, or the playbook C(mcp.k8s.token), wrote before); any other file is
+        refused with one sentence, before any file is written, and O(force) does not change that.
+        With O(state=absent) such a file is removed. Empty means none.
+    type: path
   server:
     description:
       - The settings of that config file.
@@ -256,6 +264,7 @@ def argument_spec():
         credential_path=dict(type='path'),
         exec_command=dict(type='str', default='/bin/cat'),
         config_path=dict(type='path'),
+        token_path=dict(type='path', no_log=False),
         cluster=dict(type='dict'),
         force=dict(type='bool', default=False),
         move_cluster=dict(type='bool', default=False),
@@ -278,11 +287,13 @@ def this_cluster(module):
 def write(module):
     params = module.params
     username = 'system:serviceaccount:%s:%s' % (params['namespace'], params['name'])
+    server_files.check_token_file(params, username)   # refused before any file is written
     changes, written = server_files.plan(params, lambda: this_cluster(module), username, check_mode=module.check_mode)
     changed = server_files.ensure(changes, check_mode=module.check_mode)
+    token_file = server_files.ensure_token_file(params, username, check_mode=module.check_mode)
     result = {
-        'changed': changed,
-        'files': [dict(change.report(), file=change.label) for change in changes],
+        'changed': changed or bool(token_file and token_file['changed']),
+        'files': [dict(change.report(), file=change.label) for change in changes] + ([token_file] if token_file else []),
         'kubeconfig': written,
         'credential_path': next((c.path for c in changes if c.label == 'credential' and c.wanted), None),
     }

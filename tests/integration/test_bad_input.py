@@ -278,6 +278,11 @@ CASES = {
     'files-another-tools-credential': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_tool}/kubeconfig'},
                                        '{files.sf_tool}/kubeconfig.credential.json exists and was not written by mcp.k8s; '
                                        'move it away, set credential_path to another path, or set force=true to replace it.'),
+    'files-token-path-not-a-token': ('files', {'cluster': {'server': '{url}'},
+                                               'token_path': '{files.sf_tool}/kubeconfig.credential.json'},
+                                     'token_path {files.sf_tool}/kubeconfig.credential.json exists and is not a token file '
+                                     'of system:serviceaccount:mcp:server that mcp.k8s wrote, so it was not replaced; '
+                                     'remove it or choose another path.'),
     'files-another-accounts-files': ('files', {'cluster': {'server': '{url}'}, 'kubeconfig_path': '{files.sf_other_account}/kubeconfig',
                                                'config_path': '{files.sf_other_account}/config.yaml'},
                                      '{files.sf_other_account}/kubeconfig exists and was written by mcp.k8s for '
@@ -342,7 +347,7 @@ SURFACE_TASKS = {
     'files': {'name': 'Case', 'mcp.k8s.server_files': {
         'name': 'server', 'namespace': 'mcp', 'token': 'sekrit-files-token', 'expiration_timestamp': '2030-01-01T00:00:00Z',
         **{option: '{{ case.%s | default(omit) }}' % option for option in (
-            'cluster', 'kubeconfig_path', 'credential_path', 'config_path')}}},
+            'cluster', 'kubeconfig_path', 'credential_path', 'config_path', 'token_path')}}},
     'access': {'name': 'Case', 'mcp.k8s.sa_access': {
         'name': "{{ case.name | default('app') }}",
         'namespace': "{{ case.namespace | default('mcp') }}",

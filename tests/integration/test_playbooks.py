@@ -9,20 +9,20 @@ import pytest
 import yaml
 
 import harness
-from harness import cluster_named
+from harness import claims_of, cluster_named
 
 SA = 'mcp-k8s-server'
 USER = 'system:serviceaccount:default:%s' % SA
 RBAC = 'ClusterRoleBinding mcp-k8s-server, ClusterRole mcp-k8s-server, ServiceAccount default/mcp-k8s-server'
 
 
-def run_collection_playbook(ansible_env, tmp_path, name, *args):
+def run_collection_playbook(ansible_env, tmp_path, name, *args, rc=0):
     """``ansible-playbook ... mcp.k8s.NAME`` with no K8S_AUTH_KUBECONFIG: only the inventory says
-    where each cluster is."""
+    where each cluster is. Its output; that of stdout and stderr when ``rc`` is not 0."""
     env = dict(ansible_env, K8S_AUTH_KUBECONFIG='', KUBECONFIG=str(tmp_path / 'no-such-kubeconfig'))
     proc = harness.run_collection_playbook(env, tmp_path, name, *args, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    return proc.stdout
+    assert proc.returncode == rc, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc.stdout if rc == 0 else proc.stdout + proc.stderr
 
 
 def host_results(stdout, task):
@@ -196,3 +196,67 @@ def test_delete_namespace_keeps_a_namespace_holding_what_the_run_did_not_make(cl
     out = playbook('deprovision', 'h1', 'mcp_k8s_server_delete_namespace=true')
     assert host_results(out, 'Summary')['east']['msg'][1] == 'Removed: nothing (none of it was there)'
     assert [item for item in kept_items(out) if item.startswith('Namespace')] == []
+
+
+TOKEN_PATH = r'/namespaces/build/serviceaccounts/ci/token'
+
+
+def _token_playbook(cluster, ansible_env, tmp_path, *extra, rc=0):
+    return run_collection_playbook(ansible_env, tmp_path, 'token', '-e', 'mcp_k8s_kubeconfig=' + cluster.kubeconfig_path,
+                                   '-e', 'token_service_account=ci', '-e', 'token_namespace=build', *extra, rc=rc)
+
+
+def test_the_token_playbook_never_overwrites_a_file_it_did_not_write(cluster, ansible_env, tmp_path):
+    """F1/F7: an admin kubeconfig, an unrelated file, a symlink and an unwritable folder are refused
+    with the module's own sentence (not a censored result), before any token is minted."""
+    cluster.create_service_account('ci', 'build')
+    admin = tmp_path / 'admin.conf'
+    admin.write_text(yaml.safe_dump({'apiVersion': 'v1', 'kind': 'Config', 'current-context': 'admin',
+                                     'users': [{'name': 'admin', 'user': {'token': 'x'}}],
+                                     'contexts': [{'name': 'admin', 'context': {'cluster': 'c', 'user': 'admin'}}],
+                                     'clusters': [{'name': 'c', 'cluster': {'server': 'https://c'}}]}))
+    unrelated = tmp_path / 'notes.txt'
+    unrelated.write_text('keep me\n')
+    os.chmod(str(unrelated), 0o644)
+    link = tmp_path / 'link'
+    link.symlink_to(unrelated)
+    blocked = str(unrelated / 'sub' / 'token')      # under a plain file: no folder can be made
+    cluster.clear_requests()
+    cases = [
+        ('token_kubeconfig_path=%s' % admin, '%s exists and was not written by mcp.k8s; move it away' % admin),
+        ('token_file=%s' % unrelated, 'token_path %s exists and is not a token file of '
+                                      'system:serviceaccount:build:ci that mcp.k8s wrote, so it was not '
+                                      'replaced; remove it or choose another path.' % unrelated),
+        ('token_file=%s' % link, 'token_path %s is a symbolic link, which is never replaced; remove it or choose '
+                                 'another path.' % link),
+        ('token_file=%s' % blocked, 'token_path %s cannot be written: its folder cannot be created or written by '
+                                    'this user; choose another path.' % blocked),
+    ]
+    for variable, sentence in cases:
+        out = _token_playbook(cluster, ansible_env, tmp_path, '-e', variable, rc=2)
+        assert 'Report why the token cannot be written there' in out, out[-3000:]
+        assert sentence in ' '.join(out.split()), out[-3000:]
+        assert 'censored' not in out and 'Traceback' not in out
+    assert cluster.count('POST', TOKEN_PATH) == 0           # refused before minting
+    assert yaml.safe_load(admin.read_text())['users'][0]['name'] == 'admin'
+    assert unrelated.read_text() == 'keep me\n' and os.stat(str(unrelated)).st_mode & 0o777 == 0o644
+    assert link.is_symlink()
+
+
+def test_the_token_playbook_rewrites_the_files_it_wrote(cluster, ansible_env, tmp_path):
+    cluster.create_service_account('ci', 'build')
+    token_file = tmp_path / 'new' / 'ci.token'
+    kubeconfig = tmp_path / 'new' / 'ci.kubeconfig'
+    tokens = []
+    for _run in range(2):
+        out = _token_playbook(cluster, ansible_env, tmp_path, '-e', 'token_file=%s' % token_file,
+                              '-e', 'token_kubeconfig_path=%s' % kubeconfig)
+        token = token_file.read_text()
+        assert token not in out
+        tokens.append(token)
+        assert claims_of(token)['sub'] == 'system:serviceaccount:build:ci'
+        assert yaml.safe_load(kubeconfig.read_text())['users'][0]['user']['token'] == token
+        for path in (token_file, kubeconfig):
+            assert os.stat(str(path)).st_mode & 0o777 == 0o600
+    assert tokens[0] != tokens[1]                           # a second run mints and replaces its own files
+    assert cluster.count('POST', TOKEN_PATH) == 2

@@ -58,6 +58,7 @@ def test_creates_then_returns_the_same_token_unchanged(seeded_cluster, run_playb
     assert stored['type'] == 'kubernetes.io/service-account-token'
     assert stored['metadata']['labels'] == {'team': 'mcp'} == first['secret']['labels']
     assert stored['metadata']['annotations']['kubernetes.io/service-account.name'] == 'legacy'
+    assert stored['metadata']['annotations']['mcp.k8s/created-by'] == 'mcp/legacy'   # what state=absent checks
     assert first['service_account']['uid'] == seeded_cluster.objects.get('serviceaccounts', 'legacy', 'mcp')['metadata']['uid']
     assert first['kubeconfig']['users'][0]['user']['token'] == token
     assert seeded_cluster.count('POST', SECRETS_PATH + '$') == 1
@@ -232,3 +233,42 @@ def test_invalid_names_fail_before_any_request(seeded_cluster, run_playbook):
     assert result['msg'] == ('secret_name "Bad/Name" is not a valid Secret name; use lowercase letters, digits, "-" '
                              'and ".", starting and ending with a letter or digit.')
     assert seeded_cluster.requests == []
+
+
+NOT_OURS = ('Secret "mcp/legacy-token" exists but was not made by mcp.k8s for the ServiceAccount mcp/legacy (no '
+            'mcp.k8s/created-by annotation), so nothing was changed; if you made it, or an earlier release of '
+            'mcp.k8s did, set adopt to true once to take it over, otherwise choose another secret_name.')
+
+
+def _hand_made_token_secret(kube):
+    kube.objects.create('secrets', {
+        'metadata': {'name': 'legacy-token', 'namespace': 'mcp', 'annotations': {
+            'kubernetes.io/service-account.name': 'legacy', 'owner': 'someone-else'}},
+        'type': 'kubernetes.io/service-account-token'}, 'mcp')
+    return kube.objects.get('secrets', 'legacy-token', 'mcp')['metadata']['uid']
+
+
+def test_a_hand_made_token_secret_is_neither_taken_over_nor_deleted(seeded_cluster, run_playbook):
+    uid = _hand_made_token_secret(seeded_cluster)
+    for state in ('present', 'absent'):
+        result = _failure(run_playbook, state=state)
+        assert flat(result['msg']) == NOT_OURS
+        assert result['changed'] is False and result.get('token') is None
+    assert seeded_cluster.objects.get('secrets', 'legacy-token', 'mcp')['metadata']['uid'] == uid
+    assert seeded_cluster.count('DELETE', SECRETS_PATH) == 0 and seeded_cluster.count('PUT', SECRETS_PATH) == 0
+
+
+def test_adopt_takes_a_hand_made_token_secret_over_then_deletes_it(seeded_cluster, run_playbook):
+    uid = _hand_made_token_secret(seeded_cluster)
+    run = run_playbook(play(
+        secret(register='adopted', adopt=True), review(register='reviewed', token='{{ adopted.token }}'),
+        secret(register='again'), secret(register='removed', state='absent'),
+        record="{'adopted': adopted.changed, 'uid': adopted.secret.uid, 'again': again.changed, "
+               "'same': adopted.token == again.token, 'removed': removed.changed, 'user': reviewed.review.user}"))
+    assert run.rc == 0, str(run)
+    results = run.results
+    assert results['adopted'] is True and results['uid'] == uid
+    assert results['user']['username'] == 'system:serviceaccount:mcp:legacy'
+    assert results['again'] is False and results['same'] is True
+    assert results['removed'] is True
+    assert seeded_cluster.objects.find('secrets', 'legacy-token', 'mcp') is None

@@ -40,7 +40,8 @@ def test_spec_defaults():
     assert spec.manifest() == {
         'apiVersion': 'v1', 'kind': 'Secret', 'type': 'kubernetes.io/service-account-token',
         'metadata': {'name': 'app-token', 'namespace': 'default', 'labels': {},
-                     'annotations': {'kubernetes.io/service-account.name': 'app'}}}
+                     'annotations': {'kubernetes.io/service-account.name': 'app',
+                                     'mcp.k8s/created-by': 'default/app'}}}
 
 
 def test_spec_options():
@@ -276,10 +277,95 @@ def test_secret_filled_for_an_earlier_service_account_warns(kube):
     kube.stop_token_controller()   # a real controller would delete it; show what the module says meanwhile
     kube.objects.create('secrets', {
         'metadata': {'name': 'app-token', 'namespace': 'ns', 'annotations': {
-            'kubernetes.io/service-account.name': 'app', 'kubernetes.io/service-account.uid': 'old-uid'}},
+            'kubernetes.io/service-account.name': 'app', 'kubernetes.io/service-account.uid': 'old-uid',
+            'mcp.k8s/created-by': 'ns/app'}},
         'type': 'kubernetes.io/service-account-token',
         'data': {'token': base64.b64encode(b'a.b.c').decode(), 'ca.crt': base64.b64encode(b'ca').decode(),
                  'namespace': base64.b64encode(b'ns').decode()}}, 'ns')
     changed, _result, _diff, warnings = ensure_secret_token(_cluster(kube), SecretSpec('app', 'ns'))
     assert not changed
     assert any('was filled for an earlier ServiceAccount of the same name (uid old-uid' in w for w in warnings)
+
+
+# ---------------------------------------------------------------- ownership (created-by annotation, adopt)
+
+def _token_secret(annotations, name='app-token'):
+    return {'metadata': {'name': name, 'namespace': 'ns', 'annotations': annotations},
+            'type': 'kubernetes.io/service-account-token'}
+
+
+NOT_OURS = ('Secret "ns/app-token" exists but was not made by mcp.k8s for the ServiceAccount ns/app (no '
+            'mcp.k8s/created-by annotation), so nothing was changed; if you made it, or an earlier release of '
+            'mcp.k8s did, set adopt to true once to take it over, otherwise choose another secret_name.')
+
+
+@pytest.mark.parametrize('annotations, adopt, expected', [
+    ({'kubernetes.io/service-account.name': 'app', 'mcp.k8s/created-by': 'ns/app'}, False, False),
+    ({'kubernetes.io/service-account.name': 'app', 'mcp.k8s/created-by': 'ns/app'}, True, False),
+    ({'kubernetes.io/service-account.name': 'app'}, True, True),
+    ({'kubernetes.io/service-account.name': 'app', 'owner': 'someone-else'}, True, True),
+])
+def test_check_ownership_accepts_ours_and_adopts_only_when_asked(annotations, adopt, expected):
+    assert legacy_secrets.check_ownership(_token_secret(annotations), SecretSpec('app', 'ns', adopt=adopt)) is expected
+
+
+@pytest.mark.parametrize('annotations, adopt, message', [
+    ({'kubernetes.io/service-account.name': 'app'}, False, NOT_OURS),
+    ({'kubernetes.io/service-account.name': 'app', 'owner': 'someone-else'}, False, NOT_OURS),
+    ({'kubernetes.io/service-account.name': 'app', 'mcp.k8s/created-by': 'other/app'}, True,
+     'Secret "ns/app-token" was made by mcp.k8s for the ServiceAccount other/app, not ns/app (annotation '
+     'mcp.k8s/created-by), so nothing was changed; choose another secret_name.'),
+])
+def test_check_ownership_refuses_what_it_did_not_make(annotations, adopt, message):
+    with pytest.raises(K8sTokenError) as err:
+        legacy_secrets.check_ownership(_token_secret(annotations), SecretSpec('app', 'ns', adopt=adopt))
+    assert str(err.value) == message
+
+
+def test_the_created_by_annotation_is_sa_access_s():
+    from ansible_collections.mcp.k8s.plugins.module_utils import access
+    assert legacy_secrets.CREATED_ANNOTATION is access.CREATED_ANNOTATION
+    assert SecretSpec('app', 'ns').manifest()['metadata']['annotations'][access.CREATED_ANNOTATION] == 'ns/app'
+
+
+def _hand_made(kube):
+    kube.objects.create('secrets', _token_secret({'kubernetes.io/service-account.name': 'app',
+                                                  'owner': 'someone-else'}), 'ns')
+    return kube.objects.get('secrets', 'app-token', 'ns')
+
+
+def test_a_hand_made_token_secret_is_neither_returned_nor_deleted(kube):
+    before = _hand_made(kube)
+    for call in (ensure_secret_token, remove_secret_token):
+        with pytest.raises(K8sTokenError) as err:
+            call(_cluster(kube), SecretSpec('app', 'ns'))
+        assert str(err.value) == NOT_OURS
+    after = kube.objects.get('secrets', 'app-token', 'ns')
+    assert after['metadata']['uid'] == before['metadata']['uid']
+    assert 'mcp.k8s/created-by' not in after['metadata']['annotations']
+
+
+def test_adopt_takes_a_hand_made_secret_over_once(kube):
+    _hand_made(kube)
+    cluster = _cluster(kube)
+    changed, result, diff, _warnings = ensure_secret_token(cluster, SecretSpec('app', 'ns', adopt=True))
+    assert changed and result['token']
+    assert diff['after']['metadata']['annotations']['mcp.k8s/created-by'] == 'ns/app'
+    assert kube.objects.get('secrets', 'app-token', 'ns')['metadata']['annotations']['mcp.k8s/created-by'] == 'ns/app'
+    assert ensure_secret_token(cluster, SecretSpec('app', 'ns'))[0] is False   # ours from now on, adopt or not
+    assert remove_secret_token(cluster, SecretSpec('app', 'ns'))[0] is True
+
+
+def test_adopt_deletes_a_hand_made_secret_with_its_uid_as_precondition(kube):
+    before = _hand_made(kube)
+    cluster = _cluster(kube)
+    deletes, request = [], cluster.request
+
+    def recording(method, path, body=None, **kwargs):
+        if method == 'DELETE':
+            deletes.append(body)
+        return request(method, path, body=body, **kwargs)
+    cluster.request = recording
+    assert remove_secret_token(cluster, SecretSpec('app', 'ns', adopt=True))[0] is True
+    assert kube.objects.find('secrets', 'app-token', 'ns') is None
+    assert [body['preconditions'] for body in deletes] == [{'uid': before['metadata']['uid']}]
