@@ -17,7 +17,7 @@ from bad_input_support import BadFiles, answer_rewrites
 from kube_double import KubeDouble
 
 
-from harness import PYTHON, ansible_command, ansible_playbook, assert_nowhere, hygiene_env, lookup_sentence, playbook_env
+from harness import PYTHON, ansible_playbook, assert_nowhere, hygiene_env, lookup_sentence, playbook_env
 
 
 TOKEN_PATH = r'/serviceaccounts/[^/]+/token$'

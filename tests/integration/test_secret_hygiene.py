@@ -13,7 +13,7 @@ import stat
 import pytest
 import yaml
 
-from harness import assert_nowhere, files_under, hygiene_env
+from harness import assert_nowhere, hygiene_env
 
 pytestmark = [pytest.mark.both_clients, pytest.mark.double_only('records every token the double issues, to look for each in the output')]
 

@@ -1,6 +1,7 @@
 import json
 import socket
 
+import pytest
 import urllib3
 
 from ansible_collections.mcp.k8s.plugins.module_utils import errors
@@ -141,14 +142,12 @@ def test_diagnostics_of_an_http_answer():
 
 def test_diagnostics_of_a_sentence_raised_while_handling_an_answer():
     """Code that turns an answer into its own sentence (raise K8sTokenError(...) in an except block) keeps it."""
-    try:
+    with pytest.raises(K8sTokenError) as raised:
         try:
             raise HttpError(404, None, {}, status_body(404, 'NotFound', 'namespaces "nowhere" not found'))
         except HttpError:
             raise K8sTokenError('Namespace "nowhere" does not exist; create it first.')
-    except K8sTokenError as exc:
-        error = exc
-    found = errors.diagnostics(error)
+    found = errors.diagnostics(raised.value)
     assert (found['status'], found['reason'], found['api_status']['message']) == (
         404, 'Not Found', 'namespaces "nowhere" not found')
 
@@ -161,8 +160,7 @@ def test_no_diagnostics_without_an_http_answer():
 
 def test_scrub_leaves_no_token_in_a_traceback():
     errors.register_secret('sekrit-in-a-traceback-0042')
-    try:
+    with pytest.raises(ValueError) as raised:
         raise ValueError('bad %s and %s' % (ECHOED_JWT, 'sekrit-in-a-traceback-0042'))
-    except ValueError as exc:
-        text = errors.scrub(errors.traceback_text(exc))
+    text = errors.scrub(errors.traceback_text(raised.value))
     assert 'Traceback (most recent call last)' in text and 'ValueError: bad ******** and ********' in text
