@@ -1,6 +1,7 @@
 import json
 import socket
 
+import jwt
 import pytest
 import urllib3
 
@@ -97,7 +98,8 @@ def test_errors_carry_the_account_they_name():
 
 
 # diagnostics: what a failure result carries besides its sentence (issue 25)
-ECHOED_JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bWNwOmFwcCJ9.c2lnbmF0dXJl'
+# a token in the JWT shape the API server echoes, made here (no literal token is committed)
+ECHOED_JWT = jwt.encode({'sub': 'system:serviceaccount:mcp:app'}, 'a-test-key-of-32-bytes-or-more!!', algorithm='HS256')
 
 
 def test_a_status_body_echoing_a_token_is_redacted():
