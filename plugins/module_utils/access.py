@@ -29,7 +29,7 @@ from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenErro
 FIELD_MANAGER = 'mcp.k8s'
 MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
 OWNER_ANNOTATION = 'mcp.k8s/service-account'
-CREATED_ANNOTATION = 'mcp.k8s/created-by'
+CREATED_ANNOTATION = object_names.CREATED_ANNOTATION
 BOOTSTRAP_LABEL = 'kubernetes.io/bootstrapping'
 RBAC_GROUP = 'rbac.authorization.k8s.io'
 RBAC_API = RBAC_GROUP + '/v1'

@@ -19,7 +19,7 @@ import copy
 import time
 
 from ansible_collections.mcp.k8s.plugins.module_utils import durations, handoff, object_names
-from ansible_collections.mcp.k8s.plugins.module_utils.access import CREATED_ANNOTATION
+from ansible_collections.mcp.k8s.plugins.module_utils.object_names import CREATED_ANNOTATION
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import (
     K8sTokenError, as_token_error, is_status, register_secret,
 )

@@ -18,6 +18,10 @@ import re
 
 from ansible_collections.mcp.k8s.plugins.module_utils.errors import K8sTokenError
 
+# The annotation on every object this collection creates: NAMESPACE/NAME of the ServiceAccount it was
+# made for (access.py and legacy_secrets.py decide ownership by it).
+CREATED_ANNOTATION = 'mcp.k8s/created-by'
+
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
 
